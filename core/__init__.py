@@ -1,0 +1,1 @@
+"""All of the dashboard's logic: importable and testable without Streamlit."""

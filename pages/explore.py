@@ -1,0 +1,38 @@
+"""Browse MNIST samples: a filtered, paged, shuffled grid, and one digit up close."""
+
+import streamlit as st
+
+from core import app_cache, explore, figures
+
+PAGE_SIZE, COLUMNS = 100, 10
+
+st.title(":material/grid_view: Explore digits")
+
+with st.sidebar:
+    split = st.radio("Split", ["train", "test"], horizontal=True, key="explore_split")
+    digits = st.multiselect("Digits", explore.DIGITS, default=list(explore.DIGITS), key="explore_digits")
+    shuffle = st.toggle("Shuffle", value=True, key="explore_shuffle")
+    seed = st.number_input("Shuffle seed", 0, 2**31 - 1, 0, disabled=not shuffle, key="explore_seed")
+
+if not digits:
+    st.warning("Choose at least one digit in the sidebar to see samples.", icon=":material/filter_alt_off:")
+    st.stop()
+
+images, labels = app_cache.mnist().split(split)
+ordered = app_cache.ordered_indices(split, tuple(sorted(digits)), shuffle, int(seed))
+page_number = st.number_input("Page", min_value=1, value=1, step=1, key="explore_page")
+page = explore.sample_page(ordered, int(page_number), PAGE_SIZE)
+if page.message:
+    st.warning(page.message, icon=":material/error:")
+st.caption(f"Page {page.page} of {page.page_count}: {page.total:,} {split} digits match the filter.")
+
+grid = figures.labelled_grid(images[page.indices], [str(labels[i]) for i in page.indices], COLUMNS)
+st.plotly_chart(grid, config={"displayModeBar": False, "staticPlot": True}, key="explore_grid")
+
+st.subheader("One digit up close")
+position = st.slider("Digit on this page", 1, len(page.indices), 1, key="explore_position")
+chosen = page.indices[position - 1]
+st.plotly_chart(
+    figures.digit_heatmap(images[chosen], f"{split} digit #{chosen}: labelled {labels[chosen]}"),
+    key="explore_zoom",
+)

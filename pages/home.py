@@ -1,0 +1,44 @@
+"""What the dashboard does, the data it uses, and the device that would train."""
+
+import streamlit as st
+
+from core import app_cache
+from core.data import TEST_SIZE, TRAIN_SIZE
+
+st.title(":material/draw: MNIST digit recognition")
+st.markdown(
+    "Browse the 70,000 handwritten digits of MNIST, design a neural network, train it while "
+    "the loss and accuracy curves move live, compare runs, and test the trained model on digits "
+    "you draw or upload. It starts from the classic Keras `mnist_mlp.py` example "
+    "(512-512 ReLU, dropout 0.2, RMSprop: 98.40% test accuracy) and lets you go well beyond it."
+)
+
+data_column, device_column = st.columns(2)
+with data_column:
+    st.subheader("Dataset")
+    data = app_cache.mnist()
+    st.metric("Training digits", f"{TRAIN_SIZE:,}")
+    st.metric("Test digits", f"{TEST_SIZE:,}")
+    st.caption(f"Loaded from: {data.source}")
+
+
+@st.fragment(run_every=1.0)
+def wait_for_device() -> None:
+    """Polls only until the probe answers, then reruns the page once to show the result."""
+    if app_cache.training_device() is not None:
+        st.rerun()
+    st.info("Detecting the compute device (TensorFlow starts once per server)...", icon=":material/hourglass_top:")
+
+
+with device_column:
+    st.subheader("Compute")
+    device = app_cache.training_device()
+    if device is None:
+        wait_for_device()
+    else:
+        st.metric("Training runs on", device.label)
+        st.caption(f"TensorFlow {device.tensorflow_version}; a GPU is used automatically when TensorFlow sees one.")
+
+st.subheader("Pages")
+st.page_link("pages/explore.py", label="Explore digits: browse samples by digit, zoom into pixels", icon=":material/grid_view:")
+st.page_link("pages/statistics.py", label="Dataset statistics: class balance, mean digits, normalisation", icon=":material/bar_chart:")

@@ -1,0 +1,41 @@
+"""How the dataset is made up, and what normalising its pixels does."""
+
+import pandas as pd
+import streamlit as st
+
+from core import app_cache, explore, figures
+
+st.title(":material/bar_chart: Dataset statistics")
+data = app_cache.mnist()
+
+st.plotly_chart(figures.class_distribution(explore.class_counts(data.y_train), explore.class_counts(data.y_test)))
+
+split = st.radio("Split for the views below", ["train", "test"], horizontal=True, key="stats_split")
+
+st.subheader("The mean image of each digit")
+st.plotly_chart(figures.class_means_figure(app_cache.class_means(split)), config={"staticPlot": True})
+
+views = app_cache.normalisation_views(split)
+st.subheader("Pixel intensities")
+st.plotly_chart(figures.pixel_histogram_figure(views[0].counts))
+
+st.subheader("Normalisation, measured on the data")
+st.markdown(
+    "Networks train best on inputs of a small, centred range. Scaling divides by 255; "
+    "standardising also subtracts the mean and divides by the standard deviation, both measured "
+    f"here on the {split} pixels (the classic 0.1307 and 0.3081 come from the training set)."
+)
+st.plotly_chart(figures.normalisation_figure(views))
+st.dataframe(
+    pd.DataFrame(
+        {
+            "scale": [v.name for v in views],
+            "formula": [v.formula for v in views],
+            "min": [v.minimum for v in views],
+            "max": [v.maximum for v in views],
+            "mean": [v.mean for v in views],
+            "std": [v.std for v in views],
+        }
+    ).round(4),
+    hide_index=True,
+)

@@ -57,8 +57,9 @@ def class_counts(labels: np.ndarray) -> np.ndarray:
 
 
 def class_means(images: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """The average image of each digit, shape (10, 28, 28), on the 0-255 scale."""
-    return np.stack([images[labels == digit].mean(axis=0) for digit in DIGITS])
+    """The average image of each digit, shape (10, 28, 28), on the 0-255 scale (zeros if absent)."""
+    sums = np.stack([images[labels == digit].sum(axis=0, dtype=np.float64) for digit in DIGITS])
+    return sums / np.maximum(class_counts(labels), 1)[:, None, None]
 
 
 def pixel_histogram(images: np.ndarray) -> np.ndarray:

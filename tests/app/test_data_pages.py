@@ -1,0 +1,55 @@
+"""The home, explore and statistics pages, run headless through AppTest."""
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.app import APP
+
+
+@pytest.fixture
+def app():
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.run()
+    assert not app.exception
+    return app
+
+
+def captions(app):
+    return [caption.value for caption in app.caption]
+
+
+def test_home_shows_the_dataset(app):
+    assert [metric.value for metric in app.metric][:2] == ["60,000", "10,000"]
+    assert any(caption.startswith("Loaded from:") for caption in captions(app))
+
+
+def test_explore_filters_pages_and_warns(app):
+    app.switch_page("pages/explore.py").run()
+    assert not app.exception
+    assert "60,000 train digits match" in captions(app)[0]
+    assert len(app.get("plotly_chart")) == 2
+
+    app.multiselect(key="explore_digits").set_value([3]).run()
+    assert "Page 1 of 62: 6,131 train digits match" in captions(app)[0]
+
+    app.radio(key="explore_split").set_value("test").run()
+    assert "1,010 test digits match" in captions(app)[0]
+
+    app.number_input(key="explore_page").set_value(500).run()
+    assert not app.exception
+    assert "Page 500 does not exist: there are 11 pages" in app.warning[0].value
+
+    app.multiselect(key="explore_digits").set_value([]).run()
+    assert not app.exception
+    assert "Choose at least one digit" in app.warning[0].value
+    assert len(app.get("plotly_chart")) == 0
+
+
+def test_statistics_page_draws_every_view(app):
+    app.switch_page("pages/statistics.py").run()
+    assert not app.exception
+    assert len(app.get("plotly_chart")) == 4
+    table = app.dataframe[0].value
+    assert table["scale"].tolist() == ["Raw pixels", "Scaled to [0, 1]", "Standardised"]
+    assert table["mean"].tolist()[1] == pytest.approx(0.1307, abs=1e-4)
+    assert table["std"].tolist()[2] == pytest.approx(1.0, abs=1e-4)

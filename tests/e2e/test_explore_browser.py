@@ -1,0 +1,31 @@
+"""A person opens the dashboard, goes to the explorer and filters the digits."""
+
+import re
+
+from playwright.sync_api import expect
+
+
+def grid_labels(page):
+    return page.locator(".stPlotlyChart").first.locator("g.annotation text")
+
+
+def test_home_then_explore_then_filter(page, app_url):
+    page.goto(app_url)
+    expect(page.get_by_role("heading", name="MNIST digit recognition")).to_be_visible()
+    expect(page.get_by_text("60,000")).to_be_visible()
+
+    page.get_by_role("link", name="Explore digits").first.click()
+    expect(page.get_by_role("heading", name="Explore digits")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"60,000 train digits match"))).to_be_visible()
+    expect(page.locator(".stPlotlyChart").first.locator("image")).to_have_count(1, timeout=20_000)
+    expect(grid_labels(page)).to_have_count(100, timeout=20_000)
+    assert len(set(grid_labels(page).all_text_contents())) > 5
+
+    digits = page.get_by_test_id("stMultiSelect")
+    for _ in range(10):
+        digits.get_by_role("button", name=re.compile("^Remove")).first.click()
+    expect(page.get_by_text("Choose at least one digit")).to_be_visible()
+    digits.locator("input").fill("7")
+    page.keyboard.press("Enter")
+    expect(page.get_by_text(re.compile(r"6,265 train digits match"))).to_be_visible()
+    expect(grid_labels(page)).to_have_text(["7"] * 100, timeout=20_000)

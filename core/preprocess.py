@@ -1,0 +1,336 @@
+"""Turn any picture of a digit into the 28x28 input an MNIST model expects.
+
+MNIST digits were made by fitting each digit into a 20x20 box (keeping its
+aspect ratio, anti-aliased) and pasting it into a 28x28 field so that its
+intensity-weighted centre of mass sits at pixel (14, 14), white ink on black.
+A model only does well on inputs prepared the same way, so this module
+reproduces those steps for canvas drawings, uploads and photos of paper.
+
+Pure numpy + Pillow so it is fast and testable without Streamlit or TensorFlow.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+__all__ = [
+    "ImageError",
+    "Preprocessed",
+    "decode_upload",
+    "to_grayscale_ink",
+    "is_blank",
+    "to_mnist",
+    "model_input",
+    "MIN_CONTRAST",
+]
+
+UPLOAD_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP")
+
+# Ink must stand this far (0-1 scale, ~38 grey levels) above the background.
+# JPEG noise on a blank page stays well below it; pencil on paper is above it.
+MIN_CONTRAST = 0.15
+# ...and above this many times the background noise (robust sigma on the border).
+NOISE_SIGMAS = 5.0
+# Ink covering less than this share of the image is a speck, not a digit.
+MIN_INK_FRACTION = 2e-4
+MIN_INK_PIXELS = 5
+# Large photos are reduced first: a 20 px digit needs nothing finer, and area
+# averaging also suppresses sensor and JPEG noise.
+WORK_SIZE = 1024
+
+FIELD = 28
+BOX = 20
+CENTRE = 14.0  # MNIST's centre of mass, measured in pixel-index coordinates.
+
+
+class ImageError(ValueError):
+    """An upload we cannot use; the message is meant for the end user."""
+
+
+@dataclass(frozen=True, eq=False)
+class Preprocessed:
+    """What the model sees, plus facts worth showing to the user."""
+
+    pixels: np.ndarray  # (28, 28) float32, 0-255, white ink on black.
+    blank: bool  # No ink found: pixels are all zero and should not be classified.
+    inverted: bool  # The source was dark ink on a light background.
+    bbox: tuple[int, int, int, int] | None  # Ink (left, top, right, bottom) in source pixels.
+
+
+def decode_upload(data: bytes, max_bytes: int, max_pixels: int) -> Image.Image:
+    """Decode an uploaded file fully, so every failure surfaces here as an ImageError."""
+    if not data:
+        raise ImageError("The file is empty. Please choose an image file.")
+    if len(data) > max_bytes:
+        raise ImageError(
+            f"The file is too large ({_describe_bytes(len(data))}). "
+            f"Please use an image under {_describe_bytes(max_bytes)}."
+        )
+    too_big = "This image has too many pixels ({}). Please use a smaller image (at most {:,} pixels)."
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=UPLOAD_FORMATS)
+            width, height = image.size
+            # Checked on the header, before any pixel is decoded.
+            if width * height > max_pixels:
+                raise ImageError(too_big.format(f"{width:,} x {height:,}", max_pixels))
+            image.load()  # Decodes the first frame fully, so truncation is caught here.
+            # Phone photos store their rotation in EXIF; the digit must be upright.
+            image = ImageOps.exif_transpose(image)
+    except UnidentifiedImageError:
+        raise ImageError("This file is not an image we can read (PNG, JPEG, BMP, GIF or WebP).") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError(too_big.format("far too many", max_pixels)) from None
+    except ImageError:
+        raise
+    except (OSError, SyntaxError, ValueError, EOFError, MemoryError):
+        raise ImageError(
+            "This image file is damaged or incomplete, so it cannot be opened. Please try another file."
+        ) from None
+    return image
+
+
+def to_grayscale_ink(image: Image.Image | np.ndarray) -> np.ndarray:
+    """Float32 (H, W) in [0, 1] where 1 is ink, whatever the mode and polarity.
+
+    Images larger than WORK_SIZE on a side are area-reduced first.
+    """
+    return _ink_and_polarity(_luminance(image)[0])[0]
+
+
+def is_blank(ink: np.ndarray, threshold: float = MIN_CONTRAST) -> bool:
+    """Whether `ink` (from to_grayscale_ink) holds no stroke worth classifying.
+
+    `threshold` is the contrast (0-1) the strongest ink must reach above the background.
+    """
+    return _find_ink(ink, threshold) is None
+
+
+def to_mnist(image: Image.Image | np.ndarray) -> Preprocessed:
+    """Prepare any image of one digit exactly the way MNIST digits were prepared."""
+    gray, scale = _luminance(image)
+    ink, inverted = _ink_and_polarity(gray)
+    found = _find_ink(ink, MIN_CONTRAST)
+    if found is None:
+        return Preprocessed(_readonly(np.zeros((FIELD, FIELD), np.float32)), True, inverted, None)
+    strokes, (top, bottom, left, right) = found
+
+    height, width = bottom - top, right - left
+    factor = BOX / max(height, width)
+    size = (min(BOX, max(1, round(width * factor))), min(BOX, max(1, round(height * factor))))
+    # Pillow's bilinear filter widens with the reduction factor, so it
+    # anti-aliases like area averaging but without Lanczos's ringing.
+    digit = np.asarray(
+        Image.fromarray(strokes[top:bottom, left:right], "F").resize(size, Image.Resampling.BILINEAR),
+        dtype=np.float32,
+    )
+    digit = digit * (255.0 / digit.max())
+
+    total = digit.sum()
+    # Rounded because a symmetric digit's centre lies exactly on a half pixel:
+    # float noise must not pick the side, or redrawing the same digit would jitter.
+    rows = round(float(np.arange(digit.shape[0]) @ digit.sum(axis=1) / total), 3)
+    cols = round(float(np.arange(digit.shape[1]) @ digit.sum(axis=0) / total), 3)
+    y0 = int(np.clip(math.floor(CENTRE - rows + 0.5), 0, FIELD - digit.shape[0]))
+    x0 = int(np.clip(math.floor(CENTRE - cols + 0.5), 0, FIELD - digit.shape[1]))
+    pixels = np.zeros((FIELD, FIELD), np.float32)
+    pixels[y0 : y0 + digit.shape[0], x0 : x0 + digit.shape[1]] = digit
+
+    bbox = (
+        math.floor(left * scale[1]),
+        math.floor(top * scale[0]),
+        math.ceil(right * scale[1]),
+        math.ceil(bottom * scale[0]),
+    )
+    return Preprocessed(_readonly(pixels), False, inverted, bbox)
+
+
+def model_input(pixels: np.ndarray) -> np.ndarray:
+    """A fresh (1, 28, 28, 1) float32 batch on the raw 0-255 scale; models normalise internally."""
+    pixels = np.asarray(pixels)
+    if pixels.shape != (FIELD, FIELD):
+        raise ValueError(f"expected a (28, 28) image, got shape {pixels.shape}")
+    return np.array(pixels, dtype=np.float32).reshape(1, FIELD, FIELD, 1)
+
+
+def _luminance(image: Image.Image | np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
+    """Gray float32 in [0, 1] at working size, and (y, x) factors back to source pixels.
+
+    Transparent pixels are composited onto the background the picture implies.
+    """
+    if isinstance(image, np.ndarray):
+        image = _array_to_image(image)
+    if image.mode in ("I", "I;16", "I;16L", "I;16B", "I;16N", "F"):
+        image = Image.fromarray(_unit_scale(np.asarray(image)), "F")
+    elif image.mode in ("LA", "La", "PA", "RGBA", "RGBa") or "transparency" in image.info:
+        image = image.convert("RGBA")
+    else:
+        image = image.convert("L")
+
+    source_w, source_h = image.size
+    if max(source_w, source_h) > WORK_SIZE:
+        factor = WORK_SIZE / max(source_w, source_h)
+        # Pillow premultiplies alpha when resizing RGBA, so edges stay clean.
+        image = image.resize(
+            (max(1, round(source_w * factor)), max(1, round(source_h * factor))), Image.Resampling.BOX
+        )
+    scale = (source_h / image.size[1], source_w / image.size[0])
+
+    if image.mode == "F":
+        return np.asarray(image, dtype=np.float32), scale
+    gray = np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+    if image.mode == "RGBA":
+        alpha = np.asarray(image.getchannel("A"), dtype=np.float32) / 255.0
+        if alpha.min() < 1.0:
+            gray = alpha * gray + (1.0 - alpha) * _backdrop(gray, alpha)
+    return gray, scale
+
+
+def _backdrop(gray: np.ndarray, alpha: np.ndarray) -> float:
+    """The gray that transparency stands for.
+
+    If most of the picture is opaque, the opaque part is the paper and
+    transparency matches it; if only strokes are opaque (a canvas, a cut-out
+    digit), transparency is the opposite of the strokes.
+    """
+    opaque = alpha > 0.5
+    if not opaque.any():
+        return 0.0
+    colour = float(np.median(gray[opaque]))
+    if opaque.mean() >= 0.5:
+        return colour
+    return 1.0 if colour < 0.5 else 0.0
+
+
+def _array_to_image(array: np.ndarray) -> Image.Image:
+    """Accept (H, W), (H, W, 1-4) arrays of any numeric dtype, e.g. the canvas's RGBA uint8."""
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    modes = {2: "LA", 3: "RGB", 4: "RGBA"}
+    if array.ndim == 2:
+        mode = "L" if array.dtype == np.uint8 else "F"
+    elif array.ndim == 3 and array.shape[2] in modes:
+        mode = modes[array.shape[2]]
+    else:
+        raise ValueError(f"expected an (H, W) or (H, W, 1-4) image array, got shape {array.shape}")
+    if mode == "F":
+        return Image.fromarray(_unit_scale(array), "F")
+    if array.dtype != np.uint8:
+        array = np.rint(_unit_scale(array) * 255.0).astype(np.uint8)
+    return Image.fromarray(np.ascontiguousarray(array), mode)
+
+
+def _unit_scale(array: np.ndarray) -> np.ndarray:
+    """Map integer or float pixel data to float32 [0, 1] by its evident range."""
+    if array.dtype == np.uint8:
+        return array.astype(np.float32) / 255.0
+    if array.dtype == np.uint16:
+        return array.astype(np.float32) / 65535.0
+    array = array.astype(np.float32)
+    peak = float(array.max()) if array.size else 0.0
+    divisor = 1.0 if peak <= 1.0 else 255.0 if peak <= 255.0 else 65535.0
+    return np.clip(array / divisor, 0.0, 1.0)
+
+
+def _border(array: np.ndarray) -> np.ndarray:
+    return np.concatenate([array[0], array[-1], array[1:-1, 0], array[1:-1, -1]])
+
+
+def _ink_and_polarity(gray: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Make ink bright; the border shows what the background is.
+
+    The background's distance to the darkest vs the brightest content decides,
+    not a fixed 0.5: paper photographed in dim light can be darker than mid-grey.
+    """
+    background = float(np.median(_border(gray)))
+    flat = gray.ravel()
+    n = min(_min_ink_pixels(flat.size), flat.size)
+    # The n-th extreme, not the extreme: a few hot pixels must not decide.
+    darkest = float(np.partition(flat, n - 1)[n - 1])
+    brightest = float(np.partition(flat, -n)[-n])
+    dark_ink, light_ink = background - darkest, brightest - background
+    inverted = dark_ink > light_ink or (dark_ink == light_ink and background > 0.5)
+    return (1.0 - gray if inverted else gray).astype(np.float32), inverted
+
+
+def _min_ink_pixels(area: int) -> int:
+    return max(MIN_INK_PIXELS, math.ceil(area * MIN_INK_FRACTION))
+
+
+def _box3(array: np.ndarray) -> np.ndarray:
+    """3x3 mean: single-pixel JPEG/sensor speckles cannot pose as strokes."""
+    padded = np.pad(array, 1, mode="edge")
+    rows = padded[:, :-2] + padded[:, 1:-1] + padded[:, 2:]
+    return (rows[:-2] + rows[1:-1] + rows[2:]) / 9.0
+
+
+def _background_plane(ink: np.ndarray) -> tuple[np.ndarray, float]:
+    """Least-squares plane through the border, and the border's robust noise sigma.
+
+    A plane absorbs the gentle lighting gradient of a photographed page; a
+    second, outlier-trimmed fit ignores strokes that touch the edge.
+    """
+    height, width = ink.shape
+    ys = np.linspace(-1.0, 1.0, height, dtype=np.float32) if height > 1 else np.zeros(1, np.float32)
+    xs = np.linspace(-1.0, 1.0, width, dtype=np.float32) if width > 1 else np.zeros(1, np.float32)
+    grid_y, grid_x = np.broadcast_arrays(ys[:, None], xs[None, :])
+    values = _border(ink)
+    design = np.stack([np.ones_like(values), _border(grid_x), _border(grid_y)], axis=1)
+    keep = np.ones(values.shape, bool)
+    for _ in range(2):
+        coef = np.linalg.lstsq(design[keep], values[keep], rcond=None)[0]
+        residual = values - design @ coef
+        spread = 1.4826 * float(np.median(np.abs(residual - np.median(residual))))
+        keep = np.abs(residual) <= 3.0 * spread + 1e-6
+    plane = (coef[0] + coef[1] * xs[None, :] + coef[2] * ys[:, None]).astype(np.float32)
+    return plane, spread
+
+
+def _find_ink(ink: np.ndarray, threshold: float) -> tuple[np.ndarray, tuple[int, int, int, int]] | None:
+    """Contrast-normalised strokes in [0, 1] and their box (top, bottom, left, right), or None if blank."""
+    ink = np.asarray(ink, dtype=np.float32)
+    if ink.ndim != 2 or ink.size == 0:
+        raise ValueError(f"expected a 2-D ink array, got shape {ink.shape}")
+    smooth = _box3(ink)
+    plane, sigma = _background_plane(smooth)
+    signal = smooth - plane
+    peak = float(signal.max())
+    if peak <= 0.0 or peak < max(threshold, 2.0 * NOISE_SIGMAS * sigma):
+        return None
+    mask = signal >= peak / 2.0
+    if int(mask.sum()) < _min_ink_pixels(ink.size):
+        return None
+
+    # Strokes saturate at the typical strong-ink level, as in the bilevel NIST
+    # originals; the faint quarter is cut so paper texture and JPEG ringing vanish.
+    raw = ink - plane
+    strong = max(float(np.percentile(raw[mask], 90)), peak / 2.0)
+    low = 0.25 * strong
+    strokes = np.clip((raw - low) / (strong - low), 0.0, 1.0)
+
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    # Grow the strong-ink box by 2 px for anti-aliased edges, then tighten to what survived.
+    top, bottom = max(rows[0] - 2, 0), min(rows[-1] + 3, ink.shape[0])
+    left, right = max(cols[0] - 2, 0), min(cols[-1] + 3, ink.shape[1])
+    region = strokes[top:bottom, left:right] > 0
+    rows, cols = np.flatnonzero(region.any(axis=1)), np.flatnonzero(region.any(axis=0))
+    box = (top + rows[0], top + rows[-1] + 1, left + cols[0], left + cols[-1] + 1)
+    return strokes, tuple(int(v) for v in box)
+
+
+def _describe_bytes(count: int) -> str:
+    if count >= 1_000_000:
+        return f"{count / 1_000_000:.1f} MB"
+    return f"{max(1, round(count / 1000))} KB"
+
+
+def _readonly(array: np.ndarray) -> np.ndarray:
+    array.setflags(write=False)
+    return array

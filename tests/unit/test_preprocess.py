@@ -1,0 +1,465 @@
+"""core.preprocess: uploads and drawings become MNIST-style 28x28 digits.
+
+Tolerances are on the 0-255 scale. For reference, moving one of these
+synthetic digits by a single pixel changes it by a mean absolute difference
+(MAD) of 12-18, so MAD <= 2 means "same placement, same shape up to
+anti-aliasing" (the worst case measured, a 2000 px source, is 1.6).
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from core.preprocess import (
+    ImageError,
+    Preprocessed,
+    decode_upload,
+    is_blank,
+    model_input,
+    to_grayscale_ink,
+    to_mnist,
+)
+
+SAME = 2.0  # MAD for inputs that differ only by position, size, format or polarity.
+
+# Strokes in a 280 x 280 design space, like a digit drawn on the app's canvas.
+STROKES = {
+    "1": [(140, 40), (140, 240)],
+    "4": [(180, 240), (180, 40), (60, 170), (225, 170)],
+    "7": [(70, 50), (210, 50), (120, 240)],
+}
+NOT_AN_IMAGE = "This file is not an image we can read (PNG, JPEG, BMP, GIF or WebP)."
+MB = 1_000_000
+
+
+def digit(
+    name: str = "7",
+    size: int = 280,
+    pen: int = 20,
+    scale: float = 1.0,
+    offset: tuple[int, int] = (0, 0),
+    ink: int = 255,
+    paper: int = 0,
+) -> Image.Image:
+    image = Image.new("L", (size, size), paper)
+    draw = ImageDraw.Draw(image)
+    points = [(x * scale + offset[0], y * scale + offset[1]) for x, y in STROKES.get(name, [])]
+    if name == "0":
+        draw.ellipse([80 * scale, 40 * scale, 200 * scale, 240 * scale], outline=ink, width=pen)
+    else:
+        draw.line(points, fill=ink, width=pen, joint="curve")
+    return image
+
+
+def mad(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.abs(a.astype(np.float64) - b).mean())
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = a.astype(np.float64).ravel(), b.astype(np.float64).ravel()
+    return float(a @ b / np.sqrt((a @ a) * (b @ b)))
+
+
+def centre_of_mass(pixels: np.ndarray) -> tuple[float, float]:
+    """Pixel-index convention, the one in which MNIST's digits average (14.0, 14.0)."""
+    index = np.arange(pixels.shape[0])
+    total = pixels.sum()
+    return float(index @ pixels.sum(axis=1) / total), float(index @ pixels.sum(axis=0) / total)
+
+
+def ink_box(pixels: np.ndarray, level: float = 0.0) -> tuple[int, int]:
+    rows = np.flatnonzero((pixels > level).any(axis=1))
+    cols = np.flatnonzero((pixels > level).any(axis=0))
+    return rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
+
+
+def encode(image: Image.Image, fmt: str, **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+def paper_photo(name: str = "7", quality: int = 50) -> Image.Image:
+    """Pencil on unevenly lit paper with sensor noise, saved as JPEG."""
+    rng = np.random.default_rng(0)
+    coverage = np.asarray(digit(name, size=600, pen=30, scale=600 / 280), np.float32) / 255
+    yy, xx = np.mgrid[0:600, 0:600] / 600
+    paper = 200 + 35 * (0.6 * xx + 0.4 * yy)
+    photo = paper * (1 - coverage) + 60 * coverage + rng.normal(0, 12, coverage.shape)
+    rgb = Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8)).convert("RGB")
+    return Image.open(io.BytesIO(encode(rgb, "JPEG", quality=quality)))
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A PNG that only declares its size: decoding its pixels would fail."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")
+
+
+# --- output contract and MNIST geometry -------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["0", "1", "4", "7"])
+def test_output_is_a_28x28_float_image_on_the_raw_mnist_scale(name):
+    result = to_mnist(digit(name))
+
+    assert isinstance(result, Preprocessed)
+    assert not result.blank
+    assert result.pixels.shape == (28, 28)
+    assert result.pixels.dtype == np.float32
+    assert result.pixels.min() >= 0.0
+    assert result.pixels.max() == pytest.approx(255.0, abs=0.01)
+    assert not result.pixels.flags.writeable
+
+
+@pytest.mark.parametrize("name", ["0", "1", "4", "7"])
+def test_digit_fits_a_20px_box_with_its_centre_of_mass_at_14_14(name):
+    pixels = to_mnist(digit(name)).pixels
+
+    height, width = ink_box(pixels)
+    assert max(height, width) in (19, 20)
+    assert min(height, width) <= 20
+    # Placement is by whole pixels, as in MNIST, so the centre can be off by half a pixel.
+    row, col = centre_of_mass(pixels)
+    assert abs(row - 14.0) <= 0.5 + 1e-6
+    assert abs(col - 14.0) <= 0.5 + 1e-6
+
+
+def test_aspect_ratio_is_kept():
+    height, width = ink_box(to_mnist(digit("1")).pixels)
+    assert height == 20
+    assert width <= 3  # A 20 px pen on a 200 px stroke: 2 px, not stretched into a blob.
+
+
+def source_box(image: Image.Image) -> tuple[int, int, int, int]:
+    ink = np.asarray(image) > 0
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    return cols[0], rows[0], cols[-1] + 1, rows[-1] + 1
+
+
+@pytest.mark.parametrize(
+    "image, slack",
+    [
+        (digit("1"), 1),
+        (digit("7"), 1),
+        # Processed at 1024 px, so one working pixel is ~2 source pixels.
+        (digit("7", size=2000, pen=143, scale=2000 / 280), 4),
+    ],
+    ids=["1", "7", "7-2000px"],
+)
+def test_bbox_is_the_ink_extent_in_source_pixels(image, slack):
+    for found, true in zip(to_mnist(image).bbox, source_box(image)):
+        assert abs(found - true) <= slack
+
+
+# --- invariance ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["4", "7"])
+@pytest.mark.parametrize(
+    "variant",
+    [
+        dict(offset=(-40, 30)),
+        dict(size=560, pen=40, scale=2.0),
+        dict(size=280, pen=10, scale=0.5),
+        dict(size=2000, pen=143, scale=2000 / 280),  # Exercises the reduction of large inputs.
+    ],
+    ids=["shifted", "twice-as-large", "half-size", "2000px"],
+)
+def test_position_and_size_do_not_matter(name, variant):
+    assert mad(to_mnist(digit(name, **variant)).pixels, to_mnist(digit(name)).pixels) <= SAME
+
+
+@pytest.mark.parametrize("name", ["4", "7"])
+def test_a_thicker_pen_gives_the_same_digit(name):
+    """Stroke width is deliberately not normalised, so thicker strokes stay
+    thicker and MAD is not a fair measure (9-12 measured, like a 1 px shift).
+    The shape is what must survive: cosine similarity to the same digit at the
+    normal pen stays >= 0.9 (measured 0.93-0.95) while two different digits
+    score about 0.3-0.4."""
+    other = "7" if name == "4" else "4"
+    thick = to_mnist(digit(name, pen=30)).pixels
+
+    assert cosine(thick, to_mnist(digit(name)).pixels) >= 0.9
+    assert cosine(thick, to_mnist(digit(other)).pixels) <= 0.45
+    height, width = ink_box(thick)
+    assert max(height, width) in (19, 20)
+    row, col = centre_of_mass(thick)
+    assert abs(row - 14) <= 0.5 + 1e-6 and abs(col - 14) <= 0.5 + 1e-6
+
+
+def test_a_double_width_pen_still_looks_like_the_digit():
+    thick = to_mnist(digit("4", pen=40)).pixels
+    assert cosine(thick, to_mnist(digit("4")).pixels) >= 0.8  # Measured 0.88; other digits ~0.37.
+
+
+# --- polarity and image modes --------------------------------------------------------
+
+
+def test_dark_ink_on_light_paper_is_inverted_to_white_on_black():
+    light_on_dark = to_mnist(digit("7"))
+    dark_on_light = to_mnist(digit("7", ink=0, paper=255))
+
+    assert not light_on_dark.inverted
+    assert dark_on_light.inverted
+    assert mad(dark_on_light.pixels, light_on_dark.pixels) <= SAME
+
+
+def test_dark_ink_on_dimly_lit_paper_below_mid_grey():
+    # Paper at 90/255 is darker than mid-grey yet is still the background.
+    result = to_mnist(digit("7", ink=15, paper=90))
+    assert result.inverted
+    assert mad(result.pixels, to_mnist(digit("7")).pixels) <= SAME
+
+
+def test_canvas_rgba_array_with_transparent_background():
+    """The drawing canvas returns RGBA uint8: untouched pixels fully
+    transparent (0, 0, 0, 0), strokes opaque white, edges partly transparent."""
+    coverage = np.asarray(digit("7"))
+    canvas = np.zeros((280, 280, 4), np.uint8)
+    canvas[..., :3] = 255 * (coverage > 0)[..., None]
+    canvas[..., 3] = coverage
+
+    assert mad(to_mnist(canvas).pixels, to_mnist(digit("7")).pixels) <= SAME
+
+
+@pytest.mark.parametrize("hidden", [0, 255], ids=["transparent-black", "transparent-white"])
+def test_black_strokes_on_a_transparent_png(hidden):
+    # Whatever colour the transparent pixels carry, they are background.
+    coverage = np.asarray(digit("7"))
+    rgba = np.zeros((280, 280, 4), np.uint8)
+    rgba[..., :3] = hidden
+    rgba[coverage > 0, :3] = 0
+    rgba[..., 3] = coverage
+    result = to_mnist(Image.fromarray(rgba, "RGBA"))
+
+    assert not result.blank
+    assert mad(result.pixels, to_mnist(digit("7")).pixels) <= SAME
+
+
+def test_opaque_paper_with_transparent_corners():
+    # A cut-out scan: transparency stands for the paper, not for ink.
+    rgba = np.asarray(digit("7", ink=0, paper=255).convert("RGBA")).copy()
+    rgba[:40, :40, 3] = 0
+    rgba[-40:, -40:, 3] = 0
+    assert mad(to_mnist(rgba).pixels, to_mnist(digit("7")).pixels) <= SAME
+
+
+def test_palette_image_with_transparent_background():
+    palette = digit("7", ink=0, paper=255).convert("P")
+    palette.info["transparency"] = palette.getpixel((0, 0))
+    result = to_mnist(Image.open(io.BytesIO(encode(palette, "PNG"))))
+    assert mad(result.pixels, to_mnist(digit("7")).pixels) <= SAME
+
+
+def test_gray_with_alpha_image():
+    la = Image.merge("LA", [Image.new("L", (280, 280), 255), digit("7")])  # White strokes, alpha = coverage.
+    assert mad(to_mnist(la).pixels, to_mnist(digit("7")).pixels) <= SAME
+
+
+@pytest.mark.parametrize(
+    "convert",
+    [
+        lambda im: Image.fromarray(np.asarray(im).astype(np.uint16) * 257),  # 16-bit gray ("I;16").
+        lambda im: im.convert("RGB"),
+        lambda im: im.convert("1"),
+        lambda im: np.asarray(im.convert("RGB")),
+        lambda im: np.asarray(im).astype(np.float32) / 255,
+        lambda im: np.asarray(im) > 127,
+    ],
+    ids=["I;16", "RGB", "1-bit", "RGB-array", "float-array", "bool-array"],
+)
+def test_other_modes_and_arrays(convert):
+    assert mad(to_mnist(convert(digit("7"))).pixels, to_mnist(digit("7")).pixels) <= 2 * SAME
+
+
+def test_grayscale_ink_is_bright_ink_in_unit_range():
+    ink = to_grayscale_ink(digit("7", ink=0, paper=255))
+    assert ink.dtype == np.float32 and ink.shape == (280, 280)
+    assert ink.min() == 0.0 and ink.max() == 1.0
+    assert ink[0, 0] == 0.0  # Paper.
+    assert ink[50, 140] == 1.0  # On the top bar of the 7.
+
+
+def test_photo_of_pencil_on_unevenly_lit_paper():
+    result = to_mnist(paper_photo("7"))
+    clean = to_mnist(digit("7", size=600, pen=30, scale=600 / 280))
+
+    assert not result.blank and result.inverted
+    assert mad(result.pixels, clean.pixels) <= SAME  # Measured 0.4-1.2 from JPEG quality 90 to 40.
+
+
+# --- blank detection ----------------------------------------------------------------
+
+
+def _noisy(mean: float, sigma: float) -> Image.Image:
+    rng = np.random.default_rng(1)
+    return Image.fromarray(np.clip(rng.normal(mean, sigma, (280, 280)), 0, 255).astype(np.uint8))
+
+
+def _blank_page_jpeg() -> Image.Image:
+    rng = np.random.default_rng(2)
+    page = 225 + 15 * np.mgrid[0:600, 0:800][1] / 800 + rng.normal(0, 8, (600, 800))
+    return Image.open(io.BytesIO(encode(Image.fromarray(np.clip(page, 0, 255).astype(np.uint8)), "JPEG", quality=60)))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Image.new("L", (280, 280), 0),
+        lambda: Image.new("L", (280, 280), 255),
+        lambda: np.zeros((280, 280, 4), np.uint8),
+        lambda: _noisy(128, 20),
+        lambda: _noisy(240, 6),
+        _blank_page_jpeg,
+    ],
+    ids=["black", "white", "transparent-canvas", "noisy-grey", "noisy-white", "blank-page-jpeg"],
+)
+def test_blank_inputs(make):
+    image = make()
+    result = to_mnist(image)
+
+    assert result.blank
+    assert result.bbox is None
+    assert not result.pixels.any() and result.pixels.shape == (28, 28)
+    assert is_blank(to_grayscale_ink(image))
+
+
+def test_is_blank_agrees_with_to_mnist_on_a_digit():
+    assert not is_blank(to_grayscale_ink(digit("7", ink=0, paper=255)))
+
+
+def test_is_blank_threshold_is_the_required_contrast():
+    faint = digit("7", ink=60, paper=0)  # Contrast 60/255 = 0.24.
+    assert not is_blank(to_grayscale_ink(faint))
+    assert is_blank(to_grayscale_ink(faint), threshold=0.3)
+
+
+def _dot(radius: int) -> Image.Image:
+    image = Image.new("L", (280, 280), 0)
+    ImageDraw.Draw(image).ellipse([140 - radius, 140 - radius, 140 + radius, 140 + radius], fill=255)
+    return image
+
+
+def test_a_speck_is_blank_but_a_pen_sized_dot_is_ink():
+    """Decision: a few pixels (a 3x3 speck, under 0.02% of the image) is
+    noise; a dot the size of the canvas pen was put there on purpose, so it
+    is passed on (scaled up to fill the 20 px box like any other ink)."""
+    assert to_mnist(_dot(1)).blank
+
+    dot = to_mnist(_dot(10))
+    assert not dot.blank
+    assert max(ink_box(dot.pixels)) in (19, 20)
+    row, col = centre_of_mass(dot.pixels)
+    assert abs(row - 14) <= 0.5 + 1e-6 and abs(col - 14) <= 0.5 + 1e-6
+
+
+# --- model input ----------------------------------------------------------------------
+
+
+def test_model_input_is_a_batch_of_one_raw_scale_image():
+    pixels = to_mnist(digit("7")).pixels
+    batch = model_input(pixels)
+
+    assert batch.shape == (1, 28, 28, 1) and batch.dtype == np.float32
+    np.testing.assert_array_equal(batch[0, :, :, 0], pixels)
+    batch[0, 0, 0, 0] = 1.0  # A fresh, writable copy.
+    assert pixels[0, 0] == 0.0
+
+
+def test_model_input_rejects_other_shapes():
+    with pytest.raises(ValueError):
+        model_input(np.zeros((784,), np.float32))
+
+
+# --- decoding uploads -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "BMP", "GIF", "WEBP"])
+def test_supported_formats_decode(fmt):
+    data = encode(digit("7", ink=0, paper=255).convert("RGB"), fmt)
+    image = decode_upload(data, max_bytes=10 * MB, max_pixels=10**6)
+
+    assert image.size == (280, 280)
+    assert mad(to_mnist(image).pixels, to_mnist(digit("7")).pixels) <= 2 * SAME
+
+
+def test_animated_gif_uses_the_first_frame():
+    frames = [digit("1", ink=0, paper=255), digit("4", ink=0, paper=255)]
+    data = encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    image = decode_upload(data, max_bytes=10 * MB, max_pixels=10**6)
+    assert mad(to_mnist(image).pixels, to_mnist(digit("1")).pixels) <= SAME
+
+
+def test_exif_rotation_is_applied():
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "Rotate 90 degrees clockwise to display".
+    data = encode(Image.new("RGB", (300, 200), "white"), "JPEG", exif=exif.tobytes())
+    assert decode_upload(data, max_bytes=10 * MB, max_pixels=10**6).size == (200, 300)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"hello",
+        b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n",
+        encode(Image.new("L", (8, 8)), "TIFF"),  # An image, but not a format we accept.
+    ],
+    ids=["text", "pdf", "tiff"],
+)
+def test_not_an_image(data):
+    with pytest.raises(ImageError) as raised:
+        decode_upload(data, max_bytes=10 * MB, max_pixels=10**6)
+    assert str(raised.value) == NOT_AN_IMAGE
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+def test_truncated_file_is_reported_as_damaged(fmt):
+    data = encode(digit("7").convert("RGB"), fmt)
+    with pytest.raises(ImageError, match="damaged or incomplete"):
+        decode_upload(data[: len(data) // 2], max_bytes=10 * MB, max_pixels=10**6)
+
+
+def test_too_many_pixels():
+    data = encode(Image.new("1", (200, 200)), "PNG")
+    with pytest.raises(ImageError, match="too many pixels.*200 x 200.*10,000 pixels"):
+        decode_upload(data, max_bytes=10 * MB, max_pixels=10_000)
+
+
+def test_pixel_limit_is_checked_before_decoding():
+    # The header alone declares 8000 x 8000; decoding it would fail as "damaged".
+    with pytest.raises(ImageError, match="too many pixels"):
+        decode_upload(png_header(8000, 8000), max_bytes=10 * MB, max_pixels=25 * MB)
+
+
+def test_decompression_bomb_is_reported_as_too_many_pixels():
+    limit = Image.MAX_IMAGE_PIXELS
+    with pytest.raises(ImageError, match="too many pixels"):
+        decode_upload(png_header(20_000, 20_000), max_bytes=10 * MB, max_pixels=10**12)
+    assert Image.MAX_IMAGE_PIXELS == limit
+
+
+def test_file_over_the_byte_limit():
+    data = encode(digit("7"), "PNG")
+    with pytest.raises(ImageError, match="too large"):
+        decode_upload(data, max_bytes=len(data) - 1, max_pixels=10**6)
+    assert decode_upload(data, max_bytes=len(data), max_pixels=10**6).size == (280, 280)
+
+
+def test_empty_file():
+    with pytest.raises(ImageError, match="empty"):
+        decode_upload(b"", max_bytes=10 * MB, max_pixels=10**6)
+
+
+def test_image_error_is_a_value_error():
+    assert issubclass(ImageError, ValueError)

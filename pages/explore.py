@@ -27,7 +27,7 @@ if page.message:
 st.caption(f"Page {page.page} of {page.page_count}: {page.total:,} {split} digits match the filter.")
 
 grid = figures.labelled_grid(images[page.indices], [str(labels[i]) for i in page.indices], COLUMNS)
-st.plotly_chart(grid, config={"displayModeBar": False, "staticPlot": True}, key="explore_grid")
+st.html(grid)
 
 st.subheader("One digit up close")
 position = st.slider("Digit on this page", 1, len(page.indices), 1, key="explore_position")

@@ -13,7 +13,7 @@ st.plotly_chart(figures.class_distribution(explore.class_counts(data.y_train), e
 split = st.radio("Split for the views below", ["train", "test"], horizontal=True, key="stats_split")
 
 st.subheader("The mean image of each digit")
-st.plotly_chart(figures.class_means_figure(app_cache.class_means(split)), config={"staticPlot": True})
+st.html(figures.class_means_grid(app_cache.class_means(split)))
 
 views = app_cache.normalisation_views(split)
 st.subheader("Pixel intensities")

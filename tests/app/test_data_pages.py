@@ -1,5 +1,7 @@
 """The home, explore and statistics pages, run headless through AppTest."""
 
+import re
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -27,10 +29,12 @@ def test_explore_filters_pages_and_warns(app):
     app.switch_page("pages/explore.py").run()
     assert not app.exception
     assert "60,000 train digits match" in captions(app)[0]
-    assert len(app.get("plotly_chart")) == 2
+    assert len(app.get("plotly_chart")) == 1
+    assert app.get("html")[0].proto.body.count('class="digit-label"') == 100
 
     app.multiselect(key="explore_digits").set_value([3]).run()
     assert "Page 1 of 62: 6,131 train digits match" in captions(app)[0]
+    assert set(re.findall(r'class="digit-label"[^>]*>(\d)<', app.get("html")[0].proto.body)) == {"3"}
 
     app.radio(key="explore_split").set_value("test").run()
     assert "1,010 test digits match" in captions(app)[0]
@@ -48,7 +52,8 @@ def test_explore_filters_pages_and_warns(app):
 def test_statistics_page_draws_every_view(app):
     app.switch_page("pages/statistics.py").run()
     assert not app.exception
-    assert len(app.get("plotly_chart")) == 4
+    assert len(app.get("plotly_chart")) == 3
+    assert app.get("html")[0].proto.body.count('class="digit-label"') == 10
     table = app.dataframe[0].value
     assert table["scale"].tolist() == ["Raw pixels", "Scaled to [0, 1]", "Standardised"]
     assert table["mean"].tolist()[1] == pytest.approx(0.1307, abs=1e-4)

@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 
 
 def grid_labels(page):
-    return page.locator(".stPlotlyChart").first.locator("g.annotation text")
+    return page.locator(".digit-grid .digit-label")
 
 
 def test_home_then_explore_then_filter(page, app_url):
@@ -17,7 +17,7 @@ def test_home_then_explore_then_filter(page, app_url):
     page.get_by_role("link", name="Explore digits").first.click()
     expect(page.get_by_role("heading", name="Explore digits")).to_be_visible()
     expect(page.get_by_text(re.compile(r"60,000 train digits match"))).to_be_visible()
-    expect(page.locator(".stPlotlyChart").first.locator("image")).to_have_count(1, timeout=20_000)
+    expect(page.locator(".digit-grid img")).to_be_visible()
     expect(grid_labels(page)).to_have_count(100, timeout=20_000)
     assert len(set(grid_labels(page).all_text_contents())) > 5
 

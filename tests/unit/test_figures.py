@@ -1,5 +1,7 @@
 """The figures carry the data they are meant to show."""
 
+import re
+
 import numpy as np
 
 from core import explore, figures
@@ -7,11 +9,16 @@ from core import explore, figures
 
 def test_labelled_grid_is_one_image_with_one_caption_per_tile():
     images = np.random.default_rng(0).integers(0, 256, (23, 28, 28), dtype=np.uint8)
-    figure = figures.labelled_grid(images, [str(i % 10) for i in range(23)], columns=10)
-    assert [trace.type for trace in figure.data] == ["image"]
-    assert figure.data[0].source.startswith("data:image/png;base64,")
-    assert [a.text for a in figure.layout.annotations] == [str(i % 10) for i in range(23)]
-    assert figure.layout.annotations[10].y > figure.layout.annotations[9].y
+    html = figures.labelled_grid(images, [str(i % 10) for i in range(23)], columns=10)
+    assert html.count("<img ") == 1 and 'src="data:image/png;base64,' in html
+    labels = re.findall(r'left:([\d.]+)%;top:([\d.]+)%">(\d)</span>', html)
+    assert [text for _, _, text in labels] == [str(i % 10) for i in range(23)]
+    assert float(labels[10][1]) > float(labels[9][1]) and float(labels[10][0]) < float(labels[9][0])
+
+
+def test_grid_captions_are_escaped():
+    html = figures.labelled_grid(np.zeros((1, 28, 28), np.uint8), ["<b>"])
+    assert "&lt;b&gt;" in html and "<b>" not in html
 
 
 def test_digit_heatmap_shows_every_pixel_value():

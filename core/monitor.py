@@ -1,0 +1,53 @@
+"""What the runs page shows about a run: a progress line and the table of recent runs."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from core.registry import RunRecord
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "unknown"
+    minutes, seconds = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    return f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
+
+
+def progress(run: RunRecord) -> tuple[float, str]:
+    """The fraction of the run done, and a line saying where it is."""
+    p = run.progress
+    epochs = p.get("epochs") or (run.config.epochs if run.config else 0)
+    if not p or not epochs:
+        return 0.0, "waiting for the worker to start" if run.state == "running" else run.state
+    steps = p.get("batches_per_epoch") or 1
+    done = (p.get("epoch", 1) - 1 + p.get("batch", 0) / steps) / epochs
+    parts = [f"epoch {p.get('epoch')}/{epochs}", f"batch {p.get('batch')}/{steps}"]
+    if run.status.get("phase") == "validating":
+        parts.append("validating")
+    if p.get("samples_per_sec"):
+        parts.append(f"{p['samples_per_sec']:,.0f} samples/s")
+    if run.is_live and p.get("eta_seconds") is not None:
+        parts.append(f"{format_duration(p['eta_seconds'])} left")
+    return min(max(done, 0.0), 1.0), " · ".join(parts)
+
+
+def runs_table(runs: list[RunRecord]) -> pd.DataFrame:
+    rows = []
+    for run in runs:
+        accuracy = run.status.get("test_accuracy")
+        rows.append(
+            {
+                "name": run.name,
+                "state": run.state,
+                "model": run.config.describe() if run.config else run.broken,
+                "epochs": f"{run.progress.get('epochs_completed', 0)}/{run.config.epochs if run.config else '?'}",
+                "test accuracy": None if accuracy is None else round(100 * accuracy, 2),
+                "device": run.status.get("device") or "",
+                "created": run.created[:19].replace("T", " "),
+            }
+        )
+    return pd.DataFrame(rows)

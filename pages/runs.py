@@ -1,0 +1,73 @@
+"""Training runs, live: progress, curves, stop or cancel, and the worker's log.
+
+Runs train in worker processes, so this page only reads their folders; it polls once a second,
+and leaving or reloading it never touches a run.
+"""
+
+import streamlit as st
+
+from core import figures, monitor, registry
+
+st.title(":material/monitoring: Training runs")
+
+STATE_ICONS = {
+    "queued": ":material/schedule:", "running": ":material/directions_run:",
+    "stopping": ":material/pause_circle:", "stopped": ":material/stop_circle:",
+    "finished": ":material/check_circle:", "failed": ":material/error:", "broken": ":material/broken_image:",
+}
+
+
+def stop_button(run: registry.RunRecord) -> None:
+    label = "Cancel" if run.state == "queued" else "Stop"
+    if st.button(label, icon=":material/stop:", key=f"stop_{run.id}", disabled=run.stop_requested):
+        try:
+            registry.request_stop(run)
+        except registry.RegistryError as error:
+            st.error(str(error))
+        st.rerun(scope="fragment")
+
+
+def show_run(run: registry.RunRecord) -> None:
+    header, action = st.columns([5, 1], vertical_alignment="bottom")
+    description = run.config.describe() if run.config else "unreadable configuration"
+    header.markdown(f"### {STATE_ICONS.get(run.state, '')} {run.name}\n{description} · **{run.state}** · {run.status.get('device') or 'device not known yet'}")
+    if run.is_active:
+        with action:
+            stop_button(run)
+    if run.broken:
+        st.error(f"This run folder cannot be read: {run.broken}")
+        return
+    if run.status.get("error"):
+        st.error(run.status["error"], icon=":material/error:")
+    if run.is_live:
+        fraction, text = monitor.progress(run)
+        st.progress(fraction, text=text)
+    elif run.state == "queued":
+        st.info("Queued: it starts when the run ahead of it ends.", icon=":material/schedule:")
+    if run.status.get("test_accuracy") is not None:
+        accuracy, loss = st.columns(2)
+        accuracy.metric("Test accuracy", f"{100 * run.status['test_accuracy']:.2f}%")
+        loss.metric("Test loss", f"{run.status['test_loss']:.4f}")
+    metrics = registry.read_metrics(run)
+    if metrics:
+        st.plotly_chart(figures.training_curves({run.name: metrics}), key=f"curves_{run.id}")
+    with st.expander("Worker log"):
+        st.code(registry.read_log(run) or "(empty)", language=None)
+
+
+@st.fragment(run_every=1.0)
+def live_runs() -> None:
+    runs = [registry.reconcile(run) for run in registry.list_runs(include_shipped=False)]
+    if not runs:
+        st.info("No runs yet. Design a network and start one.", icon=":material/info:")
+        st.page_link("pages/train.py", label="Design and train", icon=":material/model_training:")
+        return
+    st.dataframe(monitor.runs_table(runs), hide_index=True, width="stretch")
+    by_id = {run.id: run for run in runs}
+    if st.session_state.get("selected_run") not in by_id:
+        st.session_state.selected_run = runs[0].id
+    selected = st.selectbox("Run", list(by_id), format_func=lambda run_id: f"{by_id[run_id].name} ({by_id[run_id].state})", key="selected_run")
+    show_run(by_id[selected])
+
+
+live_runs()

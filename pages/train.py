@@ -1,0 +1,110 @@
+"""Design a network from a preset, see its summary and size, and start training it."""
+
+import pandas as pd
+import streamlit as st
+
+from core import app_cache, architecture, config as cfg, designer, scheduler
+from core.config import PRESETS, ConfigError
+
+st.title(":material/model_training: Design and train")
+PREFIX = "design_"
+
+
+def load_preset() -> None:
+    values = designer.widget_values(PRESETS[st.session_state.design_preset].config)
+    st.session_state.update({PREFIX + key: value for key, value in values.items()})
+
+
+if "design_preset" not in st.session_state:
+    st.session_state.design_preset = "seed-mlp"
+    load_preset()
+st.selectbox("Start from a preset", list(PRESETS), format_func=lambda key: PRESETS[key].label, key="design_preset", on_change=load_preset)
+st.caption(PRESETS[st.session_state.design_preset].description)
+
+
+def number(label: str, key: str, bounds: tuple, step=1, **kwargs):
+    """A bounded number input; a value left outside new bounds (e.g. by a preset) is clamped."""
+    st.session_state[PREFIX + key] = min(max(st.session_state[PREFIX + key], bounds[0]), bounds[1])
+    return st.number_input(label, bounds[0], bounds[1], step=step, key=PREFIX + key, **kwargs)
+
+
+def dense_row(index_key: str, title: str) -> None:
+    units, dropout, activation = st.columns(3)
+    with units:
+        number(f"{title} units", f"{index_key.format('units')}", cfg.UNITS_RANGE)
+    with dropout:
+        st.slider(f"{title} dropout", *cfg.DROPOUT_RANGE, step=0.05, key=PREFIX + index_key.format("dropout"))
+    with activation:
+        st.selectbox(f"{title} activation", cfg.ACTIVATIONS, key=PREFIX + index_key.format("activation"))
+
+
+network, training = st.columns(2, gap="large")
+with network:
+    st.subheader("Network")
+    architecture_choice = st.radio("Architecture", cfg.ARCHITECTURES, format_func=str.upper, horizontal=True, key=PREFIX + "architecture")
+    if architecture_choice == "mlp":
+        count = st.slider("Hidden layers", *cfg.HIDDEN_LAYERS_RANGE, key=PREFIX + "hidden_layer_count")
+        for index in range(count):
+            dense_row(f"dense_{{}}_{index}", f"Layer {index + 1}")
+    else:
+        count = st.slider("Conv blocks", *cfg.CONV_BLOCKS_RANGE, key=PREFIX + "conv_block_count")
+        for index in range(count):
+            filters, kernel, norm, pool, dropout = st.columns([3, 2, 2, 2, 3], vertical_alignment="bottom")
+            with filters:
+                number(f"Block {index + 1} filters", f"conv_filters_{index}", cfg.FILTERS_RANGE)
+            kernel.selectbox("kernel", cfg.KERNEL_SIZES, key=f"{PREFIX}conv_kernel_size_{index}")
+            norm.checkbox("batch norm", key=f"{PREFIX}conv_batch_norm_{index}")
+            pool.checkbox("max-pool", key=f"{PREFIX}conv_pool_{index}")
+            dropout.slider("dropout", *cfg.DROPOUT_RANGE, step=0.05, key=f"{PREFIX}conv_dropout_{index}")
+        dense_row("head_{}", "Dense head")
+
+with training:
+    st.subheader("Training")
+    left, right = st.columns(2)
+    optimizer = left.selectbox("Optimiser", cfg.OPTIMIZERS, format_func={"rmsprop": "RMSprop", "adam": "Adam", "sgd": "SGD with momentum"}.get, key=PREFIX + "optimizer")
+    with right:
+        number("Learning rate", "learning_rate", cfg.LEARNING_RATE_RANGE, step=0.0001, format="%.5f")
+    if optimizer == "sgd":
+        left.slider("Momentum", *cfg.MOMENTUM_RANGE, key=PREFIX + "momentum")
+    schedule = left.selectbox("Schedule", cfg.SCHEDULES, format_func={"constant": "constant", "cosine": "cosine decay", "warmup_cosine": "warm-up + cosine"}.get, key=PREFIX + "schedule")
+    with right:
+        number("Epochs", "epochs", cfg.EPOCHS_RANGE)
+        if schedule == "warmup_cosine":
+            number("Warm-up epochs", "warmup_epochs", (1, max(1, st.session_state[PREFIX + "epochs"] - 1)))
+    with left:
+        number("Batch size", "batch_size", cfg.BATCH_SIZE_RANGE, step=16)
+    right.selectbox("Input normalisation", cfg.NORMALIZATIONS, format_func={"unit": "scale to [0, 1]", "standardize": "standardise (mean 0, std 1)"}.get, key=PREFIX + "normalization")
+    with left:
+        number("Early-stopping patience (0 = off)", "early_stopping_patience", cfg.PATIENCE_RANGE, help="Stops when validation loss has not improved for this many epochs and keeps the best weights.")
+    right.toggle("Augment (small shifts and rotations)", key=PREFIX + "augment")
+    left.selectbox("Validate on", cfg.VALIDATION_SOURCES, format_func={"holdout": "hold-out from training data", "test": "the test set (the seed's habit: optimistic)"}.get, key=PREFIX + "validation")
+    with right:
+        number("Hold-out size", "validation_size", cfg.VALIDATION_SIZE_RANGE, step=500)
+    with left:
+        number("Training digits (0 = all 60,000)", "train_limit", (0, cfg.TRAINING_SET_SIZE), step=1000, help=f"A smaller subset trains faster; at least {cfg.TRAIN_LIMIT_MIN}.")
+    with right:
+        number("Random seed", "seed", cfg.SEED_RANGE)
+
+values = {key[len(PREFIX):]: value for key, value in st.session_state.items() if key.startswith(PREFIX)}
+try:
+    config = designer.config_from_values(values)
+except ConfigError as error:
+    st.error(f"This setting cannot be used: {error}", icon=":material/error:")
+    st.stop()
+
+st.subheader("Model summary")
+trainable, total = architecture.parameter_counts(config)
+columns = st.columns(4)
+columns[0].metric("Trainable parameters", f"{trainable:,}")
+columns[1].metric("Model file", f"{architecture.model_file_size_bytes(config) / 1e6:.1f} MB")
+columns[2].metric("Training digits", f"{config.training_samples:,}")
+device = app_cache.training_device()
+columns[3].metric("Trains on", device.label if device else "detecting...")
+st.dataframe(pd.DataFrame(architecture.summary_rows(config)), hide_index=True, width="stretch")
+
+name = st.text_input("Run name (optional)", placeholder=config.describe(), max_chars=80)
+if st.button("Start training", type="primary", icon=":material/play_arrow:"):
+    run = scheduler.submit_run(config, name.strip() or None)
+    st.session_state.selected_run = run.id
+    st.switch_page("pages/runs.py")
+st.page_link("pages/runs.py", label="See training runs", icon=":material/monitoring:")

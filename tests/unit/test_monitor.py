@@ -1,0 +1,57 @@
+"""The runs page's progress line, run table and live curves."""
+
+from pathlib import Path
+
+from core import figures, monitor
+from core.config import ModelConfig
+from core.registry import RunRecord
+
+
+def record(state, progress=None, **status):
+    return RunRecord(
+        id="20261126-000000-abc123",
+        path=Path("/nonexistent"),
+        config=ModelConfig(epochs=4),
+        status={"state": state, "progress": progress or {}, **status},
+        meta={"name": "demo"},
+    )
+
+
+def test_progress_counts_batches_within_epochs():
+    run = record("running", {"epoch": 2, "epochs": 4, "batch": 50, "batches_per_epoch": 100,
+                             "samples_per_sec": 5321.4, "eta_seconds": 125})
+    fraction, text = monitor.progress(run)
+    assert fraction == 1.5 / 4
+    assert text == "epoch 2/4 · batch 50/100 · 5,321 samples/s · 2 min 05 s left"
+
+
+def test_progress_before_the_worker_reports():
+    assert monitor.progress(record("running")) == (0.0, "waiting for the worker to start")
+    assert monitor.progress(record("queued")) == (0.0, "queued")
+
+
+def test_runs_table_rows():
+    table = monitor.runs_table([record("finished", {"epochs_completed": 4}, test_accuracy=0.98765, device="CPU (2 cores)")])
+    row = table.iloc[0]
+    assert (row["name"], row["state"], row["epochs"], row["test accuracy"]) == ("demo", "finished", "4/4", 98.77)
+    assert row["model"] == "MLP 512-512"
+
+
+def test_durations():
+    assert monitor.format_duration(None) == "unknown"
+    assert monitor.format_duration(9.6) == "10 s"
+    assert monitor.format_duration(3725) == "1 h 02 min"
+
+
+def test_training_curves_split_batches_and_validation():
+    points = [
+        {"kind": "batch", "epoch": 0.5, "loss": 0.9, "accuracy": 0.7},
+        {"kind": "batch", "epoch": 1.0, "loss": 0.5, "accuracy": 0.85},
+        {"kind": "epoch", "epoch": 1, "loss": 0.6, "accuracy": 0.8, "val_loss": 0.4, "val_accuracy": 0.9},
+    ]
+    figure = figures.training_curves({"run a": points, "run b": points[:1]})
+    by_name = {(trace.name, trace.xaxis): trace for trace in figure.data}
+    assert list(by_name[("run a (train)", "x")].y) == [0.9, 0.5]
+    assert list(by_name[("run a (validation)", "x2")].y) == [0.9]
+    assert list(by_name[("run b (validation)", "x")].x) == []
+    assert len(figure.data) == 8

@@ -225,18 +225,21 @@ PRESETS: dict[str, Preset] = {
     ),
     "fast-cnn": Preset(
         label="Fast CNN",
-        description="Two small conv blocks with batch norm and a warm-up + cosine schedule: "
-        "at least 99.0% test accuracy in under a minute of training on a 2-core CPU.",
+        description="Two small conv blocks (16 5x5 and 32 3x3 filters), Adam with a cosine "
+        "schedule, 5 epochs: at least 99.0% test accuracy in under a minute of training on a "
+        "2-core CPU. Batch norm is left out because on a CPU it doubles the time per epoch.",
         config=ModelConfig(
             architecture="cnn",
-            conv_blocks=(ConvBlock(filters=16), ConvBlock(filters=32)),
+            conv_blocks=(
+                ConvBlock(filters=16, kernel_size=5, batch_norm=False),
+                ConvBlock(filters=32, kernel_size=3, batch_norm=False),
+            ),
             head=DenseLayer(units=128, dropout=0.3),
             optimizer="adam",
             learning_rate=0.003,
-            schedule="warmup_cosine",
-            warmup_epochs=1,
+            schedule="cosine",
             batch_size=128,
-            epochs=4,
+            epochs=5,
         ),
     ),
 }

@@ -1,0 +1,433 @@
+"""Train one run in its own process: `python -m core.worker <run_dir>`.
+
+The scheduler starts one worker per run, so a crash, a kill or the out-of-memory killer takes
+down only that run, never the Streamlit server. Everything the pages show comes back through the
+run folder: status.json (state and progress), metrics.jsonl (the curves), checkpoint.keras after
+each epoch, then model.keras, evaluation.json and predictions.npz. `train_run` is also what the
+command line (`python -m core.train`) calls, so there is exactly one training loop.
+
+metrics.jsonl holds two kinds of records, both with `epoch` on one fractional axis so a chart can
+draw them together:
+  {"kind": "batch", "epoch": 1.25, "step": 1075, "loss", "accuracy", "learning_rate", "time"}
+  {"kind": "epoch", "epoch": 2, "step": 860, "loss", "accuracy", "val_loss", "val_accuracy",
+   "learning_rate", "seconds", "time"}
+A batch point at batch b (0-based) of epoch e (0-based) sits at e + (b + 1) / steps_per_epoch; its
+loss and accuracy are Keras's running means over the epoch so far. `time` counts seconds since
+training began; `seconds` is the epoch's duration, validation included.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from core import registry
+from core.config import ModelConfig
+from core.data import MnistData, load_mnist
+from core.device import configure_tensorflow
+from core.evaluate import evaluate_and_store
+from core.models import build_model, compile_model
+from core.registry import RunRecord
+
+logger = logging.getLogger(__name__)
+
+# How often a batch point is logged and how often status.json is rewritten. Each costs a clock
+# read per batch and a small write a few times a second: well under 1% of a training step.
+POINT_INTERVAL_SECONDS = 0.3
+STATUS_INTERVAL_SECONDS = 0.5
+STATISTICS_CHUNK = 4096
+EPOCH_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
+
+
+class _StopRequested(Exception):
+    """Raised from a callback to leave `fit` at once, even in the middle of validation."""
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite: further epochs cannot recover."""
+
+
+@dataclass(frozen=True)
+class TrainingSplit:
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    validation_label: str
+
+
+def prepare_split(config: ModelConfig, data: MnistData) -> TrainingSplit:
+    """The digits to fit on and to validate on, as (N, 28, 28, 1) uint8 arrays.
+
+    One seeded permutation picks the `train_limit` subset and the hold-out, so a seed always
+    selects the same digits. Pixels stay uint8 (a quarter of float32's memory); the model's
+    float32 input casts each batch.
+    """
+    order = np.random.default_rng(config.seed).permutation(len(data.y_train))
+    if config.train_limit:
+        order = order[: config.train_limit]
+    if config.validation == "holdout":
+        val_index, train_index = order[: config.validation_size], order[config.validation_size :]
+        x_val, y_val = data.x_train[val_index], data.y_train[val_index]
+        label = f"hold-out ({len(val_index):,} training digits)"
+    else:
+        train_index = order
+        x_val, y_val = data.x_test, data.y_test
+        label = f"test set ({len(y_val):,} digits)"
+    return TrainingSplit(
+        data.x_train[train_index][..., None],
+        data.y_train[train_index],
+        x_val[..., None],
+        y_val,
+        label,
+    )
+
+
+def pixel_statistics(images: np.ndarray) -> tuple[float, float]:
+    """Mean and standard deviation of all pixels on the [0, 1] scale.
+
+    Summed in chunks: a float64 copy of 55,000 digits at once would need 345 MB.
+    """
+    total = total_squares = 0.0
+    for start in range(0, len(images), STATISTICS_CHUNK):
+        chunk = images[start : start + STATISTICS_CHUNK].astype(np.float64) / 255.0
+        total += chunk.sum()
+        total_squares += np.square(chunk).sum()
+    count = images.size
+    mean = total / count
+    return mean, math.sqrt(max(total_squares / count - mean**2, 0.0))
+
+
+def save_model_atomically(model: keras.Model, path: Path) -> None:
+    """Save under a temporary name and rename, so `path` is never a half-written model."""
+    with registry.atomic_path(path, suffix=".keras") as temp:
+        model.save(temp)
+
+
+def _finite_or_none(value: Any) -> float | None:
+    return float(value) if value is not None and math.isfinite(value) else None
+
+
+class RunMonitor(keras.callbacks.Callback):
+    """Streams metrics and progress into the run folder, keeps a checkpoint, honours Stop.
+
+    Keras calls it between batches, so the per-batch work is one clock read and one stat of the
+    stop file; metrics are buffered and written a few times a second.
+    """
+
+    def __init__(
+        self,
+        run: RunRecord,
+        *,
+        batch_size: int,
+        point_interval: float = POINT_INTERVAL_SECONDS,
+        status_interval: float = STATUS_INTERVAL_SECONDS,
+    ):
+        super().__init__()
+        self.run = run
+        self.batch_size = batch_size
+        self.point_interval = point_interval
+        self.status_interval = status_interval
+        self.epochs_completed = 0
+        self.has_trained = False
+        self._stop_file = str(run.path / registry.STOP_FILE)
+        self._pending: list[dict[str, Any]] = []
+        self._last_epoch_seconds: float | None = None
+
+    def on_train_begin(self, logs=None):
+        self._train_start = time.monotonic()
+        self._next_point = self._next_status = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._check_stop()  # Catches a request made while the last epoch was being saved.
+        self._epoch = epoch
+        self._epoch_start = time.monotonic()
+        self._publish(phase="training", batches_done=0, now=self._epoch_start)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._check_stop()
+        now = time.monotonic()
+        if now >= self._next_point:  # Always true after the first batch.
+            self._next_point = now + self.point_interval
+            self._pending.append(self._batch_point(batch, logs, now))
+            self.has_trained = True
+        if now >= self._next_status:
+            self._next_status = now + self.status_interval
+            self._flush()
+            self._publish(phase="training", batches_done=batch + 1, now=now)
+
+    def on_test_begin(self, logs=None):
+        steps = self.params["steps"]
+        self._publish(phase="validating", batches_done=steps, now=time.monotonic())
+
+    def on_test_batch_end(self, batch, logs=None):
+        self._check_stop()
+
+    def on_epoch_end(self, epoch, logs=None):
+        now = time.monotonic()
+        seconds = now - self._epoch_start
+        self._last_epoch_seconds = seconds
+        point = self._epoch_point(epoch, logs or {}, seconds, now)
+        self._pending.append(point)
+        self._flush()
+        save_model_atomically(self.model, self.run.path / registry.CHECKPOINT_FILE)
+        self.epochs_completed = epoch + 1
+        self._publish(phase="training", batches_done=self.params["steps"], now=now)
+        logger.info(_epoch_summary(point, self.params["epochs"]))
+
+    def _check_stop(self) -> None:
+        if os.path.exists(self._stop_file):
+            raise _StopRequested
+
+    def _learning_rate(self) -> float:
+        return float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+
+    def _batch_point(self, batch: int, logs: dict | None, now: float) -> dict[str, Any]:
+        logs = logs or {}
+        loss = logs.get("loss")
+        if loss is not None and not math.isfinite(loss):
+            raise TrainingDiverged(
+                f"the loss became {loss} in epoch {self._epoch + 1}; "
+                "try a lower learning rate or a warm-up schedule"
+            )
+        steps = self.params["steps"]
+        return {
+            "kind": "batch",
+            "epoch": round(self._epoch + (batch + 1) / steps, 5),
+            "step": self._epoch * steps + batch + 1,
+            "loss": loss,
+            "accuracy": logs.get("accuracy"),
+            "learning_rate": self._learning_rate(),
+            "time": round(now - self._train_start, 3),
+        }
+
+    def _epoch_point(self, epoch: int, logs: dict, seconds: float, now: float) -> dict[str, Any]:
+        return {
+            "kind": "epoch",
+            "epoch": epoch + 1,
+            "step": (epoch + 1) * self.params["steps"],
+            **{name: _finite_or_none(logs.get(name)) for name in EPOCH_METRICS},
+            "learning_rate": self._learning_rate(),
+            "seconds": round(seconds, 3),
+            "time": round(now - self._train_start, 3),
+        }
+
+    def _flush(self) -> None:
+        registry.append_metrics(self.run, self._pending)
+        self._pending = []
+
+    def _publish(self, *, phase: str, batches_done: int, now: float) -> None:
+        steps, epochs = self.params["steps"], self.params["epochs"]
+        elapsed = now - self._epoch_start
+        rate = batches_done / elapsed if batches_done and elapsed > 0 else None
+        progress = {
+            "epoch": self._epoch + 1,
+            "epochs": epochs,
+            "epochs_completed": self.epochs_completed,
+            "batch": batches_done,
+            "batches_per_epoch": steps,
+            "samples_per_sec": round(rate * self.batch_size, 1) if rate else None,
+            "eta_seconds": self._eta(batches_done, rate, steps, epochs),
+        }
+        registry.update_status(self.run, {"phase": phase, "progress": progress})
+
+    def _eta(self, batches_done: int, rate: float | None, steps: int, epochs: int) -> float | None:
+        """Seconds to the end of training, from the last whole epoch once one has been timed."""
+        if self._last_epoch_seconds is not None:
+            epoch_seconds = self._last_epoch_seconds
+        elif rate:
+            epoch_seconds = steps / rate
+        else:
+            return None
+        remaining_epochs = epochs - self._epoch - 1
+        this_epoch = (steps - batches_done) / rate if rate else epoch_seconds
+        return round(this_epoch + remaining_epochs * epoch_seconds, 1)
+
+
+def _epoch_summary(point: dict[str, Any], epochs: int) -> str:
+    def show(name: str) -> str:
+        value = point.get(name)
+        return "n/a" if value is None else f"{value:.4f}"
+
+    metrics = ", ".join(f"{name} {show(name)}" for name in EPOCH_METRICS)
+    return f"epoch {point['epoch']}/{epochs}: {metrics} ({point['seconds']:.1f} s)"
+
+
+def library_versions(tensorflow_version: str) -> dict[str, str]:
+    return {
+        "tensorflow": tensorflow_version,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def git_commit() -> str | None:
+    """The project's checked-out commit, if git can tell; provenance only, so never fatal."""
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=registry.PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if result.returncode != 0:
+        return None
+    return result.stdout.strip() or None
+
+
+def _claim(run: RunRecord) -> bool:
+    """Record this process as the run's worker; False if the run was stopped before we began."""
+    device = configure_tensorflow()
+    started = {
+        "state": "running",
+        "started": registry.now_iso(),
+        "phase": "setup",
+        "device": device.label,
+        "device_info": device.to_dict(),
+        "versions": library_versions(device.tensorflow_version),
+        "git_commit": git_commit(),
+        "seed": run.config.seed,
+        **registry.process_identity(),
+    }
+    if registry.update_status(run, started, only_if=("queued", "running")) is not None:
+        logger.info("training %s (%s) on %s", run.id, run.config.describe(), device.label)
+        return True
+    _finish(run, "stopped", stop_reason="stopped before training started", phase="stopped")
+    return False
+
+
+def _finish(run: RunRecord, state: str, **fields: Any) -> RunRecord:
+    changes = {"state": state, "ended": registry.now_iso(), **fields}
+    registry.update_status(run, changes, only_if=registry.ACTIVE_STATES)
+    return registry.reload(run)
+
+
+def _callbacks(run: RunRecord, config: ModelConfig) -> tuple[RunMonitor, list]:
+    monitor = RunMonitor(run, batch_size=config.batch_size)
+    if config.early_stopping_patience == 0:
+        return monitor, [monitor]
+    early_stopping = keras.callbacks.EarlyStopping(
+        monitor="val_loss", patience=config.early_stopping_patience, restore_best_weights=True
+    )
+    return monitor, [monitor, early_stopping]
+
+
+def _evaluate_on_test(run: RunRecord, model: keras.Model, data: MnistData) -> dict[str, Any]:
+    """Write evaluation.json and predictions.npz for the test digits.
+
+    The same function evaluates, in the background, runs and imports that lack an evaluation
+    (core.evaluate_job), so both write exactly the same files.
+    """
+    return evaluate_and_store(run.path, model, data.x_test, data.y_test)
+
+
+def _compiled_model(config: ModelConfig, split: TrainingSplit) -> keras.Model:
+    """The run's model, standardised (if asked) with the statistics of the digits it fits on."""
+    mean, std = pixel_statistics(split.x_train)
+    model = build_model(config, pixel_mean=mean, pixel_std=std)
+    compile_model(model, config, steps_per_epoch=math.ceil(len(split.y_train) / config.batch_size))
+    return model
+
+
+def _fit(run: RunRecord) -> RunRecord:
+    config = run.config
+    data = load_mnist()
+    split = prepare_split(config, data)
+    samples = len(split.y_train)
+    logger.info("fitting on %d digits, validating on the %s", samples, split.validation_label)
+    model = _compiled_model(config, split)
+    monitor, callbacks = _callbacks(run, config)
+    registry.update_status(run, {"validation": split.validation_label, "training_samples": samples})
+    try:
+        model.fit(
+            split.x_train,
+            split.y_train,
+            batch_size=config.batch_size,
+            epochs=config.epochs,
+            validation_data=(split.x_val, split.y_val),
+            callbacks=callbacks,
+            verbose=0,
+        )
+    except (_StopRequested, KeyboardInterrupt):
+        return _save_stopped(run, model, monitor)
+    return _save_finished(run, model, monitor, data)
+
+
+def _save_finished(
+    run: RunRecord, model: keras.Model, monitor: RunMonitor, data: MnistData
+) -> RunRecord:
+    registry.update_status(run, {"phase": "saving"})
+    save_model_atomically(model, run.path / registry.MODEL_FILE)
+    registry.update_status(run, {"phase": "evaluating"})
+    evaluation = _evaluate_on_test(run, model, data)
+    logger.info("test accuracy %.2f%%, loss %.4f", 100 * evaluation["accuracy"], evaluation["loss"])
+    return _finish(
+        run,
+        "finished",
+        phase="done",
+        test_accuracy=evaluation["accuracy"],
+        test_loss=evaluation["loss"],
+        early_stopped=monitor.epochs_completed < run.config.epochs,
+    )
+
+
+def _save_stopped(run: RunRecord, model: keras.Model, monitor: RunMonitor) -> RunRecord:
+    """Keep the weights trained so far as the run's model."""
+    if not monitor.has_trained:
+        return _finish(run, "stopped", phase="stopped", stop_reason="stopped before training")
+    registry.update_status(run, {"phase": "saving"})
+    save_model_atomically(model, run.path / registry.MODEL_FILE)
+    logger.info("stopped after %d completed epoch(s)", monitor.epochs_completed)
+    return _finish(run, "stopped", phase="stopped", stop_reason="stop requested")
+
+
+def train_run(run: RunRecord) -> RunRecord:
+    """Train `run` in this process and return its final record.
+
+    Errors end the run as failed, with the message in status.json and the traceback in the log,
+    rather than escaping: the caller only needs the final state.
+    """
+    try:
+        if not _claim(run):
+            return registry.reload(run)
+        return _fit(run)
+    except KeyboardInterrupt:
+        return _finish(run, "stopped", phase="stopped", stop_reason="interrupted before training")
+    except Exception as error:
+        logger.exception("run %s failed", run.id)
+        return _finish(run, "failed", phase="failed", error=f"{type(error).__name__}: {error}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m core.worker <run_dir>", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        stream=sys.stdout, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
+    )
+    run = registry.open_run(Path(args[0]))
+    if run.broken:
+        logger.error("cannot train %s: %s", run.path, run.broken)
+        return 2
+    final = train_run(run)
+    return 1 if final.state == "failed" else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

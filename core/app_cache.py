@@ -5,19 +5,28 @@ Everything here is shared by all sessions and must be treated as read-only by ca
 
 from __future__ import annotations
 
+import gc
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
-from core import explore
+from core import compare, explore, registry, saliency, scheduler
 from core.data import MnistData, load_mnist
 from core.device import DeviceInfo, probe_device
+from core.inference import Classifier, ModelLoadError, load_classifier
 
 
 @st.cache_resource(show_spinner="Loading the 70,000 MNIST digits...")
 def mnist() -> MnistData:
     return load_mnist()
+
+
+@st.cache_resource(show_spinner=False)
+def start_scheduler() -> None:
+    """One scheduler thread per server starts queued runs, whichever session queued them."""
+    scheduler.ensure_scheduler_running()
 
 
 @st.cache_resource(show_spinner=False)
@@ -46,3 +55,94 @@ def class_means(split: str) -> np.ndarray:
 @st.cache_data(show_spinner=False)
 def normalisation_views(split: str) -> list[explore.ScaleView]:
     return explore.normalisation_views(mnist().split(split)[0])
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _classifier(path: str, modified_ns: int) -> Classifier:
+    classifier = load_classifier(path)
+    # After every script run Streamlit calls gc.collect() twice (runner.postScriptGC, and
+    # keras.backend.clear_session() in its cleanup of "problem modules"). With TensorFlow's
+    # ~400,000 long-lived objects each pass takes ~300 ms and holds the GIL, so the page's last
+    # messages, the prediction among them, would reach the browser that much later. Moving
+    # everything alive now into the permanent generation keeps those passes to milliseconds.
+    gc.collect()
+    gc.freeze()
+    return classifier
+
+
+def classifier(path: str | Path) -> Classifier:
+    """The model at `path`, loaded once per server; a re-saved file (new mtime) is reloaded."""
+    try:
+        modified_ns = Path(path).stat().st_mtime_ns
+    except OSError:
+        raise ModelLoadError(f"The model file {Path(path).name} is missing (looked in {Path(path).parent}).") from None
+    return _classifier(str(path), modified_ns)
+
+
+# --- Compare pages: per-run files, cached by modification time --------------------------------
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    try:
+        stat = path.stat()
+    except OSError:
+        return (0, 0)
+    return (stat.st_mtime_ns, stat.st_size)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _run_metrics(path: str, stamp: tuple[int, int], _run: registry.RunRecord) -> list[dict]:
+    return registry.read_metrics(_run)
+
+
+def run_metrics(run: registry.RunRecord) -> list[dict]:
+    """Every metrics record of the run (re-read when metrics.jsonl changes)."""
+    return _run_metrics(str(run.path), _stamp(run.path / registry.METRICS_FILE), run)
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _metrics_summary(path: str, stamp: tuple[int, int], _run: registry.RunRecord) -> dict:
+    return compare.metrics_summary(registry.read_metrics(_run))
+
+
+def metrics_summary(run: registry.RunRecord) -> dict:
+    return _metrics_summary(str(run.path), _stamp(run.path / registry.METRICS_FILE), run)
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _evaluation(path: str, stamp: tuple[int, int], _run: registry.RunRecord) -> dict | None:
+    return registry.read_evaluation(_run)
+
+
+def evaluation(run: registry.RunRecord) -> dict | None:
+    """The run's stored evaluation.json, or None."""
+    return _evaluation(str(run.path), _stamp(run.path / registry.EVALUATION_FILE), run)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _predictions(path: str, stamp: tuple[int, int], _run: registry.RunRecord) -> dict | None:
+    return registry.read_predictions(_run)
+
+
+def predictions(run: registry.RunRecord) -> dict | None:
+    """The run's stored test predictions (labels, probabilities, y_true), or None."""
+    return _predictions(str(run.path), _stamp(run.path / registry.PREDICTIONS_FILE), run)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _saliency(path: str, modified: tuple[int, int], method: str, image: np.ndarray) -> saliency.Saliency:
+    return saliency.saliency_map(classifier(path).model, image, method)
+
+
+def saliency_map(path: Path, method: str, image: np.ndarray) -> saliency.Saliency:
+    """A saliency map for one 28x28 digit (TensorFlow on first use: call under a spinner)."""
+    return _saliency(str(path), _stamp(Path(path)), method, np.asarray(image, dtype=np.float32))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _first_layer(path: str, modified: tuple[int, int]) -> saliency.FirstLayer | None:
+    return saliency.first_layer_weights(classifier(path).model)
+
+
+def first_layer(path: Path) -> saliency.FirstLayer | None:
+    return _first_layer(str(path), _stamp(Path(path)))

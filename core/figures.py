@@ -118,42 +118,168 @@ def normalisation_figure(views: list[ScaleView]) -> go.Figure:
 PREDICTED_COLOUR, OTHER_COLOUR = "#FFD54F", "#4C78A8"
 
 
-def probability_bars(probabilities: np.ndarray) -> go.Figure:
-    """The ten class probabilities as bars, the predicted digit highlighted."""
-    probabilities = np.asarray(probabilities, dtype=float).reshape(10)
-    top = int(np.argmax(probabilities))
+def probability_bars(probabilities: np.ndarray | None) -> go.Figure:
+    """The ten class probabilities as bars, the predicted digit highlighted.
+
+    None gives the empty chart shown before anything is drawn.
+    """
+    empty = probabilities is None
+    probabilities = np.zeros(10) if empty else np.asarray(probabilities, dtype=float).reshape(10)
+    top = -1 if empty else int(np.argmax(probabilities))
     figure = go.Figure(
         go.Bar(
             x=[str(d) for d in range(10)],
             y=probabilities,
             marker_color=[PREDICTED_COLOUR if d == top else OTHER_COLOUR for d in range(10)],
-            text=[f"{100 * p:.1f}%" for p in probabilities],
+            text=[f"{100 * p:.1f}%" if p >= 0.005 else "" for p in probabilities],
             textposition="outside",
+            textfont=dict(size=13),
             cliponaxis=False,
             hovertemplate="digit %{x}: %{y:.2%}<extra></extra>",
         )
     )
     figure.update_xaxes(title_text="digit", type="category")
     figure.update_yaxes(title_text="probability", range=[0, 1.1], tickformat=".0%", dtick=0.25)
-    figure.update_layout(title="Class probabilities", height=320, margin=dict(l=10, r=10, t=40, b=10))
+    figure.update_layout(
+        title="Class probabilities" + (": waiting for a digit" if empty else ""),
+        height=320,
+        margin=dict(l=10, r=10, t=40, b=10),
+        uniformtext=dict(minsize=12, mode="show"),
+    )
     return figure
 
 
-def model_input_figure(pixels: np.ndarray, size: int = 280) -> go.Figure:
-    """The 28x28 image the model sees, enlarged with sharp pixels; hover shows each value."""
-    pixels = np.asarray(pixels, dtype=float)
+def enlarged_digit(pixels: np.ndarray, scale: int = 8) -> np.ndarray:
+    """The 28x28 image a model sees, as uint8 with each pixel a sharp `scale` x `scale` square.
+
+    A plain picture rather than a Plotly figure: it is redrawn after every stroke, and an image
+    costs the browser next to nothing to show.
+    """
+    pixels = np.clip(np.rint(np.asarray(pixels, dtype=float)), 0, 255).astype(np.uint8)
+    return np.kron(pixels, np.ones((scale, scale), np.uint8))
+
+
+# --- Comparing runs and looking inside a model --------------------------------------------------
+
+
+def confusion_heatmap(confusion: np.ndarray, normalised: bool = False) -> go.Figure:
+    """True digits down, predicted digits across; counts, or each row's share with `normalised`.
+
+    The colour scale is capped at the largest off-diagonal cell, so the mistakes stand out
+    instead of drowning beside the thousand-strong diagonal.
+    """
+    counts = np.asarray(confusion, dtype=np.int64)
+    totals = counts.sum(axis=1, keepdims=True)
+    rates = np.divide(counts, totals, out=np.zeros(counts.shape), where=totals > 0)
+    values = rates if normalised else counts
+    off_diagonal = values[~np.eye(len(values), dtype=bool)]
+    cap = float(off_diagonal.max()) if off_diagonal.size and off_diagonal.max() > 0 else 1.0
+    text = [[f"{100 * v:.1f}%" if normalised else f"{int(v)}" for v in row] for row in values]
+    digits = [str(d) for d in range(len(values))]
     figure = go.Figure(
         go.Heatmap(
-            z=pixels,
-            colorscale="gray",
+            z=values,
+            x=digits,
+            y=digits,
+            text=text,
+            texttemplate="%{text}",
+            textfont=dict(size=11),
+            colorscale="Blues",
             zmin=0,
-            zmax=255,
-            showscale=False,
-            zsmooth=False,
-            hovertemplate="row %{y}, column %{x}: %{z:.0f}<extra></extra>",
+            zmax=cap,
+            customdata=counts,
+            hovertemplate="true %{y}, predicted %{x}: %{customdata} digits (%{text})<extra></extra>"
+            if normalised
+            else "true %{y}, predicted %{x}: %{z} digits<extra></extra>",
+            colorbar=dict(title="share of row" if normalised else "digits"),
         )
     )
-    figure.update_xaxes(visible=False, range=[-0.5, pixels.shape[1] - 0.5], constrain="domain")
-    figure.update_yaxes(visible=False, range=[pixels.shape[0] - 0.5, -0.5], scaleanchor="x", constrain="domain")
-    figure.update_layout(width=size, height=size, margin=dict(l=0, r=0, t=0, b=0), plot_bgcolor="black")
+    figure.update_xaxes(title_text="predicted digit", type="category", side="top")
+    figure.update_yaxes(title_text="true digit", type="category", autorange="reversed")
+    figure.update_layout(
+        title="Confusion matrix" + (" (row-normalised: recall on the diagonal)" if normalised else " (counts)"),
+        height=520,
+        margin=dict(l=10, r=10, t=90, b=10),
+    )
+    return figure
+
+
+def _heat_rgb(values: np.ndarray) -> np.ndarray:
+    """Values in [0, 1] as RGB through the 'hot' ramp: black, red, yellow, white."""
+    v = np.clip(values, 0.0, 1.0)[..., None]
+    ramp = np.concatenate([np.clip(3 * v, 0, 1), np.clip(3 * v - 1, 0, 1), np.clip(3 * v - 2, 0, 1)], axis=-1)
+    return (255 * ramp).astype(np.uint8)
+
+
+def saliency_images(image: np.ndarray, saliency: np.ndarray, scale: int = 8) -> list[np.ndarray]:
+    """The digit, its saliency map, and the map over the faded digit, as enlarged RGB images.
+
+    The map is scaled to its own maximum (its absolute size means little across digits).
+    """
+    digit = np.clip(np.asarray(image, dtype=np.float64), 0, 255) / 255.0
+    peak = float(np.max(saliency))
+    heat = np.asarray(saliency, dtype=np.float64) / peak if peak > 0 else np.zeros_like(digit)
+    grey = np.repeat((255 * digit)[..., None], 3, axis=-1).astype(np.uint8)
+    hot = _heat_rgb(heat)
+    blend = (0.35 * grey + 0.65 * hot).astype(np.uint8)
+    block = np.ones((scale, scale, 1), np.uint8)
+    return [np.kron(picture, block) for picture in (grey, hot, blend)]
+
+
+def weight_tiles(weights: np.ndarray) -> np.ndarray:
+    """Weight images as uint8 28x28 tiles: mid-grey is 0, white positive, black negative.
+
+    Each tile is scaled to its own largest |weight|; filters smaller than 28x28 are enlarged
+    with sharp pixels so each weight stays a visible square.
+    """
+    weights = np.asarray(weights, dtype=np.float64)
+    peak = np.abs(weights).reshape(len(weights), -1).max(axis=1).reshape(-1, 1, 1)
+    scaled = np.divide(weights, peak, out=np.zeros_like(weights), where=peak > 0)
+    tiles = np.rint(127.5 + 127.5 * scaled).astype(np.uint8)
+    if tiles.shape[1:] != (TILE, TILE):
+        tiles = np.stack([np.asarray(Image.fromarray(t).resize((TILE, TILE), Image.Resampling.NEAREST)) for t in tiles])
+    return tiles
+
+
+def weights_grid(weights: np.ndarray, columns: int = 16, tile_px: int = 56) -> str:
+    """The first layer's weights, one captioned tile per unit or filter (HTML)."""
+    captions = [str(i + 1) for i in range(len(weights))]
+    return labelled_grid(weight_tiles(weights), captions, columns=columns, tile_px=tile_px)
+
+
+RUN_COLOURS = ("#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#B279A2", "#FF9DA6", "#9D755D")
+
+
+def training_curves(histories: dict[str, list[dict]]) -> go.Figure:
+    """Loss and accuracy against (fractional) epochs for one or more runs.
+
+    Batch-level points draw the training curve as it moves; epoch points carry validation.
+    """
+    figure = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"), horizontal_spacing=0.08)
+    single = len(histories) == 1
+    for index, (name, points) in enumerate(histories.items()):
+        colour = RUN_COLOURS[index % len(RUN_COLOURS)]
+        batches = [p for p in points if p.get("kind") == "batch"]
+        epochs = [p for p in points if p.get("kind") == "epoch"]
+        for column, metric in enumerate(("loss", "accuracy"), start=1):
+            series = (
+                ("train", batches, metric, dict(width=1.5)),
+                ("validation", epochs, f"val_{metric}", dict(width=2.5, dash="dot")),
+            )
+            for label, source, key, line in series:
+                shown = [p for p in source if p.get(key) is not None]
+                figure.add_scatter(
+                    x=[p["epoch"] for p in shown],
+                    y=[p[key] for p in shown],
+                    name=label if single else f"{name} ({label})",
+                    legendgroup=f"{name}-{label}",
+                    showlegend=column == 1,
+                    mode="lines+markers" if label == "validation" else "lines",
+                    line=dict(color=colour if not single or label == "train" else RUN_COLOURS[1], **line),
+                    row=1,
+                    col=column,
+                )
+    figure.update_xaxes(title_text="epoch", rangemode="tozero")
+    figure.update_yaxes(type="log", row=1, col=1)
+    figure.update_layout(height=380, margin=dict(t=40, b=10), legend=dict(orientation="h", y=-0.2))
     return figure

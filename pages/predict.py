@@ -2,6 +2,7 @@
 
 import time
 
+import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
@@ -10,11 +11,13 @@ from core.inference import Classifier, ModelLoadError, describe_prediction
 from core.preprocess import ImageError, Preprocessed
 
 CANVAS_SIZE = 280
-DRAW, UPLOAD = ":material/draw: Draw", ":material/upload: Upload"
+DRAW, UPLOAD = "Draw", "Upload"
+SOURCE_ICONS = {DRAW: ":material/draw:", UPLOAD: ":material/upload:"}
 
 st.title(":material/online_prediction: Predict a digit")
 
-choices = prediction.model_choices(registry.list_runs())
+# Reconciled, so a run whose worker died is listed as failed (with its checkpoint), not running.
+choices = prediction.model_choices(map(registry.reconcile, registry.list_runs()))
 if not choices:
     st.warning("There is no trained model yet. Train one first, then come back here.", icon=":material/model_training:")
     st.stop()
@@ -28,38 +31,29 @@ def load(choice: prediction.ModelChoice) -> Classifier:
         return app_cache.classifier(choice.path)
 
 
-choice = next(c for c in choices if c.id == chosen)
-try:
-    classifier = load(choice)
-except ModelLoadError as error:
-    if choice == choices[0]:
-        st.error(f"{error} No other model can stand in for it.", icon=":material/error:")
-        st.stop()
-    st.error(f"{error} Using the default model, {labels[choices[0].id]}, instead.", icon=":material/error:")
-    choice = choices[0]
+default = choices[0]
+# The pick, then the default model if the pick's file is missing or damaged.
+for choice in dict.fromkeys([c for c in choices if c.id == chosen] + [default]):
     try:
         classifier = load(choice)
-    except ModelLoadError as fallback_error:
-        st.error(str(fallback_error), icon=":material/error:")
-        st.stop()
+        break
+    except ModelLoadError as error:
+        fallback = f" Using the default model, {labels[default.id]}, instead." if choice != default else ""
+        st.error(f"{error}{fallback}", icon=":material/error:")
+else:
+    st.stop()
 st.caption(f"Model: {labels[choice.id]}")
 
 
 def read_canvas() -> tuple[Preprocessed | None, float]:
     width = st.slider("Stroke width", 6, 50, 22, key="predict_stroke", help="Pixels on the 280 x 280 canvas.")
-    result = st_canvas(
-        stroke_width=width,
-        stroke_color="#FFFFFF",
-        background_color="#000000",
-        height=CANVAS_SIZE,
-        width=CANVAS_SIZE,
-        drawing_mode="freedraw",
-        return_image_data=True,
-        key="predict_canvas",
+    result = st_canvas(  # White ink on black, like MNIST; sends the drawing after every stroke.
+        stroke_width=width, stroke_color="#FFFFFF", background_color="#000000", height=CANVAS_SIZE,
+        width=CANVAS_SIZE, drawing_mode="freedraw", return_image_data=True, key="predict_canvas",
     )
     st.caption("Draw one digit, large and centred. The toolbar has undo, redo and clear.")
     started = time.perf_counter()
-    return prediction.preprocess_canvas(result.image_data), started
+    return prediction.preprocess_canvas(result.image_data), time.perf_counter() - started
 
 
 def read_upload() -> tuple[Preprocessed | None, float]:
@@ -70,43 +64,52 @@ def read_upload() -> tuple[Preprocessed | None, float]:
     if upload is None:
         st.info("Upload a picture of one digit: PNG, JPEG, BMP, GIF or WebP.", icon=":material/upload:")
         return None, 0.0
-    started = time.perf_counter()
     data = upload.getvalue()
     limit = prediction.upload_limit_bytes(st.get_option("server.maxUploadSize"))
+    started = time.perf_counter()
     try:
-        digit = prediction.preprocess_upload(data, limit)
+        digit, preview = prediction.preprocess_upload(data, limit)
     except ImageError as error:
         st.error(str(error), icon=":material/broken_image:")
         return None, 0.0
-    st.image(data, width=CANVAS_SIZE, caption=upload.name)
+    spent = time.perf_counter() - started
+    st.image(preview, width=CANVAS_SIZE, caption=upload.name)
     if digit.inverted and not digit.blank:
         st.caption("Dark ink on a light background: inverted to white on black, like MNIST.")
-    return digit, started
+    return digit, spent
 
 
-def show_result(digit: Preprocessed, started: float) -> None:
-    probabilities = classifier.probabilities(digit.pixels)
-    elapsed_ms = 1000 * (time.perf_counter() - started)
-    result = describe_prediction(probabilities)
-    st.session_state["handover_digit"] = digit.pixels
-    st.session_state["handover_model"] = choice.id
+def show_result(digit: Preprocessed | None, preprocessing_s: float = 0.0) -> None:
+    """The answer; with no digit, the same layout empty, which also makes the browser load
+    every element's code before the first stroke rather than after it."""
+    probabilities = result = None
+    if digit is not None:
+        started = time.perf_counter()
+        probabilities = classifier.probabilities(digit.pixels)
+        elapsed_ms = 1000 * (preprocessing_s + time.perf_counter() - started)
+        result = describe_prediction(probabilities)
+        st.session_state["handover_digit"] = digit.pixels
+        st.session_state["handover_model"] = choice.id
     answer, seen = st.columns(2)
     with answer:
+        css_class, text, opacity = ("predicted-digit", result.digit, 1) if result else ("no-digit", "?", 0.2)
         st.markdown(
-            f"<div class='predicted-digit' style='font-size:7rem;font-weight:700;line-height:1.1'>{result.digit}</div>",
+            f"<div class='{css_class}' style='font-size:7rem;font-weight:700;line-height:1.1;"
+            f"opacity:{opacity}'>{text}</div>",
             unsafe_allow_html=True,
         )
-        st.metric("Confidence", f"{100 * result.confidence:.1f}%")
-        if result.unsure:
+        st.metric("Confidence", f"{100 * result.confidence:.1f}%" if result else "–")
+        if result and result.unsure:
             st.warning(
                 f"The model is unsure. Runner-up: {result.runner_up} ({100 * result.runner_up_confidence:.1f}%).",
                 icon=":material/help:",
             )
     with seen:
-        st.plotly_chart(figures.model_input_figure(digit.pixels, 200), config={"displayModeBar": False}, key="predict_seen")
-        st.caption("What the model sees: 28 x 28, MNIST-style.")
+        pixels = digit.pixels if digit is not None else np.zeros((28, 28))
+        st.image(figures.enlarged_digit(pixels), caption="What the model sees: 28 x 28, MNIST-style.")
     st.plotly_chart(figures.probability_bars(probabilities), config={"displayModeBar": False}, key="predict_bars")
-    st.caption(f"Preprocessing and inference: {elapsed_ms:.0f} ms.")
+    if result:
+        st.caption(f"Preprocessing and inference: {elapsed_ms:.0f} ms.")
 
 
 @st.fragment
@@ -114,16 +117,20 @@ def predictor() -> None:
     """Its own fragment: a stroke reruns only this, not the model list and picker."""
     drawing, results = st.columns([1, 1.4], gap="large")
     with drawing:
-        source = st.segmented_control("Input", [DRAW, UPLOAD], default=DRAW, required=True, key="predict_source")
-        digit, started = read_canvas() if source == DRAW else read_upload()
+        source = st.segmented_control(
+            "Input", [DRAW, UPLOAD], default=DRAW, required=True, key="predict_source",
+            format_func=lambda option: f"{SOURCE_ICONS[option]} {option}",
+        )
+        digit, preprocessing_s = read_canvas() if source == DRAW else read_upload()
     with results:
-        if digit is None and source == DRAW:
+        if source == DRAW and (digit is None or digit.blank):
             st.info("Draw a digit on the canvas to see what the network thinks it is.", icon=":material/gesture:")
+            show_result(None)
         elif digit is not None and digit.blank:
-            where = "The canvas is blank" if source == DRAW else "No digit found in this image"
-            st.warning(f"{where}: please draw or upload one digit.", icon=":material/gesture:")
+            st.warning("No digit found in this image: it looks empty. Please upload a picture of one digit.",
+                       icon=":material/image_not_supported:")
         elif digit is not None:
-            show_result(digit, started)
+            show_result(digit, preprocessing_s)
 
 
 predictor()

@@ -1,0 +1,87 @@
+"""What the predict page needs besides the model: which models can be picked, and turning a
+canvas drawing or an uploaded file into the 28x28 digit a model sees.
+
+No Streamlit and no TensorFlow here, so everything is testable on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from core import registry
+from core.preprocess import Preprocessed, decode_upload, to_mnist
+from core.registry import RunRecord
+
+# Runs that will not change any more; "failed" ones count if they kept a checkpoint.
+PICKABLE_STATES = ("finished", "stopped", "failed")
+UPLOAD_TYPES = ("png", "jpg", "jpeg", "bmp", "gif", "webp")
+# A 10 MB file can hold far more pixels than any photo of one digit needs (a decompression
+# bomb); 50 megapixels still accepts every phone camera's full resolution.
+MAX_UPLOAD_PIXELS = 50_000_000
+PREVIEW_SIZE = 560
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    id: str
+    label: str
+    path: Path
+    shipped: bool
+
+
+def model_choices(runs: Iterable[RunRecord]) -> list[ModelChoice]:
+    """Shipped models first (the default is the first), then every run with usable weights."""
+    choices = []
+    for run in runs:
+        if run.broken or not (run.shipped or run.state in PICKABLE_STATES):
+            continue
+        path = registry.usable_model_path(run)
+        if path is not None:
+            choices.append(ModelChoice(run.id, describe_run(run, path), path, run.shipped))
+    return sorted(choices, key=lambda choice: not choice.shipped)  # Stable: keeps newest first.
+
+
+def describe_run(run: RunRecord, path: Path) -> str:
+    """`name · architecture · status · test accuracy`, for the picker."""
+    architecture = run.config.describe() if run.config else "unknown architecture"
+    status = "shipped" if run.shipped else run.state
+    if path.name == registry.CHECKPOINT_FILE:
+        status += ", last checkpoint"
+    accuracy = run.status.get("test_accuracy")
+    if accuracy is None:
+        accuracy = (registry.read_evaluation(run) or {}).get("accuracy")
+    tested = f"{100 * accuracy:.2f}% test accuracy" if isinstance(accuracy, (int, float)) else "not tested"
+    return f"{run.name} · {architecture} · {status} · {tested}"
+
+
+def upload_limit_bytes(max_upload_megabytes: float) -> int:
+    """Streamlit's `server.maxUploadSize` is in megabytes of 1024 * 1024 bytes."""
+    return int(max_upload_megabytes * 1024 * 1024)
+
+
+def preprocess_upload(data: bytes, max_bytes: int) -> tuple[Preprocessed, Image.Image]:
+    """An uploaded file as the model's 28x28 input, and a small preview of it.
+
+    Raises ImageError, with a message for the user, for a file that cannot be used.
+    """
+    image = decode_upload(data, max_bytes, MAX_UPLOAD_PIXELS)
+    digit = to_mnist(image)
+    preview = image.copy()
+    preview.thumbnail((PREVIEW_SIZE, PREVIEW_SIZE))  # A 50-megapixel photo is not sent to the browser.
+    if preview.mode in ("RGBA", "LA", "PA", "P") and (preview.mode != "P" or "transparency" in preview.info):
+        # Transparency shown on the page theme could hide the ink: show it on the paper it implies.
+        paper = Image.new("RGBA", preview.size, "white" if digit.inverted else "black")
+        preview = Image.alpha_composite(paper, preview.convert("RGBA")).convert("RGB")
+    return digit, preview
+
+
+def preprocess_canvas(image_data: np.ndarray | None) -> Preprocessed | None:
+    """The canvas's RGBA drawing as the model's input; None before anything was sent."""
+    if image_data is None or np.asarray(image_data).size == 0:
+        return None
+    return to_mnist(np.asarray(image_data))

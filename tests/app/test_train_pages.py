@@ -1,0 +1,79 @@
+"""The design-and-train page and the live runs page, run headless through AppTest."""
+
+import time
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import registry, scheduler
+from tests.app import APP
+
+
+@pytest.fixture
+def runs_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_RUNS_DIR", str(tmp_path))
+    yield tmp_path
+    scheduler.stop_scheduler()
+
+
+@pytest.fixture
+def train_page(runs_dir):
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.run()
+    app.switch_page("pages/train.py").run()
+    assert not app.exception
+    return app
+
+
+def metric(app, label):
+    return next(m.value for m in app.metric if m.label == label)
+
+
+def test_seed_preset_summary(train_page):
+    assert metric(train_page, "Trainable parameters") == "669,706"
+    assert metric(train_page, "Training digits") == "55,000"
+    table = train_page.dataframe[0].value
+    assert table["name"].tolist()[-1] == "probabilities"
+    assert table["params"].sum() == 669_706
+
+
+def test_preset_switch_rebuilds_the_form(train_page):
+    train_page.selectbox(key="design_preset").set_value("fast-cnn").run()
+    assert metric(train_page, "Trainable parameters") == "207,178"
+    assert train_page.radio(key="design_architecture").value == "cnn"
+    assert train_page.number_input(key="design_epochs").value == 5
+
+
+def test_editing_a_layer_updates_the_count(train_page):
+    train_page.slider(key="design_hidden_layer_count").set_value(1).run()
+    train_page.number_input(key="design_dense_units_0").set_value(32).run()
+    assert metric(train_page, "Trainable parameters") == f"{784 * 32 + 32 + 32 * 10 + 10:,}"
+
+
+def test_impossible_combination_is_explained(train_page):
+    train_page.number_input(key="design_train_limit").set_value(1000).run()
+    assert not train_page.exception
+    assert "validation_size" in train_page.error[0].value
+    assert not train_page.button
+
+
+def test_start_queues_a_run_and_the_runs_page_shows_it(train_page, runs_dir):
+    train_page.number_input(key="design_train_limit").set_value(2000).run()
+    train_page.number_input(key="design_validation_size").set_value(1000).run()
+    train_page.number_input(key="design_epochs").set_value(1).run()
+    train_page.text_input[0].input("tiny from AppTest").run()
+    train_page.button[0].click().run()
+    assert not train_page.exception
+
+    [run] = registry.list_runs(include_shipped=False)
+    assert run.name == "tiny from AppTest" and run.config.train_limit == 2000
+    assert run.state in ("queued", "running", "finished")
+    assert any("tiny from AppTest" in row for row in train_page.dataframe[0].value["name"])
+
+    deadline = time.monotonic() + 120
+    while registry.reload(run).state not in ("finished", "failed") and time.monotonic() < deadline:
+        time.sleep(1)
+    assert registry.reload(run).state == "finished"
+    train_page.switch_page("pages/runs.py").run()
+    assert any(m.label == "Test accuracy" for m in train_page.metric)
+    assert "finished" in train_page.dataframe[0].value["state"].tolist()

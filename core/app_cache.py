@@ -18,6 +18,24 @@ from core.device import DeviceInfo, probe_device
 from core.inference import Classifier, ModelLoadError, load_classifier
 
 
+def _use_app_navigation() -> None:
+    """Route every session through app.py's navigation, even one opened on a page's own URL.
+
+    Streamlit treats a `pages/` folder next to the entry point as an old-style multipage app
+    until some session has called `st.navigation`; a first visitor arriving on /predict would get
+    the bare page without app.py's layout, navigation and scheduler. Switching that mode off and
+    rerunning sends the run through app.py instead.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+_use_app_navigation()
+
+
 @st.cache_resource(show_spinner="Loading the 70,000 MNIST digits...")
 def mnist() -> MnistData:
     return load_mnist()

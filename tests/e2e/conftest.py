@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -51,35 +53,41 @@ def runs_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("e2e-runs")
 
 
-@pytest.fixture(scope="session")
-def app_url(runs_dir, tmp_path_factory) -> str:
+@contextmanager
+def streamlit_server(runs_dir: Path, log_path: Path) -> Iterator[str]:
+    """`streamlit run app.py` on 127.0.0.1 and a free port; yields its URL once healthy."""
     port = _free_port()
-    log = open(tmp_path_factory.mktemp("streamlit") / "server.log", "w")
-    server = subprocess.Popen(
-        [
-            sys.executable, "-m", "streamlit", "run", "app.py",
-            "--server.address", "127.0.0.1",
-            "--server.port", str(port),
-            "--server.headless", "true",
-            "--browser.gatherUsageStats", "false",
-            "--server.fileWatcherType", "none",
-        ],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "MNIST_RUNS_DIR": str(runs_dir)},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_healthy(url, server)
-        yield url
-    finally:
-        server.terminate()
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(
+            [
+                sys.executable, "-m", "streamlit", "run", "app.py",
+                "--server.address", "127.0.0.1",
+                "--server.port", str(port),
+                "--server.headless", "true",
+                "--browser.gatherUsageStats", "false",
+                "--server.fileWatcherType", "none",
+            ],
+            cwd=PROJECT_ROOT,
+            env={**os.environ, "MNIST_RUNS_DIR": str(runs_dir)},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
         try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
+            _wait_until_healthy(url, server)
+            yield url
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+
+@pytest.fixture(scope="session")
+def app_url(runs_dir, tmp_path_factory) -> Iterator[str]:
+    with streamlit_server(runs_dir, tmp_path_factory.mktemp("streamlit") / "server.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,8 @@ import re
 
 from playwright.sync_api import expect
 
+from tests.e2e.conftest import streamlit_server
+
 
 def grid_labels(page):
     return page.locator(".digit-grid .digit-label")
@@ -29,3 +31,15 @@ def test_home_then_explore_then_filter(page, app_url):
     page.keyboard.press("Enter")
     expect(page.get_by_text(re.compile(r"6,265 train digits match"))).to_be_visible()
     expect(grid_labels(page)).to_have_text(["7"] * 100, timeout=20_000)
+
+
+def test_a_first_visitor_on_a_page_url_gets_the_full_app(browser, tmp_path):
+    """A fresh server, opened straight on /statistics rather than the home page."""
+    with streamlit_server(tmp_path, tmp_path / "server.log") as url:
+        page = browser.new_page()
+        page.goto(f"{url}/statistics")
+        expect(page.get_by_role("heading", name="Dataset statistics")).to_be_visible(timeout=30_000)
+        navigation = page.get_by_test_id("stSidebarNav")
+        expect(navigation.get_by_text("Design and train")).to_be_visible()
+        expect(navigation.get_by_text("statistics", exact=True)).to_have_count(0)
+        page.close()

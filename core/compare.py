@@ -1,0 +1,134 @@
+"""What the compare pages show about runs: one leaderboard row per run, and run pickers.
+
+No Streamlit and no TensorFlow: the pages cache these per file modification time.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from core import architecture, registry
+from core.registry import RunRecord
+
+LEADERBOARD_COLUMNS = [
+    "name", "model", "parameters", "epochs", "training time (s)", "device",
+    "best val accuracy (%)", "test accuracy (%)", "test loss", "status", "id",
+]
+
+
+def imported_info(run: RunRecord) -> dict[str, Any] | None:
+    """What core.importer recorded about an uploaded model; None for a trained run."""
+    info = run.meta.get("imported")
+    return info if isinstance(info, dict) else None
+
+
+def describe(run: RunRecord) -> str:
+    """The architecture in one line; imported models carry their own description."""
+    info = imported_info(run)
+    if info:
+        return f"imported: {info.get('architecture', 'Keras model')}"
+    if run.config is None:
+        return "unreadable configuration"
+    return run.config.describe()
+
+
+def parameter_count(run: RunRecord) -> int | None:
+    info = imported_info(run)
+    if info:
+        return info.get("parameters")
+    if run.config is None:
+        return None
+    return architecture.parameter_counts(run.config)[0]
+
+
+def metrics_summary(metrics: list[dict[str, Any]]) -> dict[str, Any]:
+    """Epochs completed, seconds of training (validation included), best validation accuracy."""
+    epochs = [m for m in metrics if m.get("kind") == "epoch"]
+    val = [m["val_accuracy"] for m in epochs if isinstance(m.get("val_accuracy"), (int, float))]
+    times = [m["time"] for m in metrics if isinstance(m.get("time"), (int, float))]
+    return {
+        "epochs_done": len(epochs),
+        "training_seconds": max(times) if times else None,
+        "best_val_accuracy": max(val) if val else None,
+    }
+
+
+def _elapsed(status: dict[str, Any]) -> float | None:
+    try:
+        started = datetime.fromisoformat(status["started"])
+        ended = datetime.fromisoformat(status["ended"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return (ended - started).total_seconds()
+
+
+def _percent(value: Any) -> float | None:
+    return round(100 * value, 2) if isinstance(value, (int, float)) else None
+
+
+def leaderboard_row(
+    run: RunRecord, summary: dict[str, Any], evaluation: dict[str, Any] | None
+) -> dict[str, Any]:
+    """One row of the leaderboard; the stored evaluation wins over status for test scores."""
+    evaluation = evaluation or {}
+    status = run.status
+    accuracy = evaluation.get("accuracy", status.get("test_accuracy"))
+    loss = evaluation.get("loss", status.get("test_loss"))
+    imported = imported_info(run) is not None
+    planned = run.config.epochs if run.config and not imported else None
+    seconds = summary.get("training_seconds") or (None if imported else _elapsed(status))
+    state = "shipped" if run.shipped else run.state
+    if imported:
+        state = "imported"
+    return {
+        "name": run.name,
+        "model": describe(run),
+        "parameters": parameter_count(run),
+        "epochs": f"{summary.get('epochs_done', 0)}/{planned}" if planned else "",
+        "training time (s)": None if seconds is None else round(seconds, 1),
+        "device": status.get("device") or "",
+        "best val accuracy (%)": _percent(summary.get("best_val_accuracy")),
+        "test accuracy (%)": _percent(accuracy),
+        "test loss": None if loss is None else round(float(loss), 4),
+        "status": state,
+        "id": run.id,
+    }
+
+
+def leaderboard(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Rows sorted best test accuracy first; runs not tested yet go last, newest first."""
+    table = pd.DataFrame(rows, columns=LEADERBOARD_COLUMNS)
+    if table.empty:
+        return table
+    return table.sort_values("test accuracy (%)", ascending=False, na_position="last", kind="stable").reset_index(drop=True)
+
+
+def best_per_model(table: pd.DataFrame, candidates: list[str]) -> list[str]:
+    """Of the `candidates` (run ids), the first one of each architecture, in table order.
+
+    With the table sorted best first, that is each architecture's best run, so the default
+    overlay compares different structures (say the seed MLP and the fast CNN), not two copies.
+    """
+    chosen, seen = [], set()
+    for run_id, model in zip(table["id"], table["model"]):
+        if run_id in candidates and model not in seen:
+            chosen.append(run_id)
+            seen.add(model)
+    return chosen
+
+
+def run_label(run: RunRecord) -> str:
+    """`name · architecture` (plus "shipped"), for pickers."""
+    suffix = " · shipped" if run.shipped else ""
+    return f"{run.name} · {describe(run)}{suffix}"
+
+
+def comparable_runs(runs: list[RunRecord]) -> list[RunRecord]:
+    """Runs that can be shown in detail: readable, not training, with a model file."""
+    return [
+        run for run in runs
+        if not run.broken and not run.is_active and registry.usable_model_path(run) is not None
+    ]

@@ -1,0 +1,330 @@
+"""Import an uploaded .keras model as a run, so the predict and compare pages can use it.
+
+A model is accepted when Keras loads it in safe mode with built-in objects only, it has one
+input of 28x28x1, 28x28 or 784 values and one output of 10 values. Everything downstream
+expects the model contract (raw 0-255 input of shape (28, 28, 1), normalisation inside, softmax
+output), so a model that differs is wrapped with built-in layers only, never rewritten:
+
+    keras.Input((28, 28, 1)) -> [Rescaling(1/255)] -> [Reshape] -> the uploaded model -> [Softmax]
+
+Whether it expects 0-255 or [0, 1] pixels is measured: both scales are tried on a sample of
+training digits and the more accurate one wins (both accuracies are reported). The run folder is
+written beside the trained runs (config.json holds a placeholder configuration; meta.json's
+`imported` entry describes the real model) and evaluated on the test set in the background.
+
+Static checks of the archive's config.json run before Keras deserialises anything, so a file
+with custom code or a Lambda layer is refused without being loaded.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import secrets
+import shutil
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core import registry
+from core.config import ModelConfig
+from core.registry import RunRecord
+
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+ACCEPTED_INPUTS = {(28, 28, 1): "28x28x1 image", (28, 28): "28x28 image", (784,): "784-value vector"}
+SCALE_SAMPLE = 1000
+POOR_ACCURACY = 0.5
+SUM_TOLERANCE = 1e-3
+# config.json must exist and be valid, so an imported run carries this placeholder; the
+# pages describe an imported model from meta.json instead.
+PLACEHOLDER_CONFIG = ModelConfig(epochs=1)
+
+
+class ImportRefused(ValueError):
+    """The file cannot be imported; the message is meant for the user."""
+
+
+@dataclass
+class ImportReport:
+    run: RunRecord
+    architecture: str
+    parameters: int
+    input_description: str
+    input_scale: str  # "0-255" or "[0, 1]"
+    scale_accuracy: dict[str, float]
+    wrapped_with: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+# --- Static checks, before anything is deserialised -----------------------------------------
+
+
+def _walk(node: Any):
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk(value)
+
+
+def check_archive(data: bytes, filename: str = "the file") -> dict[str, Any]:
+    """The archive's model config, or ImportRefused saying what is wrong with the file."""
+    if not data:
+        raise ImportRefused(f"{filename} is empty.")
+    if data.startswith(HDF5_SIGNATURE):
+        raise ImportRefused(
+            f"{filename} is an old-style HDF5 (.h5) Keras file. Only the Keras 3 format is "
+            "accepted: load it in Keras and save it again with model.save('model.keras')."
+        )
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        names = set(archive.namelist())
+        if "config.json" not in names:
+            raise ImportRefused(f"{filename} is a zip archive but not a Keras model (it has no config.json).")
+        config = json.loads(archive.read("config.json"))
+    except ImportRefused:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, KeyError):
+        raise ImportRefused(
+            f"{filename} is not a Keras model file, or it is damaged: a .keras file is a zip "
+            "archive written by model.save()."
+        ) from None
+    except ValueError:
+        raise ImportRefused(f"{filename} is damaged: its model description is not valid JSON.") from None
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ImportRefused(f"{filename} is not a Keras model: its config.json describes no model.")
+    # compile_config (loss, metrics) is ignored: the model is loaded without compiling.
+    model_part = {key: value for key, value in config.items() if key != "compile_config"}
+    for node in _walk(model_part):
+        class_name = node.get("class_name")
+        if not isinstance(class_name, str):
+            continue
+        if class_name == "Lambda":
+            raise ImportRefused(
+                f"{filename} contains a Lambda layer, which runs arbitrary Python code, so it is "
+                "refused. Replace it with built-in layers and save the model again."
+            )
+        module = node.get("module")
+        registered = node.get("registered_name")
+        custom = (isinstance(module, str) and module.split(".")[0] != "keras") or (
+            isinstance(registered, str) and registered != class_name and ">" in registered
+        )
+        if custom:
+            where = registered or f"{module}.{class_name}"
+            raise ImportRefused(
+                f"{filename} uses custom code ({where}). Only models built from Keras' own "
+                "layers can be loaded safely, so it is refused."
+            )
+    return config
+
+
+# --- Loading and checking ---------------------------------------------------------------------
+
+
+def _load(path: Path, filename: str):
+    import keras
+
+    try:
+        return keras.saving.load_model(path, safe_mode=True, compile=False)
+    except Exception as error:
+        text = str(error)
+        if "lambda" in text.lower() or "safe_mode" in text:
+            raise ImportRefused(f"{filename} contains code that safe loading refuses (a Lambda layer or similar).") from None
+        if "Could not locate" in text or "custom" in text.lower():
+            raise ImportRefused(f"{filename} needs custom code to load, so it is refused.") from None
+        first = text.strip().splitlines()[0][:200] if text.strip() else type(error).__name__
+        raise ImportRefused(f"{filename} could not be loaded as a Keras model ({first}).") from None
+
+
+def _single_shape(shape: Any, what: str, filename: str) -> tuple:
+    if isinstance(shape, (list, tuple)) and shape and all(d is None or isinstance(d, int) for d in shape):
+        return tuple(shape[1:])
+    raise ImportRefused(f"The model in {filename} has several {what}s; a digit classifier needs exactly one.")
+
+
+def _shapes(model: Any, filename: str) -> tuple[tuple, tuple]:
+    try:
+        inputs, outputs = model.input_shape, model.output_shape
+    except (AttributeError, ValueError):
+        raise ImportRefused(f"The model in {filename} has no defined input shape (was it ever built?).") from None
+    input_shape = _single_shape(inputs, "input", filename)
+    output_shape = _single_shape(outputs, "output", filename)
+    if input_shape not in ACCEPTED_INPUTS:
+        raise ImportRefused(
+            f"The model in {filename} takes input of shape {input_shape}; a digit here is "
+            "28x28x1, 28x28 or 784 values."
+        )
+    if output_shape != (10,):
+        raise ImportRefused(
+            f"The model in {filename} gives output of shape {output_shape}; a digit classifier "
+            "must give 10 values (one per digit)."
+        )
+    return input_shape, output_shape
+
+
+def _describe(model: Any) -> str:
+    """`Sequential: Dense 128, Dense 10` style summary of the layers that hold weights."""
+    parts = []
+    for layer in model.layers:
+        kind = type(layer).__name__
+        if kind == "InputLayer":
+            continue
+        if hasattr(layer, "units"):
+            parts.append(f"Dense {layer.units}")
+        elif hasattr(layer, "filters"):
+            parts.append(f"{kind} {layer.filters}")
+        elif layer.weights:
+            parts.append(kind)
+    body = ", ".join(parts[:8]) + (", ..." if len(parts) > 8 else "")
+    return f"{type(model).__name__}: {body}" if body else type(model).__name__
+
+
+def _sample_outputs(model: Any, x: np.ndarray, input_shape: tuple) -> np.ndarray:
+    batch = x.reshape((len(x), *input_shape)).astype(np.float32)
+    return np.asarray(model.predict(batch, batch_size=256, verbose=0), dtype=np.float64)
+
+
+def _looks_like_probabilities(outputs: np.ndarray) -> bool:
+    return bool(np.all(outputs >= -1e-6) and np.allclose(outputs.sum(axis=1), 1.0, atol=SUM_TOLERANCE))
+
+
+def _wrap(model: Any, input_shape: tuple, unit_scale: bool, add_softmax: bool):
+    """The uploaded model behind built-in layers that make it follow the model contract."""
+    import keras
+
+    inputs = keras.Input(shape=(28, 28, 1), dtype="float32", name="pixels")
+    x = inputs
+    if unit_scale:
+        x = keras.layers.Rescaling(1.0 / 255.0, name="import_rescale")(x)
+    if input_shape != (28, 28, 1):
+        x = keras.layers.Reshape(input_shape, name="import_reshape")(x)
+    x = model(x)
+    if add_softmax:
+        x = keras.layers.Softmax(name="import_softmax")(x)
+    return keras.Model(inputs, x, name="imported")
+
+
+def import_model(data: bytes, filename: str, name: str | None = None, mnist=None) -> ImportReport:
+    """Check, wrap if needed, and register an uploaded model; ImportRefused if it is unusable.
+
+    `mnist` (a core.data.MnistData) supplies the sample for the input-scale check; loaded if
+    omitted. The run's test evaluation is left to `core.evaluate_job`.
+    """
+    check_archive(data, filename)
+    from core.device import configure_tensorflow
+
+    configure_tensorflow()
+    with tempfile.TemporaryDirectory(prefix="mnist-import-") as folder:
+        upload = Path(folder) / "upload.keras"
+        upload.write_bytes(data)
+        model = _load(upload, filename)
+        input_shape, _ = _shapes(model, filename)
+        if mnist is None:
+            from core.data import load_mnist
+
+            mnist = load_mnist()
+        x, y = mnist.x_train[:SCALE_SAMPLE], mnist.y_train[:SCALE_SAMPLE]
+        try:
+            raw = _sample_outputs(model, x.astype(np.float32), input_shape)
+            unit = _sample_outputs(model, x.astype(np.float32) / 255.0, input_shape)
+        except Exception as error:
+            raise ImportRefused(f"The model in {filename} fails on MNIST digits ({str(error).strip()[:200]}).") from None
+        if not (np.all(np.isfinite(raw)) or np.all(np.isfinite(unit))):
+            raise ImportRefused(f"The model in {filename} gives non-finite outputs (NaN or infinity).")
+        accuracy = {
+            "0-255": float((raw.argmax(axis=1) == y).mean()),
+            "[0, 1]": float((unit.argmax(axis=1) == y).mean()),
+        }
+        unit_scale = accuracy["[0, 1]"] > accuracy["0-255"]
+        scale = "[0, 1]" if unit_scale else "0-255"
+        add_softmax = not _looks_like_probabilities(unit if unit_scale else raw)
+        wrapped_with = []
+        if unit_scale:
+            wrapped_with.append("Rescaling(1/255): the model expects pixels in [0, 1]")
+        if input_shape != (28, 28, 1):
+            wrapped_with.append(f"Reshape{input_shape}: the model takes a {ACCEPTED_INPUTS[input_shape]}")
+        if add_softmax:
+            wrapped_with.append("Softmax: the model outputs scores (logits), not probabilities")
+        warnings = []
+        if max(accuracy.values()) < POOR_ACCURACY:
+            warnings.append(
+                f"Neither input scale classifies MNIST training digits well (best "
+                f"{100 * max(accuracy.values()):.1f}%): this may not be a model trained on MNIST."
+            )
+        info = {
+            "file": filename,
+            "architecture": _describe(model),
+            "parameters": int(model.count_params()),
+            "input": ACCEPTED_INPUTS[input_shape],
+            "input_scale": scale,
+            "scale_accuracy": accuracy,
+            "wrapped_with": wrapped_with,
+            "imported": registry.now_iso(),
+        }
+        final = _wrap(model, input_shape, unit_scale, add_softmax) if wrapped_with else None
+        run = _register(data if final is None else None, final, info, name or Path(filename).stem)
+    _verify(run)
+    return ImportReport(
+        run=run,
+        architecture=info["architecture"],
+        parameters=info["parameters"],
+        input_description=info["input"],
+        input_scale=scale,
+        scale_accuracy=accuracy,
+        wrapped_with=wrapped_with,
+        warnings=warnings,
+    )
+
+
+def _register(original: bytes | None, wrapped: Any, info: dict[str, Any], name: str) -> RunRecord:
+    """A finished run folder holding the model, filled under a hidden name and renamed in."""
+    root = registry.runs_dir()
+    staging = Path(tempfile.mkdtemp(prefix=".creating-", dir=root))
+    staging.chmod(0o755)
+    try:
+        if wrapped is None:
+            (staging / registry.MODEL_FILE).write_bytes(original)
+        else:
+            wrapped.save(staging / registry.MODEL_FILE)
+        now = registry.now_iso()
+        status = {
+            **registry.initial_status(PLACEHOLDER_CONFIG),
+            "state": "finished", "phase": "done", "launcher": "import",
+            "started": now, "ended": now,
+        }
+        status["progress"]["epochs"] = 0
+        registry.write_json(staging / registry.CONFIG_FILE, PLACEHOLDER_CONFIG.to_dict())
+        registry.write_json(staging / registry.META_FILE, {"name": name, "notes": "", "imported": info})
+        registry.write_json(staging / registry.STATUS_FILE, status)
+        (staging / registry.METRICS_FILE).touch()
+        while True:
+            run_id = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
+            try:
+                os.rename(staging, root / run_id)
+                break
+            except OSError:
+                if not (root / run_id).exists():
+                    raise
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return registry.open_run(root / run_id)
+
+
+def _verify(run: RunRecord) -> None:
+    """The saved model must load like any other (safe mode, contract); else undo the import."""
+    from core.inference import ModelLoadError, load_classifier
+
+    try:
+        load_classifier(run.path / registry.MODEL_FILE)
+    except ModelLoadError as error:
+        registry.delete_run(run)
+        raise ImportRefused(f"The imported model does not work as a digit classifier here: {error}") from None

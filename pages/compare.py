@@ -1,0 +1,112 @@
+"""Every run side by side: a sortable leaderboard, curves overlaid, and rename, notes, delete."""
+
+import streamlit as st
+
+from core import app_cache, compare, evaluate_job, figures, registry
+
+st.title(":material/leaderboard: Compare runs")
+
+runs = [registry.reconcile(run) for run in registry.list_runs() if not run.broken]
+if not runs:
+    st.info("No runs yet. Train a model (or import one), then compare runs here.", icon=":material/info:")
+    st.page_link("pages/train.py", label="Design and train", icon=":material/model_training:")
+    st.stop()
+by_id = {run.id: run for run in runs}
+
+evaluate_job.request_evaluation(runs)  # Runs stopped early or imported get tested in the background.
+rows = [compare.leaderboard_row(run, app_cache.metrics_summary(run), app_cache.evaluation(run)) for run in runs]
+table = compare.leaderboard(rows)
+st.dataframe(
+    table,
+    hide_index=True,
+    width="stretch",
+    column_order=[c for c in table.columns if c != "id"],
+    column_config={
+        "name": st.column_config.TextColumn(pinned=True),
+        "parameters": st.column_config.NumberColumn("params", format="localized"),
+        "training time (s)": st.column_config.NumberColumn("time (s)", format="%.1f"),
+        "best val accuracy (%)": st.column_config.NumberColumn("best val acc %", format="%.2f"),
+        "test accuracy (%)": st.column_config.NumberColumn("test acc %", format="%.2f"),
+        "test loss": st.column_config.NumberColumn(format="%.4f"),
+    },
+    key="compare_table",
+)
+st.caption("Best first by test accuracy; click a column header to sort. Params: trainable weights. Time: training, validation included.")
+
+
+@st.fragment(run_every=2.0)
+def evaluations_in_progress() -> None:
+    """Polls while background evaluations run, then refreshes the whole page once."""
+    busy = [run for run in runs if evaluate_job.evaluation_state(registry.reload(run)) == evaluate_job.RUNNING]
+    if not busy:
+        st.rerun()
+    st.info(f"Evaluating {len(busy)} run(s) on the 10,000 test digits in the background...", icon=":material/hourglass_top:")
+
+
+if any(evaluate_job.evaluation_state(run) == evaluate_job.RUNNING for run in runs):
+    evaluations_in_progress()
+
+st.subheader("Training curves, overlaid")
+with_curves = [row["id"] for row in rows if app_cache.metrics_summary(by_id[row["id"]])["epochs_done"]]
+ranked = [run_id for run_id in table["id"] if run_id in with_curves]
+if "compare_overlay" not in st.session_state:  # The best run of each of the two best architectures.
+    st.session_state.compare_overlay = compare.best_per_model(table, ranked)[:2]
+st.session_state.compare_overlay = [i for i in st.session_state.compare_overlay if i in ranked]  # Deleted ones go.
+chosen = st.multiselect(
+    "Runs to overlay", ranked, format_func=lambda run_id: compare.run_label(by_id[run_id]), key="compare_overlay",
+    placeholder="Choose runs to compare their loss and accuracy",
+)
+if chosen:
+    names = [by_id[run_id].name for run_id in chosen]
+    curves = {
+        name if names.count(name) == 1 else f"{name} ({run_id[-6:]})": app_cache.run_metrics(by_id[run_id])
+        for name, run_id in zip(names, chosen)
+    }
+    st.plotly_chart(figures.training_curves(curves), key="compare_curves")
+elif not ranked:
+    st.caption("No run has logged a completed epoch yet.")
+
+st.subheader("Manage a run")
+if st.session_state.get("focus_run") in by_id:
+    st.session_state.compare_manage = st.session_state.focus_run
+managed_id = st.selectbox(
+    "Run", list(by_id), format_func=lambda run_id: compare.run_label(by_id[run_id]), key="compare_manage",
+    on_change=lambda: st.session_state.update(focus_run=st.session_state.compare_manage),
+)
+st.session_state.focus_run = managed_id
+run = by_id[managed_id]
+if run.read_only:
+    st.caption(":material/lock: A shipped model: it cannot be renamed, annotated or deleted.")
+with st.form(f"compare_edit_{run.id}", border=False):
+    name = st.text_input("Name", value=run.name, max_chars=80, disabled=run.read_only)
+    notes = st.text_area("Notes (kept in the run's folder)", value=run.notes, disabled=run.read_only,
+                         placeholder="What you tried, what you noticed...")
+    saved = st.form_submit_button("Save name and notes", icon=":material/save:", disabled=run.read_only)
+if saved:
+    registry.rename_run(run, name)
+    registry.set_notes(run, notes)
+    st.toast("Saved.", icon=":material/check:")
+    st.rerun()
+detail, delete = st.columns([3, 1])
+with detail:
+    st.page_link("pages/run_detail.py", label="Confusion matrix and mistakes of this run", icon=":material/grid_on:")
+with delete:
+    if st.button("Delete run", icon=":material/delete:", disabled=run.read_only or run.is_live, key="compare_delete"):
+        st.session_state.compare_doomed = run.id
+if st.session_state.get("compare_doomed") == run.id:
+    st.warning(f"Delete **{run.name}** and all its files (model, checkpoint, metrics, evaluation)? This cannot be undone.",
+               icon=":material/warning:")
+    confirm, cancel, _ = st.columns([1, 1, 3])
+    if cancel.button("Cancel", key="compare_cancel_delete"):
+        st.session_state.pop("compare_doomed")
+        st.rerun()
+    if confirm.button("Delete for good", type="primary", icon=":material/delete_forever:", key="compare_confirm_delete"):
+        try:
+            registry.delete_run(run)
+        except registry.RegistryError as error:
+            st.error(str(error), icon=":material/error:")
+            st.stop()
+        for key in ("compare_doomed", "focus_run", "compare_overlay", "compare_manage"):
+            st.session_state.pop(key, None)
+        st.toast(f"Deleted {run.name}.", icon=":material/delete:")
+        st.rerun()

@@ -1,0 +1,85 @@
+"""What a model looks at: a saliency map over one digit, and its first layer's learned weights."""
+
+import numpy as np
+import streamlit as st
+
+from core import app_cache, compare, figures, registry, saliency
+from core.inference import ModelLoadError
+
+TEST, DRAWN = "A test digit", "The digit drawn on the predict page"
+METHOD_LABELS = {"gradient": "Gradient magnitude", "occlusion": "Occlusion"}
+
+st.title(":material/visibility: What the model looks at")
+runs = compare.comparable_runs(registry.list_runs())
+if not runs:
+    st.info("No trained model yet. Train one, then come back.", icon=":material/info:")
+    st.stop()
+by_id = {run.id: run for run in runs}
+drawn = st.session_state.get("handover_digit")
+if drawn is not None and st.session_state.get("insight_seen_handover") is not drawn:
+    # A new digit from the predict page: look at it with the model that classified it.
+    st.session_state.insight_seen_handover = drawn
+    st.session_state.insight_source = DRAWN
+    if st.session_state.get("handover_model") in by_id:
+        st.session_state.focus_run = st.session_state.handover_model
+
+if st.session_state.get("focus_run") in by_id:
+    st.session_state.insight_run = st.session_state.focus_run
+run_id = st.selectbox(
+    "Model", list(by_id), format_func=lambda i: compare.run_label(by_id[i]), key="insight_run",
+    on_change=lambda: st.session_state.update(focus_run=st.session_state.insight_run),
+)
+path = registry.usable_model_path(by_id[run_id])
+with st.spinner("Loading the model (TensorFlow starts once per server)..."):
+    try:
+        app_cache.classifier(path)
+    except ModelLoadError as error:
+        st.error(str(error), icon=":material/error:")
+        st.stop()
+
+st.subheader("Saliency: which pixels sway the answer")
+sources = [TEST, DRAWN] if drawn is not None else [TEST]
+if st.session_state.get("insight_source") not in sources:
+    st.session_state.insight_source = TEST
+digit_column, method_column = st.columns(2, gap="large")
+with digit_column:
+    source = st.segmented_control("Digit", sources, required=True, key="insight_source")
+    if source == DRAWN and drawn is not None:
+        image, label = np.asarray(drawn, dtype=np.float32), None
+        drawn_for = by_id.get(st.session_state.get("handover_model"))
+        st.caption("Drawn on the predict page" + (f" and classified by {drawn_for.name}." if drawn_for else "."))
+    else:
+        data = app_cache.mnist()
+        index = st.number_input("Test digit number", 0, len(data.y_test) - 1, 0, key="insight_index")
+        image, label = data.x_test[index].astype(np.float32), int(data.y_test[index])
+with method_column:
+    method = st.radio("Method", saliency.METHODS, format_func=METHOD_LABELS.get, horizontal=True, key="insight_method")
+with st.spinner("Computing the saliency map..."):
+    result = app_cache.saliency_map(path, method, image)
+verdict = f"The model answers **{result.predicted}** with {100 * result.probability:.1f}% confidence"
+st.markdown(verdict + ("." if label is None else f"; the true digit is **{label}**."))
+columns = st.columns(3)
+captions = ["The digit", "Saliency (bright = influential)", "Saliency over the digit"]
+for column, picture, caption in zip(columns, figures.saliency_images(image, result.values), captions):
+    column.image(picture, caption=caption, width=224)
+st.caption(
+    "Gradient magnitude: how strongly a tiny change of each pixel moves the probability of the "
+    "predicted digit. Occlusion: how much that probability drops when a 4x4 square around the "
+    "pixel is blacked out. Both can light up background pixels, where adding ink would matter."
+)
+
+st.subheader("The first layer's learned weights")
+with st.spinner("Reading the weights..."):
+    layer = app_cache.first_layer(path)
+if layer is None:
+    st.info("This model has no dense or convolutional first layer on the raw pixels to show.", icon=":material/info:")
+    st.stop()
+count = len(layer.images)
+shown = st.slider("Units shown", 1, count, min(count, 64), key="insight_units") if count > 16 else count
+st.html(figures.weights_grid(layer.images[:shown], columns=16, tile_px=56 if layer.kind == "dense" else 64))
+st.caption(
+    f"Layer {layer.layer_name}: {layer.description}. Grey is 0, white a positive weight, black a "
+    "negative one; each tile is scaled to its own largest weight. "
+    + ("Each tile is the pixel pattern that most excites one hidden unit." if layer.kind == "dense"
+       else "Each tile is one filter, enlarged: edge and stroke detectors slide over the digit.")
+)

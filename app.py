@@ -7,8 +7,8 @@ from core import app_cache
 st.set_page_config(page_title="MNIST dashboard", page_icon=":material/draw:", layout="wide")
 
 # Widget values are dropped when their page is not shown; re-assigning them keeps the network
-# design and the explorer's filters while the user visits other pages.
-for key in [key for key in st.session_state if str(key).startswith(("design_", "explore_"))]:
+# design, the explorer's filters and the compared runs while the user visits other pages.
+for key in [key for key in st.session_state if str(key).startswith(("design_", "explore_", "compare_"))]:
     st.session_state[key] = st.session_state[key]
 
 app_cache.start_scheduler()

@@ -34,7 +34,7 @@ from core import registry  # noqa: E402
 from core.config import PRESETS  # noqa: E402
 from core.data import load_mnist  # noqa: E402
 from core.models import build_model, compile_model  # noqa: E402
-from core.worker import RunMonitor, pixel_statistics, prepare_split  # noqa: E402
+from core.worker import RunMonitor, fit_model, pixel_statistics, prepare_split  # noqa: E402
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -98,15 +98,7 @@ def train_once(config, split, stats, dashboard: bool) -> tuple[EpochTimer, float
         run = registry.create_run(config, "bench")
         callbacks.append(TimedRunMonitor(run, batch_size=config.batch_size))
     start = time.perf_counter()
-    model.fit(
-        split.x_train,
-        split.y_train,
-        batch_size=config.batch_size,
-        epochs=config.epochs,
-        validation_data=(split.x_val, split.y_val),
-        callbacks=callbacks,
-        verbose=0,
-    )
+    fit_model(model, config, split, callbacks)
     return timer, callbacks[-1].seconds / (time.perf_counter() - start) if dashboard else 0.0
 
 

@@ -25,16 +25,6 @@ def imported_info(run: RunRecord) -> dict[str, Any] | None:
     return info if isinstance(info, dict) else None
 
 
-def describe(run: RunRecord) -> str:
-    """The architecture in one line; imported models carry their own description."""
-    info = imported_info(run)
-    if info:
-        return f"imported: {info.get('architecture', 'Keras model')}"
-    if run.config is None:
-        return "unreadable configuration"
-    return run.config.describe()
-
-
 def parameter_count(run: RunRecord) -> int | None:
     info = imported_info(run)
     if info:
@@ -85,7 +75,7 @@ def leaderboard_row(
         state = "imported"
     return {
         "name": run.name,
-        "model": describe(run),
+        "model": run.description,
         "parameters": parameter_count(run),
         "epochs": f"{summary.get('epochs_done', 0)}/{planned}" if planned else "",
         "training time (s)": None if seconds is None else round(seconds, 1),
@@ -123,7 +113,7 @@ def best_per_model(table: pd.DataFrame, candidates: list[str]) -> list[str]:
 def run_label(run: RunRecord) -> str:
     """`name · architecture` (plus "shipped"), for pickers."""
     suffix = " · shipped" if run.shipped else ""
-    return f"{run.name} · {describe(run)}{suffix}"
+    return f"{run.name} · {run.description}{suffix}"
 
 
 def comparable_runs(runs: list[RunRecord]) -> list[RunRecord]:

@@ -43,7 +43,7 @@ def runs_table(runs: list[RunRecord]) -> pd.DataFrame:
             {
                 "name": run.name,
                 "state": run.state,
-                "model": run.config.describe() if run.config else run.broken,
+                "model": run.description,
                 "epochs": f"{run.progress.get('epochs_completed', 0)}/{run.config.epochs if run.config else '?'}",
                 "test accuracy": None if accuracy is None else round(100 * accuracy, 2),
                 "device": run.status.get("device") or "",

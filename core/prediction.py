@@ -48,7 +48,6 @@ def model_choices(runs: Iterable[RunRecord]) -> list[ModelChoice]:
 
 def describe_run(run: RunRecord, path: Path) -> str:
     """`name · architecture · status · test accuracy`, for the picker."""
-    architecture = run.config.describe() if run.config else "unknown architecture"
     status = "shipped" if run.shipped else run.state
     if path.name == registry.CHECKPOINT_FILE:
         status += ", last checkpoint"
@@ -56,7 +55,7 @@ def describe_run(run: RunRecord, path: Path) -> str:
     if accuracy is None:
         accuracy = (registry.read_evaluation(run) or {}).get("accuracy")
     tested = f"{100 * accuracy:.2f}% test accuracy" if isinstance(accuracy, (int, float)) else "not tested"
-    return f"{run.name} · {architecture} · {status} · {tested}"
+    return f"{run.name} · {run.description} · {status} · {tested}"
 
 
 def upload_limit_bytes(max_upload_megabytes: float) -> int:

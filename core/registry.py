@@ -88,6 +88,14 @@ class RunRecord:
         return self.meta.get("name") or self.id
 
     @property
+    def description(self) -> str:
+        """The architecture in one line; an imported model carries its own description."""
+        imported = self.meta.get("imported")
+        if isinstance(imported, dict):
+            return f"imported: {imported.get('architecture', 'Keras model')}"
+        return self.config.describe() if self.config else f"unreadable run ({self.broken})"
+
+    @property
     def notes(self) -> str:
         return self.meta.get("notes", "")
 

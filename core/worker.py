@@ -344,6 +344,19 @@ def _compiled_model(config: ModelConfig, split: TrainingSplit) -> keras.Model:
     return model
 
 
+def fit_model(model: keras.Model, config: ModelConfig, split: TrainingSplit, callbacks: list) -> None:
+    """The one `fit` call, shared with bench/train_throughput.py so both train identically."""
+    model.fit(
+        split.x_train,
+        split.y_train,
+        batch_size=config.batch_size,
+        epochs=config.epochs,
+        validation_data=(split.x_val, split.y_val),
+        callbacks=callbacks,
+        verbose=0,
+    )
+
+
 def _fit(run: RunRecord) -> RunRecord:
     config = run.config
     data = load_mnist()
@@ -354,15 +367,7 @@ def _fit(run: RunRecord) -> RunRecord:
     monitor, callbacks = _callbacks(run, config)
     registry.update_status(run, {"validation": split.validation_label, "training_samples": samples})
     try:
-        model.fit(
-            split.x_train,
-            split.y_train,
-            batch_size=config.batch_size,
-            epochs=config.epochs,
-            validation_data=(split.x_val, split.y_val),
-            callbacks=callbacks,
-            verbose=0,
-        )
+        fit_model(model, config, split, callbacks)
     except (_StopRequested, KeyboardInterrupt):
         return _save_stopped(run, model, monitor)
     return _save_finished(run, model, monitor, data)

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core import app_cache, compare, evaluate_job, figures, registry
+from core import app_cache, compare, evaluate_job, figures, registry, widgets
 
 st.title(":material/leaderboard: Compare runs")
 
@@ -67,14 +67,7 @@ elif not ranked:
     st.caption("No run has logged a completed epoch yet.")
 
 st.subheader("Manage a run")
-if st.session_state.get("focus_run") in by_id:
-    st.session_state.compare_manage = st.session_state.focus_run
-managed_id = st.selectbox(
-    "Run", list(by_id), format_func=lambda run_id: compare.run_label(by_id[run_id]), key="compare_manage",
-    on_change=lambda: st.session_state.update(focus_run=st.session_state.compare_manage),
-)
-st.session_state.focus_run = managed_id
-run = by_id[managed_id]
+run = widgets.focused_run_picker(runs, key="compare_manage")
 if run.read_only:
     st.caption(":material/lock: A shipped model: it cannot be renamed, annotated or deleted.")
 with st.form(f"compare_edit_{run.id}", border=False):

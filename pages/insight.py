@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from core import app_cache, compare, figures, registry, saliency
+from core import app_cache, compare, figures, registry, saliency, widgets
 from core.inference import ModelLoadError
 
 TEST, DRAWN = "A test digit", "The digit drawn on the predict page"
@@ -23,13 +23,8 @@ if drawn is not None and st.session_state.get("insight_seen_handover") is not dr
     if st.session_state.get("handover_model") in by_id:
         st.session_state.focus_run = st.session_state.handover_model
 
-if st.session_state.get("focus_run") in by_id:
-    st.session_state.insight_run = st.session_state.focus_run
-run_id = st.selectbox(
-    "Model", list(by_id), format_func=lambda i: compare.run_label(by_id[i]), key="insight_run",
-    on_change=lambda: st.session_state.update(focus_run=st.session_state.insight_run),
-)
-path = registry.usable_model_path(by_id[run_id])
+run = widgets.focused_run_picker(runs, key="insight_run", label="Model")
+path = registry.usable_model_path(run)
 with st.spinner("Loading the model (TensorFlow starts once per server)..."):
     try:
         app_cache.classifier(path)

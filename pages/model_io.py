@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core import app_cache, compare, evaluate_job, export, importer, registry
+from core import app_cache, compare, evaluate_job, export, importer, registry, widgets
 
 st.title(":material/import_export: Export and import")
 export_tab, import_tab = st.tabs([":material/download: Export a run", ":material/upload: Import a model"])
@@ -12,14 +12,7 @@ with export_tab:
     if not runs:
         st.info("No run with a saved model yet. Train one first.", icon=":material/info:")
     else:
-        by_id = {run.id: run for run in runs}
-        if st.session_state.get("focus_run") in by_id:
-            st.session_state.io_run = st.session_state.focus_run
-        run_id = st.selectbox(
-            "Run", list(by_id), format_func=lambda i: compare.run_label(by_id[i]), key="io_run",
-            on_change=lambda: st.session_state.update(focus_run=st.session_state.io_run),
-        )
-        run = by_id[run_id]
+        run = widgets.focused_run_picker(runs, key="io_run")
         stem, imported = export.file_stem(run), compare.imported_info(run) is not None
         model_path = registry.usable_model_path(run)
         model_column, config_column, metrics_column, script_column = st.columns(4)

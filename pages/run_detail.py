@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from core import app_cache, compare, evaluate, evaluate_job, figures, registry
+from core import app_cache, compare, evaluate, evaluate_job, figures, registry, widgets
 
 GALLERY_SIZE, COLUMNS = 60, 12
 ANY = "any"
@@ -14,14 +14,7 @@ if not runs:
     st.info("No finished run with a model yet. Train one, then come back.", icon=":material/info:")
     st.page_link("pages/train.py", label="Design and train", icon=":material/model_training:")
     st.stop()
-by_id = {run.id: run for run in runs}
-if st.session_state.get("focus_run") in by_id:
-    st.session_state.detail_run = st.session_state.focus_run
-run_id = st.selectbox(
-    "Run", list(by_id), format_func=lambda i: compare.run_label(by_id[i]), key="detail_run",
-    on_change=lambda: st.session_state.update(focus_run=st.session_state.detail_run),
-)
-run = by_id[run_id]
+run = widgets.focused_run_picker(runs, key="detail_run")
 
 
 @st.fragment(run_every=2.0)

@@ -29,8 +29,7 @@ def stop_button(run: registry.RunRecord) -> None:
 
 def show_run(run: registry.RunRecord) -> None:
     header, action = st.columns([5, 1], vertical_alignment="bottom")
-    description = run.config.describe() if run.config else "unreadable configuration"
-    header.markdown(f"### {STATE_ICONS.get(run.state, '')} {run.name}\n{description} · **{run.state}** · {run.status.get('device') or 'device not known yet'}")
+    header.markdown(f"### {STATE_ICONS.get(run.state, '')} {run.name}\n{run.description} · **{run.state}** · {run.status.get('device') or 'device not known yet'}")
     if run.is_active:
         with action:
             stop_button(run)

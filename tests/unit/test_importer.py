@@ -59,7 +59,7 @@ def test_contract_model_is_imported_unchanged(files):
     assert (run.path / registry.MODEL_FILE).read_bytes() == files["contract"]
     info = compare.imported_info(registry.reload(run))
     assert info["parameters"] == report.parameters == 784 * 32 + 32 + 33 * 10
-    assert compare.describe(run) == "imported: Sequential: Dense 32, Dense 10"
+    assert run.description == "imported: Sequential: Dense 32, Dense 10"
     assert registry.usable_model_path(run) is not None and registry.read_evaluation(run) is None
 
 

@@ -1,6 +1,6 @@
 """Load a saved classifier safely and ask it about one 28x28 digit.
 
-Every model follows the model contract (docs/INTERFACES.md): raw 0-255 input of shape
+Every model follows the model contract (docs/ARCHITECTURE.md): raw 0-255 input of shape
 (28, 28, 1), normalisation inside the model, 10 softmax outputs, built-in Keras objects only.
 `load_classifier` checks that before the model is used, so a page can show a clear message
 instead of a traceback, compiles the single-image call and warms it up, so the first real

@@ -1,6 +1,6 @@
 """The runs folder: one directory per training run, shared by the worker and every page.
 
-Each run lives in `<runs>/<run-id>/` (see docs/INTERFACES.md for the files). Several processes
+Each run lives in `<runs>/<run-id>/` (see docs/ARCHITECTURE.md for the files). Several processes
 read and write these folders at once (Streamlit sessions, the scheduler, training workers, the
 CLI), so every JSON file is replaced atomically, and status and meta updates are
 read-modify-write steps under a per-run `flock`. Readers never lock: they only ever see a whole

@@ -67,7 +67,7 @@ def digit_heatmap(image: np.ndarray, title: str) -> go.Figure:
     return figure
 
 
-def class_distribution(train_counts: np.ndarray, test_counts: np.ndarray) -> go.Figure:
+def class_distribution(train_counts: np.ndarray, test_counts: np.ndarray, height: int = 450) -> go.Figure:
     figure = go.Figure()
     for split, counts in (("train", train_counts), ("test", test_counts)):
         figure.add_bar(
@@ -83,6 +83,7 @@ def class_distribution(train_counts: np.ndarray, test_counts: np.ndarray) -> go.
         yaxis_title="images",
         title="How many images of each digit",
         legend=dict(orientation="h", y=1.1),
+        height=height,
     )
     return figure
 

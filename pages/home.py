@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core import app_cache
+from core import app_cache, explore, figures
 from core.data import TEST_SIZE, TRAIN_SIZE
 
 st.title(":material/draw: MNIST digit recognition")
@@ -16,10 +16,14 @@ st.markdown(
 data_column, device_column = st.columns(2)
 with data_column:
     st.subheader("Dataset")
-    data = app_cache.mnist()
     st.metric("Training digits", f"{TRAIN_SIZE:,}")
     st.metric("Test digits", f"{TEST_SIZE:,}")
+    data = app_cache.mnist()
     st.caption(f"Loaded from: {data.source}")
+    st.plotly_chart(
+        figures.class_distribution(explore.class_counts(data.y_train), explore.class_counts(data.y_test), height=260),
+        config={"displayModeBar": False},
+    )
 
 
 @st.fragment(run_every=1.0)

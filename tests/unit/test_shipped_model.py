@@ -1,0 +1,34 @@
+"""The first-launch model shipped in models/ is listed read-only and keeps its promise."""
+
+import keras
+import numpy as np
+import pytest
+
+from core import registry
+from core.config import PRESETS
+from core.data import load_mnist
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    [run] = [run for run in registry.list_runs() if run.shipped]
+    return run
+
+
+def test_it_is_listed_read_only_and_cannot_be_deleted(shipped):
+    assert shipped.state == "finished" and shipped.read_only
+    assert shipped.config == PRESETS["fast-cnn"].config
+    with pytest.raises(registry.RegistryError):
+        registry.delete_run(shipped)
+    assert registry.usable_model_path(shipped).is_file()
+
+
+def test_it_scores_at_least_99_percent_on_all_10000_test_digits(shipped):
+    model = keras.saving.load_model(registry.usable_model_path(shipped), safe_mode=True)
+    assert model.input_shape == (None, 28, 28, 1) and model.output_shape == (None, 10)
+    data = load_mnist()
+    probabilities = model.predict(data.x_test[..., None].astype("float32"), batch_size=1000, verbose=0)
+    accuracy = float(np.mean(probabilities.argmax(axis=1) == data.y_test))
+    assert accuracy >= 0.99
+    assert accuracy == pytest.approx(shipped.status["test_accuracy"], abs=1e-4)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)

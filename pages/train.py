@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from core import app_cache, architecture, config as cfg, designer, scheduler
+from core import app_cache, architecture, config as cfg, designer, monitor, registry, scheduler
 from core.config import PRESETS, ConfigError
 
 st.title(":material/model_training: Design and train")
@@ -107,4 +107,8 @@ if st.button("Start training", type="primary", icon=":material/play_arrow:"):
     run = scheduler.submit_run(config, name.strip() or None)
     st.session_state.selected_run = run.id
     st.switch_page("pages/runs.py")
-st.page_link("pages/runs.py", label="See training runs", icon=":material/monitoring:")
+recent = registry.list_runs(include_shipped=False)[:5]
+if recent:
+    st.subheader("Recent runs")
+    st.dataframe(monitor.runs_table(recent), hide_index=True, width="stretch")
+st.page_link("pages/runs.py", label="See training runs, live", icon=":material/monitoring:")

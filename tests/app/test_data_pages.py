@@ -1,6 +1,7 @@
 """The home, explore and statistics pages, run headless through AppTest."""
 
 import re
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -23,6 +24,11 @@ def captions(app):
 def test_home_shows_the_dataset(app):
     assert [metric.value for metric in app.metric][:2] == ["60,000", "10,000"]
     assert any(caption.startswith("Loaded from:") for caption in captions(app))
+
+
+def test_home_links_every_other_page(app):
+    pages = {path.stem for path in (Path(APP).parent / "pages").glob("*.py")} - {"home"}
+    assert {link.proto.page for link in app.get("page_link")} == pages
 
 
 def test_explore_filters_pages_and_warns(app):

@@ -77,3 +77,7 @@ def test_start_queues_a_run_and_the_runs_page_shows_it(train_page, runs_dir):
     train_page.switch_page("pages/runs.py").run()
     assert any(m.label == "Test accuracy" for m in train_page.metric)
     assert "finished" in train_page.dataframe[0].value["state"].tolist()
+
+    train_page.switch_page("pages/train.py").run()
+    recent = train_page.dataframe[1].value
+    assert recent["name"].tolist() == ["tiny from AppTest"] and recent["state"].tolist() == ["finished"]

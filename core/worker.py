@@ -48,6 +48,8 @@ POINT_INTERVAL_SECONDS = 0.3
 STATUS_INTERVAL_SECONDS = 0.5
 STATISTICS_CHUNK = 4096
 EPOCH_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
+# Batch points carry the mean over the batches since the previous point, not the epoch so far.
+BATCH_METRICS = ("loss", "accuracy")
 
 
 class _StopRequested(Exception):
@@ -153,6 +155,7 @@ class RunMonitor(keras.callbacks.Callback):
         self._check_stop()  # Catches a request made while the last epoch was being saved.
         self._epoch = epoch
         self._epoch_start = time.monotonic()
+        self._sums_at_last_point = (0, {name: 0.0 for name in BATCH_METRICS})
         self._publish(phase="training", batches_done=0, now=self._epoch_start)
 
     def on_train_batch_end(self, batch, logs=None):
@@ -193,6 +196,20 @@ class RunMonitor(keras.callbacks.Callback):
     def _learning_rate(self) -> float:
         return float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
 
+    def _interval_means(self, batches_done: int, logs: dict) -> dict[str, float | None]:
+        """Each metric's mean over the batches since the last point.
+
+        Keras reports running means over the epoch so far, which reset at every epoch and so draw
+        a sawtooth; n * mean_n - k * mean_k is the sum over batches k+1..n.
+        """
+        last_batches, last_sums = self._sums_at_last_point
+        sums = {name: logs[name] * batches_done for name in BATCH_METRICS if logs.get(name) is not None}
+        self._sums_at_last_point = (batches_done, {**last_sums, **sums})
+        return {
+            name: (sums[name] - last_sums[name]) / (batches_done - last_batches) if name in sums else None
+            for name in BATCH_METRICS
+        }
+
     def _batch_point(self, batch: int, logs: dict | None, now: float) -> dict[str, Any]:
         logs = logs or {}
         loss = logs.get("loss")
@@ -206,8 +223,7 @@ class RunMonitor(keras.callbacks.Callback):
             "kind": "batch",
             "epoch": round(self._epoch + (batch + 1) / steps, 5),
             "step": self._epoch * steps + batch + 1,
-            "loss": loss,
-            "accuracy": logs.get("accuracy"),
+            **self._interval_means(batch + 1, logs),
             "learning_rate": self._learning_rate(),
             "time": round(now - self._train_start, 3),
         }

@@ -76,7 +76,7 @@ with training:
     right.selectbox("Input normalisation", cfg.NORMALIZATIONS, format_func={"unit": "scale to [0, 1]", "standardize": "standardise (mean 0, std 1)"}.get, key=PREFIX + "normalization")
     with left:
         number("Early-stopping patience (0 = off)", "early_stopping_patience", cfg.PATIENCE_RANGE, help="Stops when validation loss has not improved for this many epochs and keeps the best weights.")
-    right.toggle("Augment (small shifts and rotations)", key=PREFIX + "augment")
+    right.toggle("Augment training digits", key=PREFIX + "augment", help="Small random shifts (up to 10%) and rotations (up to 10 degrees) of each training digit.")
     left.selectbox("Validate on", cfg.VALIDATION_SOURCES, format_func={"holdout": "hold-out from training data", "test": "the test set (the seed's habit: optimistic)"}.get, key=PREFIX + "validation")
     with right:
         number("Hold-out size", "validation_size", cfg.VALIDATION_SIZE_RANGE, step=500)

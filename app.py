@@ -8,7 +8,8 @@ st.set_page_config(page_title="MNIST dashboard", page_icon=":material/draw:", la
 
 # Widget values are dropped when their page is not shown; re-assigning them keeps the network
 # design, the explorer's filters and the compared runs while the user visits other pages.
-for key in [key for key in st.session_state if str(key).startswith(("design_", "explore_", "compare_"))]:
+# Only value widgets qualify: Streamlit refuses an assigned value for a button.
+for key in [key for key in st.session_state if str(key).startswith(("design_", "explore_")) or key == "compare_overlay"]:
     st.session_state[key] = st.session_state[key]
 
 app_cache.start_scheduler()

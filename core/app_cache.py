@@ -88,8 +88,10 @@ def _classifier(path: str, modified_ns: int) -> Classifier:
     return classifier
 
 
-def classifier(path: str | Path) -> Classifier:
+def classifier(path: str | Path | None) -> Classifier:
     """The model at `path`, loaded once per server; a re-saved file (new mtime) is reloaded."""
+    if path is None:
+        raise ModelLoadError("This run has no saved model (it may have been deleted meanwhile).")
     try:
         modified_ns = Path(path).stat().st_mtime_ns
     except OSError:

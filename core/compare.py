@@ -1,4 +1,4 @@
-"""What the compare pages show about runs: one leaderboard row per run, and run pickers.
+"""What the compare pages show about runs: leaderboard rows, labels and curve names.
 
 No Streamlit and no TensorFlow: the pages cache these per file modification time.
 """
@@ -122,3 +122,9 @@ def comparable_runs(runs: list[RunRecord]) -> list[RunRecord]:
         run for run in runs
         if not run.broken and not run.is_active and registry.usable_model_path(run) is not None
     ]
+
+
+def curve_names(runs: list[RunRecord]) -> list[str]:
+    """Each run's name in a figure legend; runs sharing a name get their id's tail added."""
+    names = [run.name for run in runs]
+    return [name if names.count(name) == 1 else f"{name} ({run.id[-6:]})" for name, run in zip(names, runs)]

@@ -21,6 +21,14 @@ TRAINING_FIELDS = (
     "train_limit", "seed",
 )
 
+# What the form shows for each choice.
+CHOICE_LABELS = {
+    "rmsprop": "RMSprop", "adam": "Adam", "sgd": "SGD with momentum",
+    "constant": "constant", "cosine": "cosine decay", "warmup_cosine": "warm-up + cosine",
+    "unit": "scale to [0, 1]", "standardize": "standardise (mean 0, std 1)",
+    "holdout": "hold-out from training data", "test": "the test set (the seed's habit: optimistic)",
+}
+
 
 def widget_values(config: ModelConfig) -> dict[str, Any]:
     """Every form widget's value for `config`; slots beyond its layer count get sensible defaults."""

@@ -67,6 +67,12 @@ def cross_entropy(y_true: np.ndarray, probabilities: np.ndarray) -> float:
     return float(-np.log(np.clip(picked, EPSILON, 1.0 - EPSILON)).mean())
 
 
+def is_complete(evaluation: Any) -> bool:
+    """Whether a stored evaluation has every field the pages show (an old or damaged file may not)."""
+    required = ("loss", "accuracy", "count", "errors", "confusion_matrix", "per_class", "macro_f1")
+    return isinstance(evaluation, dict) and all(key in evaluation for key in required)
+
+
 def evaluate_predictions(y_true: np.ndarray, probabilities: np.ndarray) -> dict[str, Any]:
     """The evaluation stored in a run's evaluation.json.
 

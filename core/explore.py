@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 DIGITS = tuple(range(10))
 
@@ -27,13 +28,17 @@ def filter_and_order(labels: np.ndarray, digits: list[int], shuffle: bool, seed:
     return indices
 
 
+def clamp(value: int, low: int, high: int) -> int:
+    return min(max(value, low), high)
+
+
 def sample_page(indices: np.ndarray, page: int, page_size: int) -> SamplePage:
     """One page of `indices`; an out-of-range page is clamped, with a message saying so."""
     total = len(indices)
     page_count = max(1, math.ceil(total / page_size))
     message = None
     if not 1 <= page <= page_count:
-        clamped = min(max(page, 1), page_count)
+        clamped = clamp(page, 1, page_count)
         message = f"Page {page} does not exist: there are {page_count} pages. Showing page {clamped}."
         page = clamped
     start = (page - 1) * page_size
@@ -105,3 +110,17 @@ def normalisation_views(images: np.ndarray) -> list[ScaleView]:
             ScaleView(name, formula, values, counts, float(present.min()), float(present.max()), view_mean, view_std)
         )
     return views
+
+
+def normalisation_table(views: list[ScaleView]) -> pd.DataFrame:
+    """The three scales' statistics side by side."""
+    return pd.DataFrame(
+        {
+            "scale": [v.name for v in views],
+            "formula": [v.formula for v in views],
+            "min": [v.minimum for v in views],
+            "max": [v.maximum for v in views],
+            "mean": [v.mean for v in views],
+            "std": [v.std for v in views],
+        }
+    ).round(4)

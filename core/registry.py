@@ -365,16 +365,6 @@ def list_runs(include_shipped: bool = True) -> list[RunRecord]:
     return runs
 
 
-def load_run(run_id: str) -> RunRecord:
-    """The run or shipped model with this id; KeyError if there is none."""
-    if not run_id or "/" in run_id or run_id.startswith("."):
-        raise KeyError(run_id)
-    for root, shipped in ((runs_dir(), False), (SHIPPED_MODELS_DIR, True)):
-        if (root / run_id).is_dir():
-            return open_run(root / run_id, shipped=shipped)
-    raise KeyError(run_id)
-
-
 def reload(run: RunRecord) -> RunRecord:
     return open_run(run.path, shipped=run.shipped)
 
@@ -382,6 +372,8 @@ def reload(run: RunRecord) -> RunRecord:
 def _writable(run: RunRecord) -> None:
     if run.shipped:
         raise RegistryError(f"{run.name} is a shipped model and cannot be changed or deleted")
+    if not run.path.is_dir():
+        raise RegistryError(f"{run.name} no longer exists: it was deleted, perhaps in another session")
 
 
 def update_status(
@@ -502,9 +494,9 @@ def reconcile(run: RunRecord) -> RunRecord:
     return reload(run)
 
 
-def reconcile_all() -> list[RunRecord]:
-    """`list_runs(include_shipped=False)` after reconciling every live run."""
-    return [reconcile(run) for run in list_runs(include_shipped=False)]
+def reconcile_all(include_shipped: bool = False) -> list[RunRecord]:
+    """`list_runs` with every run whose worker died marked failed: what pages should show."""
+    return [reconcile(run) for run in list_runs(include_shipped=include_shipped)]
 
 
 def append_metrics(run: RunRecord, records: list[dict[str, Any]]) -> None:

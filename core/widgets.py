@@ -16,6 +16,7 @@ def focused_run_picker(runs: list[RunRecord], key: str, label: str = "Run") -> R
         st.session_state[key] = st.session_state.focus_run
     run_id = st.selectbox(
         label, list(by_id), format_func=lambda i: compare.run_label(by_id[i]), key=key,
+        # A new choice must become the focus before the rerun, or the line above would undo it.
         on_change=lambda: st.session_state.update(focus_run=st.session_state[key]),
     )
     st.session_state.focus_run = run_id

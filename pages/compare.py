@@ -6,7 +6,7 @@ from core import app_cache, compare, evaluate_job, figures, registry, widgets
 
 st.title(":material/leaderboard: Compare runs")
 
-runs = [registry.reconcile(run) for run in registry.list_runs() if not run.broken]
+runs = [run for run in registry.reconcile_all(include_shipped=True) if not run.broken]
 if not runs:
     st.info("No runs yet. Train a model (or import one), then compare runs here.", icon=":material/info:")
     st.page_link("pages/train.py", label="Design and train", icon=":material/model_training:")
@@ -57,11 +57,8 @@ chosen = st.multiselect(
     placeholder="Choose runs to compare their loss and accuracy",
 )
 if chosen:
-    names = [by_id[run_id].name for run_id in chosen]
-    curves = {
-        name if names.count(name) == 1 else f"{name} ({run_id[-6:]})": app_cache.run_metrics(by_id[run_id])
-        for name, run_id in zip(names, chosen)
-    }
+    chosen_runs = [by_id[run_id] for run_id in chosen]
+    curves = dict(zip(compare.curve_names(chosen_runs), map(app_cache.run_metrics, chosen_runs)))
     st.plotly_chart(figures.training_curves(curves), key="compare_curves")
 elif not ranked:
     st.caption("No run has logged a completed epoch yet.")
@@ -76,10 +73,13 @@ with st.form(f"compare_edit_{run.id}", border=False):
                          placeholder="What you tried, what you noticed...")
     saved = st.form_submit_button("Save name and notes", icon=":material/save:", disabled=run.read_only)
 if saved:
-    registry.rename_run(run, name)
-    registry.set_notes(run, notes)
-    st.toast("Saved.", icon=":material/check:")
-    st.rerun()
+    try:
+        registry.set_notes(registry.rename_run(run, name), notes)
+    except registry.RegistryError as error:
+        st.error(str(error), icon=":material/error:")
+    else:
+        st.toast("Saved.", icon=":material/check:")
+        st.rerun()
 detail, delete = st.columns([3, 1])
 with detail:
     st.page_link("pages/run_detail.py", label="Confusion matrix and mistakes of this run", icon=":material/grid_on:")

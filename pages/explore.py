@@ -30,7 +30,10 @@ grid = figures.labelled_grid(images[page.indices], [str(labels[i]) for i in page
 st.html(grid)
 
 st.subheader("One digit up close")
-position = st.slider("Digit on this page", 1, len(page.indices), 1, key="explore_position")
+position = 1
+if len(page.indices) > 1:
+    st.session_state.explore_position = explore.clamp(st.session_state.get("explore_position", 1), 1, len(page.indices))
+    position = st.slider("Digit on this page", 1, len(page.indices), key="explore_position")
 chosen = page.indices[position - 1]
 st.plotly_chart(
     figures.digit_heatmap(images[chosen], f"{split} digit #{chosen}: labelled {labels[chosen]}"),

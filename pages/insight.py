@@ -10,7 +10,7 @@ TEST, DRAWN = "A test digit", "The digit drawn on the predict page"
 METHOD_LABELS = {"gradient": "Gradient magnitude", "occlusion": "Occlusion"}
 
 st.title(":material/visibility: What the model looks at")
-runs = compare.comparable_runs(registry.list_runs())
+runs = compare.comparable_runs(registry.reconcile_all(include_shipped=True))
 if not runs:
     st.info("No trained model yet. Train one, then come back.", icon=":material/info:")
     st.stop()

@@ -8,7 +8,7 @@ st.title(":material/import_export: Export and import")
 export_tab, import_tab = st.tabs([":material/download: Export a run", ":material/upload: Import a model"])
 
 with export_tab:
-    runs = compare.comparable_runs(registry.list_runs())
+    runs = compare.comparable_runs(registry.reconcile_all(include_shipped=True))
     if not runs:
         st.info("No run with a saved model yet. Train one first.", icon=":material/info:")
     else:
@@ -17,7 +17,7 @@ with export_tab:
         model_path = registry.usable_model_path(run)
         model_column, config_column, metrics_column, script_column = st.columns(4)
         model_column.download_button(
-            "Model (.keras)", lambda: model_path.read_bytes(), file_name=f"{stem}.keras",
+            "Model (.keras)", lambda: export.model_bytes(run) or b"", file_name=f"{stem}.keras",
             mime="application/zip", icon=":material/neurology:", on_click="ignore", key="io_model",
         )
         config_column.download_button(
@@ -37,7 +37,7 @@ with export_tab:
                 "Training script (.py)", script, file_name=export.script_filename(run), mime="text/x-python",
                 icon=":material/code:", on_click="ignore", key="io_script",
             )
-            if model_path.name == registry.CHECKPOINT_FILE:
+            if model_path is not None and model_path.name == registry.CHECKPOINT_FILE:
                 st.caption("This run saved no final model: the download is its last completed epoch's checkpoint.")
             st.markdown(
                 "The script trains this configuration with plain Keras, like the seed's `mnist_mlp.py`: "

@@ -17,7 +17,7 @@ SOURCE_ICONS = {DRAW: ":material/draw:", UPLOAD: ":material/upload:"}
 st.title(":material/online_prediction: Predict a digit")
 
 # Reconciled, so a run whose worker died is listed as failed (with its checkpoint), not running.
-choices = prediction.model_choices(map(registry.reconcile, registry.list_runs()))
+choices = prediction.model_choices(registry.reconcile_all(include_shipped=True))
 if not choices:
     st.warning("There is no trained model yet. Train one first, then come back here.", icon=":material/model_training:")
     st.stop()

@@ -9,7 +9,7 @@ GALLERY_SIZE, COLUMNS = 60, 12
 ANY = "any"
 
 st.title(":material/grid_on: Run detail")
-runs = compare.comparable_runs(registry.list_runs())
+runs = compare.comparable_runs(registry.reconcile_all(include_shipped=True))
 if not runs:
     st.info("No finished run with a model yet. Train one, then come back.", icon=":material/info:")
     st.page_link("pages/train.py", label="Design and train", icon=":material/model_training:")
@@ -37,8 +37,9 @@ if state != evaluate_job.READY:
     st.stop()
 
 result, stored = app_cache.evaluation(run), app_cache.predictions(run)
-if stored is None:
-    st.error("The stored predictions of this run cannot be read.", icon=":material/error:")
+if stored is None or not evaluate.is_complete(result):
+    st.error("The stored evaluation of this run cannot be read: its files are damaged or from an "
+             "older version. Delete and retrain the run, or re-import the model.", icon=":material/error:")
     st.stop()
 accuracy, loss, errors, macro_f1 = st.columns(4)
 accuracy.metric("Test accuracy", f"{100 * result['accuracy']:.2f}%")

@@ -1,12 +1,12 @@
 """Training runs, live: progress, curves, stop or cancel, and the worker's log.
 
-Runs train in worker processes, so this page only reads their folders; it polls once a second,
-and leaving or reloading it never touches a run.
+Runs train in worker processes, so this page only reads their folders (and marks a run whose
+worker died as failed); it polls once a second, and leaving or reloading it never touches a run.
 """
 
 import streamlit as st
 
-from core import figures, monitor, registry
+from core import app_cache, figures, monitor, registry
 
 st.title(":material/monitoring: Training runs")
 
@@ -47,7 +47,7 @@ def show_run(run: registry.RunRecord) -> None:
         accuracy, loss = st.columns(2)
         accuracy.metric("Test accuracy", f"{100 * run.status['test_accuracy']:.2f}%")
         loss.metric("Test loss", f"{run.status['test_loss']:.4f}")
-    metrics = registry.read_metrics(run)
+    metrics = app_cache.run_metrics(run)
     if metrics:
         st.plotly_chart(figures.training_curves({run.name: metrics}), key=f"curves_{run.id}")
     with st.expander("Worker log"):
@@ -56,7 +56,7 @@ def show_run(run: registry.RunRecord) -> None:
 
 @st.fragment(run_every=1.0)
 def live_runs() -> None:
-    runs = [registry.reconcile(run) for run in registry.list_runs(include_shipped=False)]
+    runs = registry.reconcile_all()
     if not runs:
         st.info("No runs yet. Design a network and start one.", icon=":material/info:")
         st.page_link("pages/train.py", label="Design and train", icon=":material/model_training:")

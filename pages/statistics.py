@@ -1,6 +1,5 @@
 """How the dataset is made up, and what normalising its pixels does."""
 
-import pandas as pd
 import streamlit as st
 
 from core import app_cache, explore, figures
@@ -26,16 +25,4 @@ st.markdown(
     f"here on the {split} pixels (the classic 0.1307 and 0.3081 come from the training set)."
 )
 st.plotly_chart(figures.normalisation_figure(views))
-st.dataframe(
-    pd.DataFrame(
-        {
-            "scale": [v.name for v in views],
-            "formula": [v.formula for v in views],
-            "min": [v.minimum for v in views],
-            "max": [v.maximum for v in views],
-            "mean": [v.mean for v in views],
-            "std": [v.std for v in views],
-        }
-    ).round(4),
-    hide_index=True,
-)
+st.dataframe(explore.normalisation_table(views), hide_index=True)

@@ -61,23 +61,23 @@ with network:
 with training:
     st.subheader("Training")
     left, right = st.columns(2)
-    optimizer = left.selectbox("Optimiser", cfg.OPTIMIZERS, format_func={"rmsprop": "RMSprop", "adam": "Adam", "sgd": "SGD with momentum"}.get, key=PREFIX + "optimizer")
+    optimizer = left.selectbox("Optimiser", cfg.OPTIMIZERS, format_func=designer.CHOICE_LABELS.get, key=PREFIX + "optimizer")
     with right:
         number("Learning rate", "learning_rate", cfg.LEARNING_RATE_RANGE, step=0.0001, format="%.5f")
     if optimizer == "sgd":
         left.slider("Momentum", *cfg.MOMENTUM_RANGE, key=PREFIX + "momentum")
-    schedule = left.selectbox("Schedule", cfg.SCHEDULES, format_func={"constant": "constant", "cosine": "cosine decay", "warmup_cosine": "warm-up + cosine"}.get, key=PREFIX + "schedule")
+    schedule = left.selectbox("Schedule", cfg.SCHEDULES, format_func=designer.CHOICE_LABELS.get, key=PREFIX + "schedule")
     with right:
         number("Epochs", "epochs", cfg.EPOCHS_RANGE)
         if schedule == "warmup_cosine":
             number("Warm-up epochs", "warmup_epochs", (1, max(1, st.session_state[PREFIX + "epochs"] - 1)))
     with left:
         number("Batch size", "batch_size", cfg.BATCH_SIZE_RANGE, step=16)
-    right.selectbox("Input normalisation", cfg.NORMALIZATIONS, format_func={"unit": "scale to [0, 1]", "standardize": "standardise (mean 0, std 1)"}.get, key=PREFIX + "normalization")
+    right.selectbox("Input normalisation", cfg.NORMALIZATIONS, format_func=designer.CHOICE_LABELS.get, key=PREFIX + "normalization")
     with left:
         number("Early-stopping patience (0 = off)", "early_stopping_patience", cfg.PATIENCE_RANGE, help="Stops when validation loss has not improved for this many epochs and keeps the best weights.")
     right.toggle("Augment training digits", key=PREFIX + "augment", help="Small random shifts (up to 10%) and rotations (up to 10 degrees) of each training digit.")
-    left.selectbox("Validate on", cfg.VALIDATION_SOURCES, format_func={"holdout": "hold-out from training data", "test": "the test set (the seed's habit: optimistic)"}.get, key=PREFIX + "validation")
+    left.selectbox("Validate on", cfg.VALIDATION_SOURCES, format_func=designer.CHOICE_LABELS.get, key=PREFIX + "validation")
     with right:
         number("Hold-out size", "validation_size", cfg.VALIDATION_SIZE_RANGE, step=500)
     with left:
@@ -107,7 +107,7 @@ if st.button("Start training", type="primary", icon=":material/play_arrow:"):
     run = scheduler.submit_run(config, name.strip() or None)
     st.session_state.selected_run = run.id
     st.switch_page("pages/runs.py")
-recent = registry.list_runs(include_shipped=False)[:5]
+recent = registry.reconcile_all()[:5]
 if recent:
     st.subheader("Recent runs")
     st.dataframe(monitor.runs_table(recent), hide_index=True, width="stretch")

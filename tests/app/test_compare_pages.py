@@ -173,3 +173,11 @@ def test_export_buttons_and_import_of_a_good_and_a_bad_file(runs, tmp_path):
         assert time.monotonic() < deadline, "the import was not evaluated in the background"
         time.sleep(0.5)
     assert registry.read_evaluation(imported)["accuracy"] > 0.8
+
+
+def test_the_page_reruns_cleanly_after_its_buttons_were_used(runs):
+    app = open_page("pages/compare.py")
+    app.button(key="compare_delete").click().run()
+    app.button(key="compare_cancel_delete").click().run()
+    app.run()
+    assert not app.exception

@@ -64,3 +64,19 @@ def test_statistics_page_draws_every_view(app):
     assert table["scale"].tolist() == ["Raw pixels", "Scaled to [0, 1]", "Standardised"]
     assert table["mean"].tolist()[1] == pytest.approx(0.1307, abs=1e-4)
     assert table["std"].tolist()[2] == pytest.approx(1.0, abs=1e-4)
+
+
+def test_explore_zoom_survives_short_pages(app):
+    app.switch_page("pages/explore.py").run()
+    app.slider(key="explore_position").set_value(40).run()
+    app.radio(key="explore_split").set_value("test").run()
+    app.multiselect(key="explore_digits").set_value([5, 9]).run()
+    app.number_input(key="explore_page").set_value(20).run()  # 1,901 digits: page 20 holds one.
+    assert not app.exception
+    assert "Page 20 of 20: 1,901 test digits match" in captions(app)[0]
+    assert not app.slider
+    assert len(app.get("plotly_chart")) == 1
+
+    app.number_input(key="explore_page").set_value(1).run()
+    assert not app.exception
+    assert 1 <= app.slider(key="explore_position").value <= 100

@@ -38,7 +38,7 @@ def test_create_run_writes_a_complete_queued_folder(runs_root):
     assert run.config == CONFIG
     files = {p.name for p in run.path.iterdir()}
     assert files >= {"config.json", "status.json", "meta.json", "metrics.jsonl"}
-    assert registry.load_run(run.id) == run
+    assert registry.reload(run) == run
 
 
 def test_run_ids_are_unique_and_time_sortable_under_concurrency():
@@ -115,7 +115,7 @@ def test_shipped_models_are_listed_read_only(tmp_path):
 
     listed = registry.list_runs()
     assert [r.id for r in listed] == [run.id, "seed-mlp"]
-    model = registry.load_run("seed-mlp")
+    model = listed[1]
     assert model.shipped and model.read_only and model.state == "finished"
     assert registry.usable_model_path(model) == shipped / "model.keras"
     assert [r.id for r in registry.list_runs(include_shipped=False)] == [run.id]

@@ -14,7 +14,6 @@ Nothing here imports TensorFlow at module level: pages import `request_evaluatio
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
@@ -33,9 +32,6 @@ logger = logging.getLogger(__name__)
 MARKER_FILE = ".evaluating"
 FAILED_FILE = "evaluation_failed.json"
 LOG_FILE = ".evaluations.log"  # In the runs folder; hidden, so never listed as a run.
-# A marker whose pid is not written yet (the launcher is between claim and spawn) counts as
-# alive for this long.
-CLAIM_GRACE_SECONDS = 60.0
 
 READY, RUNNING, NEEDED, FAILED, UNAVAILABLE = "ready", "running", "needed", "failed", "unavailable"
 
@@ -82,9 +78,8 @@ def _marker_alive(marker: dict[str, Any], path: Path) -> bool:
             age = time.time() - path.stat().st_mtime
         except OSError:
             return False
-        return age < CLAIM_GRACE_SECONDS
-    started = registry.process_start_ticks(int(pid))
-    return started is not None and started == marker.get("pid_start")
+        return age < registry.CLAIM_GRACE_SECONDS
+    return registry.process_is_alive(int(pid), marker.get("pid_start"))
 
 
 def is_evaluating(run: RunRecord) -> bool:
@@ -110,8 +105,7 @@ def evaluation_state(run: RunRecord) -> str:
 def _claim(run: RunRecord) -> bool:
     """Create the run's marker unless a live job holds it; True if this caller now owns it."""
     marker_path = run.path / MARKER_FILE
-    with open(run.path / registry.LOCK_FILE, "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with registry.run_lock(run.path):
         marker = _read_marker(marker_path)
         if marker is not None:
             if _marker_alive(marker, marker_path):

@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 from PIL import Image
 from plotly.subplots import make_subplots
 
+from core.evaluate import row_normalised
 from core.explore import ScaleView, montage
 
 TILE, GAP = 28, 2
@@ -170,9 +171,7 @@ def confusion_heatmap(confusion: np.ndarray, normalised: bool = False) -> go.Fig
     instead of drowning beside the thousand-strong diagonal.
     """
     counts = np.asarray(confusion, dtype=np.int64)
-    totals = counts.sum(axis=1, keepdims=True)
-    rates = np.divide(counts, totals, out=np.zeros(counts.shape), where=totals > 0)
-    values = rates if normalised else counts
+    values = row_normalised(counts) if normalised else counts
     off_diagonal = values[~np.eye(len(values), dtype=bool)]
     cap = float(off_diagonal.max()) if off_diagonal.size and off_diagonal.max() > 0 else 1.0
     text = [[f"{100 * v:.1f}%" if normalised else f"{int(v)}" for v in row] for row in values]

@@ -51,9 +51,7 @@ def describe_run(run: RunRecord, path: Path) -> str:
     status = "shipped" if run.shipped else run.state
     if path.name == registry.CHECKPOINT_FILE:
         status += ", last checkpoint"
-    accuracy = run.status.get("test_accuracy")
-    if accuracy is None:
-        accuracy = (registry.read_evaluation(run) or {}).get("accuracy")
+    accuracy = run.status.get("test_accuracy")  # Written by the worker or the background evaluation.
     tested = f"{100 * accuracy:.2f}% test accuracy" if isinstance(accuracy, (int, float)) else "not tested"
     return f"{run.name} · {run.description} · {status} · {tested}"
 

@@ -181,7 +181,7 @@ def read_json(path: Path) -> Any:
 
 
 @contextmanager
-def _run_lock(path: Path) -> Iterator[None]:
+def run_lock(path: Path) -> Iterator[None]:
     """Serialise read-modify-write updates of one run's status and meta across processes."""
     with open(path / LOCK_FILE, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -247,7 +247,7 @@ def process_start_ticks(pid: int) -> int | None:
     return int(fields_after_name[19])
 
 
-def _process_is_alive(pid: int, start_ticks: int | None) -> bool:
+def process_is_alive(pid: int, start_ticks: int | None) -> bool:
     if not Path("/proc").is_dir():  # Not Linux: whether the pid exists is all one can check.
         try:
             os.kill(pid, 0)
@@ -385,7 +385,7 @@ def update_status(
     and None is returned otherwise, so two processes can never both make the same transition.
     """
     _writable(run)
-    with _run_lock(run.path):
+    with run_lock(run.path):
         status = read_json(run.path / STATUS_FILE)
         if only_if is not None and status.get("state") not in only_if:
             return None
@@ -399,7 +399,7 @@ def update_status(
 
 def _update_meta(run: RunRecord, **changes: str) -> RunRecord:
     _writable(run)
-    with _run_lock(run.path):
+    with run_lock(run.path):
         meta = {**_read_optional_json(run.path / META_FILE), **changes}
         write_json(run.path / META_FILE, meta)
     return reload(run)
@@ -475,7 +475,7 @@ def _worker_is_alive(status: Mapping[str, Any]) -> bool:
         claimed = status.get("claimed")
         age = time.time() - datetime.fromisoformat(claimed).timestamp() if claimed else math.inf
         return age < CLAIM_GRACE_SECONDS
-    return _process_is_alive(pid, status.get("pid_start"))
+    return process_is_alive(pid, status.get("pid_start"))
 
 
 def reconcile(run: RunRecord) -> RunRecord:
@@ -487,7 +487,7 @@ def reconcile(run: RunRecord) -> RunRecord:
     if run.shipped or run.broken or not run.is_live or _worker_is_alive(run.status):
         return run
     failed = {"state": "failed", "error": _death_reason(run), "ended": now_iso()}
-    with _run_lock(run.path):
+    with run_lock(run.path):
         current = open_run(run.path)
         if current.is_live and not _worker_is_alive(current.status):
             write_json(run.path / STATUS_FILE, {**current.status, **failed})

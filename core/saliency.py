@@ -154,15 +154,3 @@ def first_layer_weights(model: Any) -> FirstLayer | None:
             images = kernel.T.reshape(-1, 28, 28)
             return FirstLayer("dense", layer.name, images, f"{images.shape[0]} hidden units, 784 weights each")
     return None
-
-
-def ink_mask(image: np.ndarray, threshold: float = 0.5 * 255) -> np.ndarray:
-    """Pixels that are ink (above half intensity) in a 0-255 digit."""
-    return np.asarray(image) > threshold
-
-
-def ink_contrast(values: np.ndarray, image: np.ndarray) -> tuple[float, float]:
-    """(mean saliency on ink pixels, mean saliency on background pixels)."""
-    ink = ink_mask(image)
-    background = np.asarray(image) == 0
-    return float(values[ink].mean()), float(values[background].mean())

@@ -1,7 +1,6 @@
 """A person designs a small network, starts it, watches the curve grow and sees it finish."""
 
 import re
-import time
 
 from playwright.sync_api import expect
 

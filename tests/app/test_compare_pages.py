@@ -10,12 +10,11 @@ import time
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from core import evaluate_job, registry
 from core.data import load_mnist
 from tests import tiny_models
-from tests.app import APP
+from tests.app import open_page
 
 
 def copy_run(run: registry.RunRecord, new_id: str, name: str, evaluated: bool = True, state: str = "finished") -> registry.RunRecord:
@@ -43,16 +42,6 @@ def runs(tmp_path_factory):
         registry.write_json(shipped_root / "shipped-cnn" / registry.META_FILE, {"name": "first-launch model"})
         patch.setattr(registry, "SHIPPED_MODELS_DIR", shipped_root)
         yield {"cnn": cnn, "mlp": mlp}
-
-
-def open_page(page: str, session: dict | None = None) -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=120)
-    for key, value in (session or {}).items():
-        app.session_state[key] = value
-    app.run()
-    app.switch_page(page).run()
-    assert not app.exception, app.exception
-    return app
 
 
 def test_leaderboard_lists_every_run_and_overlays_two(runs):

@@ -11,12 +11,11 @@ import io
 import numpy as np
 import pytest
 from PIL import Image
-from streamlit.testing.v1 import AppTest
 
 from core import registry
 from core.config import PRESETS
 from core.data import load_mnist
-from tests.app import APP
+from tests.app import open_page
 
 SEVEN = 0  # MNIST test digit #0: a clear 7.
 
@@ -79,10 +78,7 @@ def train_small_model(path):
 
 @pytest.fixture
 def app(runs):
-    app = AppTest.from_file(APP, default_timeout=120)
-    app.run()
-    app.switch_page("pages/predict.py").run()
-    assert not app.exception
+    app = open_page("pages/predict.py")
     app.selectbox(key="predict_model").set_value(runs["good"]).run()
     assert not app.exception
     return app

@@ -3,10 +3,9 @@
 import time
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from core import registry, scheduler
-from tests.app import APP
+from tests.app import open_page
 
 
 @pytest.fixture
@@ -18,11 +17,7 @@ def runs_dir(tmp_path, monkeypatch):
 
 @pytest.fixture
 def train_page(runs_dir):
-    app = AppTest.from_file(APP, default_timeout=60)
-    app.run()
-    app.switch_page("pages/train.py").run()
-    assert not app.exception
-    return app
+    return open_page("pages/train.py")
 
 
 def metric(app, label):

@@ -122,10 +122,12 @@ def run_metrics(run: registry.RunRecord) -> list[dict]:
 
 @st.cache_data(show_spinner=False, max_entries=512)
 def _metrics_summary(path: str, stamp: tuple[int, int], _run: registry.RunRecord) -> dict:
-    return compare.metrics_summary(registry.read_metrics(_run))
+    return compare.metrics_summary(run_metrics(_run))
 
 
 def metrics_summary(run: registry.RunRecord) -> dict:
+    """Cached on its own because the leaderboard needs it for every run on every rerun, and a
+    cached list of metrics is copied on each read."""
     return _metrics_summary(str(run.path), _stamp(run.path / registry.METRICS_FILE), run)
 
 

@@ -13,12 +13,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from core import registry
+from core import compare, registry
 from core.preprocess import Preprocessed, decode_upload, to_mnist
 from core.registry import RunRecord
 
-# Runs that will not change any more; "failed" ones count if they kept a checkpoint.
-PICKABLE_STATES = ("finished", "stopped", "failed")
 UPLOAD_TYPES = ("png", "jpg", "jpeg", "bmp", "gif", "webp")
 # A 10 MB file can hold far more pixels than any photo of one digit needs (a decompression
 # bomb); 50 megapixels still accepts every phone camera's full resolution.
@@ -37,12 +35,9 @@ class ModelChoice:
 def model_choices(runs: Iterable[RunRecord]) -> list[ModelChoice]:
     """Shipped models first (the default is the first), then every run with usable weights."""
     choices = []
-    for run in runs:
-        if run.broken or not (run.shipped or run.state in PICKABLE_STATES):
-            continue
+    for run in compare.comparable_runs(list(runs)):
         path = registry.usable_model_path(run)
-        if path is not None:
-            choices.append(ModelChoice(run.id, describe_run(run, path), path, run.shipped))
+        choices.append(ModelChoice(run.id, describe_run(run, path), path, run.shipped))
     return sorted(choices, key=lambda choice: not choice.shipped)  # Stable: keeps newest first.
 
 

@@ -75,6 +75,9 @@ def probe_device() -> DeviceInfo:
     result = subprocess.run(
         [sys.executable, "-c", code],
         cwd=root,
+        # Importing TensorFlow takes seconds of CPU; at low priority it does not slow the first
+        # page that the server and the browser are drawing meanwhile.
+        preexec_fn=lambda: os.nice(10),
         capture_output=True,
         text=True,
         timeout=PROBE_TIMEOUT_S,

@@ -17,10 +17,25 @@ def format_duration(seconds: float | None) -> str:
     return f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
 
 
+# What a worker is doing before and after its epochs, from the first second of its life:
+# starting TensorFlow alone takes several seconds.
+PHASE_TEXTS = {
+    "starting": "starting TensorFlow",
+    "loading": "loading the 70,000 digits",
+    "compiling": "building and compiling the model",
+    "saving": "saving the model",
+    "evaluating": "evaluating on the 10,000 test digits",
+}
+
+
 def progress(run: RunRecord) -> tuple[float, str]:
     """The fraction of the run done, and a line saying where it is."""
     p = run.progress
     epochs = p.get("epochs") or (run.config.epochs if run.config else 0)
+    phase = run.status.get("phase")
+    if phase in PHASE_TEXTS and run.is_live:
+        done = p.get("epochs_completed", 0) / epochs if epochs else 0.0
+        return min(done, 1.0), PHASE_TEXTS[phase] + "..."
     if not p or not epochs:
         return 0.0, "waiting for the worker to start" if run.state == "running" else run.state
     steps = p.get("batches_per_epoch") or 1

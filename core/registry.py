@@ -42,6 +42,8 @@ META_FILE = "meta.json"
 LOG_FILE = "worker.log"
 CHECKPOINT_FILE = "checkpoint.keras"
 MODEL_FILE = "model.keras"
+LITE_MODEL_FILE = "model.tflite"
+FIRST_LAYER_FILE = "first_layer.npz"
 EVALUATION_FILE = "evaluation.json"
 PREDICTIONS_FILE = "predictions.npz"
 STOP_FILE = "stop"
@@ -279,7 +281,7 @@ def create_run(
     root = runs_dir()
     status = initial_status(config)
     if start_now:
-        status.update(state="running", launcher="cli", phase="setup", **process_identity())
+        status.update(state="running", launcher="cli", phase="starting", **process_identity())
     staging = Path(tempfile.mkdtemp(prefix=".creating-", dir=root))
     staging.chmod(0o755)
     write_json(staging / CONFIG_FILE, config.to_dict())
@@ -454,7 +456,7 @@ def _death_reason(run: RunRecord) -> str:
     phase = run.status.get("phase")
     if phase == "evaluating":
         where = "while evaluating the trained model"
-    elif phase in ("queued", "setup") or not progress.get("epoch"):
+    elif phase in ("queued", "starting", "loading", "compiling") or not progress.get("epoch"):
         where = "before training started"
     else:
         where = f"during epoch {progress['epoch']}"
@@ -467,14 +469,20 @@ def _death_reason(run: RunRecord) -> str:
     return f"worker process died (killed or out of memory) {where}; {kept}"
 
 
+def age_seconds(timestamp: Any) -> float:
+    """Seconds since an ISO timestamp written by `now_iso`; infinite for none or a bad one."""
+    try:
+        return time.time() - datetime.fromisoformat(timestamp).timestamp()
+    except (TypeError, ValueError):
+        return math.inf
+
+
 def _worker_is_alive(status: Mapping[str, Any]) -> bool:
     if status.get("host") not in (None, socket.gethostname()):
         return True  # Another machine's process: nothing here can tell, so trust the status.
     pid = status.get("pid")
     if pid is None:
-        claimed = status.get("claimed")
-        age = time.time() - datetime.fromisoformat(claimed).timestamp() if claimed else math.inf
-        return age < CLAIM_GRACE_SECONDS
+        return age_seconds(status.get("claimed")) < CLAIM_GRACE_SECONDS
     return process_is_alive(pid, status.get("pid_start"))
 
 

@@ -1,34 +1,29 @@
-"""Start queued runs one at a time, each in its own worker process.
+"""Start queued jobs (core.jobs), each in its own process, never more than the bound allows.
 
-Every Streamlit session, and every server process, may tick at once, so the decision "nothing is
-training, so start the oldest queued run" is made under an exclusive `flock` on
-`<runs>/.scheduler.lock`: a run can never start twice. Each tick first marks runs whose worker
-died as failed, so a killed worker never stalls the queue. Runs started from the command line
-are never queued, but count as training, so the queue waits for them too.
+Every Streamlit session, and every server process, may tick at once, so each decision ("a slot
+is free, so start the next job") is made under the queue's exclusive `flock`: a job can never
+start twice. Each tick first marks runs whose worker died as failed and requeues (or fails)
+jobs whose process vanished, so a killed process never stalls the queue. Runs trained from the
+command line are never queued, but hold a slot and count as training, so the queue waits for
+them too. At most one training runs at a time, whatever the bound.
 """
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import os
 import subprocess
-import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 
-from core import registry
+from core import jobs, registry
 from core.config import ModelConfig
 from core.registry import RunRecord
 
 logger = logging.getLogger(__name__)
 
 TICK_SECONDS = 0.5
-LOCK_FILE = ".scheduler.lock"
 
-# Workers this process started, kept so their exit status is collected: an unreaped child
-# stays a zombie, and would look alive to anything but /proc.
+# Job processes this process started, kept so their exit status is collected: an unreaped
+# child stays a zombie, and would look alive to anything but /proc.
 _children: dict[int, subprocess.Popen] = {}
 _children_lock = threading.Lock()
 
@@ -37,90 +32,100 @@ _thread_lock = threading.Lock()
 _stop_ticking = threading.Event()
 
 
-def worker_command(run: RunRecord) -> list[str]:
-    return [sys.executable, "-m", "core.worker", str(run.path)]
-
-
-@contextmanager
-def _exclusive() -> Iterator[None]:
-    """Hold the scheduler lock; separate opens conflict even between threads of one process."""
-    with open(registry.runs_dir() / LOCK_FILE, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
-
-
 def reap_children() -> None:
-    """Collect the exit status of finished workers."""
+    """Collect the exit status of finished job processes."""
     with _children_lock:
         for pid, child in list(_children.items()):
             if child.poll() is not None:
                 del _children[pid]
 
 
-def _oldest_queued_first(runs: list[RunRecord]) -> list[RunRecord]:
-    queued = [run for run in runs if run.state == "queued"]
-    return sorted(queued, key=lambda run: (run.created, run.id))
-
-
 def queued_runs() -> list[RunRecord]:
-    """The queue, next to start first."""
-    return _oldest_queued_first(registry.list_runs(include_shipped=False))
+    """The training queue, next to start first."""
+    queued = [job["target"] for job in jobs.next_queued() if job["kind"] == "train"]
+    runs = {run.id: run for run in registry.list_runs(include_shipped=False)}
+    return [runs[run_id] for run_id in queued if run_id in runs and runs[run_id].state == "queued"]
 
 
-def _spawn(run: RunRecord) -> subprocess.Popen:
-    # Keeps most of TensorFlow's start-up chatter out of the log, unless asked for.
-    env = {"TF_CPP_MIN_LOG_LEVEL": "2", **os.environ}
-    with open(run.path / registry.LOG_FILE, "ab") as log:
-        return subprocess.Popen(
-            worker_command(run),
-            cwd=registry.PROJECT_ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            # Its own session: a Ctrl-C or a signal to the server's process group leaves it be.
-            start_new_session=True,
-        )
+def _remember(child: subprocess.Popen) -> None:
+    with _children_lock:
+        _children[child.pid] = child
 
 
-def _start(run: RunRecord) -> RunRecord | None:
-    """Claim a queued run and spawn its worker; None if someone cancelled it first."""
+def _start_training(job: dict, run: RunRecord | None) -> RunRecord | None:
+    """Claim the job's queued run and spawn its worker; None if it was cancelled or deleted."""
     now = registry.now_iso()
-    claim = {"state": "running", "launcher": "scheduler", "phase": "setup", "claimed": now}
-    if registry.update_status(run, claim, only_if=("queued",)) is None:
+    claim = {"state": "running", "launcher": "scheduler", "phase": "starting", "claimed": now}
+    if run is None or run.broken or registry.update_status(run, claim, only_if=("queued",)) is None:
+        jobs.cancel("train", job["target"])
         return None
     try:
-        child = _spawn(run)
+        child = jobs.spawn(job, run.path / registry.LOG_FILE)
     except OSError as error:
+        jobs.cancel("train", job["target"])
         failed = {"state": "failed", "error": f"could not start the worker: {error}", "ended": now}
         registry.update_status(run, failed)
         return registry.reload(run)
-    with _children_lock:
-        _children[child.pid] = child
+    _remember(child)
     registry.update_status(run, registry.process_identity(child.pid))
     logger.info("started run %s (worker pid %d)", run.id, child.pid)
     return registry.reload(run)
 
 
+def _start_job(job: dict) -> None:
+    try:
+        _remember(jobs.spawn(job, jobs.log_path()))
+    except OSError as error:
+        jobs.end(job, jobs.FAILED, error=f"could not start the job: {error}")
+
+
+def _prune_orphans(runs_by_id: dict[str, RunRecord]) -> None:
+    """Forget ended or queued jobs of runs that were deleted meanwhile."""
+    for job in jobs.all_jobs():
+        if job["kind"] != "import" and job["target"] not in runs_by_id and job["state"] != jobs.RUNNING:
+            jobs.job_path(job["kind"], job["target"]).unlink(missing_ok=True)
+
+
 def tick() -> RunRecord | None:
-    """One scheduling step; returns the run it started, if any."""
+    """One scheduling step; returns the training run it started, if any."""
     reap_children()
-    with _exclusive():
-        runs = registry.reconcile_all()
-        if any(run.is_live for run in runs):
-            return None
-        for run in _oldest_queued_first(runs):
-            started = _start(run)
-            if started is not None:
-                return started
-    return None
+    with jobs.queue_lock():
+        runs = {run.id: run for run in registry.reconcile_all()}
+        jobs.reap_dead()
+        _prune_orphans(runs)
+        running = jobs.running_jobs()
+        outside_queue = [run for run in runs.values() if run.is_live and run.status.get("launcher") == "cli"]
+        free = jobs.max_concurrent_jobs() - len(running) - len(outside_queue)
+        training = outside_queue or any(job["kind"] == "train" for job in running)
+        started_run = None
+        for job in jobs.next_queued():
+            if free <= 0:
+                break
+            if job["kind"] != "train":
+                _start_job(job)
+                free -= 1
+            elif not training:
+                started_run = _start_training(job, runs.get(job["target"]))
+                training = started_run is not None
+                free -= training
+    return started_run
 
 
 def submit_run(config: ModelConfig, name: str | None = None) -> RunRecord:
-    """Queue a run and start it straight away if nothing else is training."""
+    """Queue a run and start it straight away if a slot is free."""
     run = registry.create_run(config, name)
+    jobs.request("train", run.id)
     tick()
     return registry.reload(run)
+
+
+def request(kind: str, target: str, stamp=None, payload: dict | None = None) -> dict:
+    """Ask for a job and start it at once if a slot is free; the job's record."""
+    job = jobs.request(kind, target, stamp, payload)
+    if job["state"] == jobs.QUEUED:
+        tick()
+        job = jobs.read(kind, target) or job
+    return job
 
 
 def _tick_forever() -> None:
@@ -144,7 +149,7 @@ def ensure_scheduler_running() -> threading.Thread:
 
 
 def stop_scheduler() -> None:
-    """Stop the ticking thread (tests; a server simply exits). Running workers carry on."""
+    """Stop the ticking thread (tests; a server simply exits). Running jobs carry on."""
     global _thread
     with _thread_lock:
         _stop_ticking.set()

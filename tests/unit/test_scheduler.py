@@ -1,6 +1,6 @@
 """The scheduler: one run at a time, never twice, and never stalled by a dead worker.
 
-Workers here are real `core.worker` processes, killed long before they finish importing
+Workers here are real `core.job_main train` processes, killed long before they finish importing
 TensorFlow: the scheduler only needs them to exist.
 """
 
@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from core import registry, scheduler
+from core import jobs, registry, scheduler
 from core.config import DenseLayer, ModelConfig
 
 CONFIG = ModelConfig(
@@ -102,6 +102,7 @@ def test_background_thread_ticks_and_is_started_once():
         thread = scheduler.ensure_scheduler_running()
         assert scheduler.ensure_scheduler_running() is thread and thread.daemon
         run = registry.create_run(CONFIG)
+        jobs.request("train", run.id)  # Queued without a tick: the thread must start it.
         deadline = time.monotonic() + 5
         while registry.reload(run).state == "queued" and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -1,0 +1,272 @@
+"""One queue for all TensorFlow work: training, evaluation, conversion to LiteRT, model import.
+
+The Streamlit server never imports TensorFlow. It asks for work by writing a job file,
+`<runs>/.jobs/<kind>--<target>.json`, and the scheduler (core.scheduler) starts a job process,
+`python -m core.job_main <kind> <target>`, for the oldest queued job while fewer than
+`max_concurrent_jobs()` run. One file per kind and target is what merges requests: asking twice
+for the evaluation of one run finds the first request and adds nothing.
+
+A job file's `state`:
+  queued   waiting for a free slot
+  running  a process holds it (`pid`, `pid_start` say which)
+  done     finished; `result` holds what the job reported
+  failed   `error` says why; a failed job is not retried for the same `stamp` (the same model
+           file), so a page that asks on every view starts it at most once
+A job whose process vanished (killed, out of memory) is started again while its kind allows
+(`retries`), then marked failed, with the kills counted in `killed`.
+
+Nothing here imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core import registry
+
+JOBS_FOLDER = ".jobs"
+LOCK_FILE = ".scheduler.lock"
+LOG_FILE = "jobs.log"
+QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+PENDING_STATES = (QUEUED, RUNNING)
+# Seconds a TensorFlow job may go without a recorded pid before it counts as dead: spawning takes
+# milliseconds, so this only matters after a crash between claim and spawn.
+CLAIM_GRACE_SECONDS = registry.CLAIM_GRACE_SECONDS
+# Job processes yield the CPU to the server, so drawing on the predict page stays snappy.
+JOB_NICENESS = 10
+TARGET_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$")
+
+
+class JobRefused(RuntimeError):
+    """Work that cannot be done for a reason the user should read, e.g. a model that is unsafe."""
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """How the queue treats one kind of job; its body is `core.job_main.BODIES[kind]`."""
+
+    body: str  # "module:function" run by core.job_main with the target; imported only there.
+    doing: str  # What a page says while the job runs, e.g. "evaluating on the test digits".
+    retries: int  # How often a killed job is started again.
+    urgent: bool  # Short jobs a person waits for start before queued training runs.
+
+
+KINDS = {
+    "train": JobKind("core.worker:train_job", "training", retries=0, urgent=False),
+    "evaluate": JobKind("core.model_jobs:evaluate_job", "evaluating on the 10,000 test digits", retries=1, urgent=True),
+    "convert": JobKind("core.model_jobs:convert_job", "preparing the model for fast predictions", retries=1, urgent=True),
+    "import": JobKind("core.importer:import_job", "checking and converting the uploaded model", retries=1, urgent=True),
+}
+
+
+def max_concurrent_jobs() -> int:
+    """How many TensorFlow jobs may run at once: `$MNIST_MAX_JOBS`, default 1.
+
+    Each job process holds its own TensorFlow (~600 MB), so one at a time is what a 1 GB
+    deployment affords; training never runs twice at once whatever this says.
+    """
+    try:
+        return max(1, int(os.environ.get("MNIST_MAX_JOBS", "1")))
+    except ValueError:
+        return 1
+
+
+def jobs_dir() -> Path:
+    path = registry.runs_dir() / JOBS_FOLDER
+    path.mkdir(exist_ok=True)
+    return path
+
+
+def job_path(kind: str, target: str) -> Path:
+    if kind not in KINDS:
+        raise ValueError(f"unknown job kind {kind!r}")
+    if not TARGET_PATTERN.match(target):
+        raise ValueError(f"invalid job target {target!r}")
+    return jobs_dir() / f"{kind}--{target}.json"
+
+
+@contextmanager
+def queue_lock() -> Iterator[None]:
+    """The one lock under which jobs are requested, started and reaped, across processes.
+
+    Separate opens conflict even between threads of one process, so every Streamlit session,
+    the scheduler thread and the job processes serialise on it.
+    """
+    with open(registry.runs_dir() / LOCK_FILE, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def read(kind: str, target: str) -> dict[str, Any] | None:
+    """The job's record, or None if nobody asked for it (or its file is damaged)."""
+    try:
+        data = registry.read_json(job_path(kind, target))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and data.get("state") in (QUEUED, RUNNING, DONE, FAILED) else None
+
+
+def _write(job: dict[str, Any]) -> dict[str, Any]:
+    registry.write_json(job_path(job["kind"], job["target"]), job)
+    return job
+
+
+def request(kind: str, target: str, stamp: Any = None, payload: dict | None = None) -> dict[str, Any]:
+    """Queue `kind` for `target` unless it is already queued or running, or already ended for
+    this `stamp` (a done or failed job is only redone for a new stamp, e.g. a re-saved model).
+
+    Returns the job's record, new or existing.
+    """
+    with queue_lock():
+        job = read(kind, target)
+        if job is not None and (job["state"] in PENDING_STATES or job.get("stamp") == stamp):
+            return job
+        return _write(
+            {
+                "kind": kind, "target": target, "state": QUEUED, "stamp": stamp,
+                "payload": payload or {}, "created": registry.now_iso(), "attempts": 0,
+                "killed": 0, "pid": None, "pid_start": None, "started": None,
+                "ended": None, "error": None, "result": None,
+            }
+        )
+
+
+def forget(kind: str, target: str) -> None:
+    """Remove a job's record (a deleted run's, or an import whose outcome was shown)."""
+    with queue_lock():
+        job_path(kind, target).unlink(missing_ok=True)
+
+
+def all_jobs() -> list[dict[str, Any]]:
+    """Every readable job record, oldest first."""
+    jobs = []
+    for path in jobs_dir().glob("*--*.json"):
+        kind, _, target = path.stem.partition("--")
+        job = read(kind, target) if kind in KINDS and TARGET_PATTERN.match(target) else None
+        if job is not None:
+            jobs.append(job)
+    return sorted(jobs, key=lambda job: (job.get("created") or "", job["kind"], job["target"]))
+
+
+def is_alive(job: dict[str, Any]) -> bool:
+    """Whether the process holding a running job still exists (a fresh claim counts as alive)."""
+    if job.get("pid") is None:
+        return registry.age_seconds(job.get("started")) < CLAIM_GRACE_SECONDS
+    return registry.process_is_alive(int(job["pid"]), job.get("pid_start"))
+
+
+def end(job: dict[str, Any], state: str, **fields: Any) -> dict[str, Any]:
+    """Record a job as done or failed. Call under the lock (`finish` and `fail` take it)."""
+    return _write({**job, "state": state, "ended": registry.now_iso(), **fields})
+
+
+def reap_dead() -> list[dict[str, Any]]:
+    """Requeue or fail running jobs whose process is gone; the jobs changed. Call under the lock."""
+    changed = []
+    for job in all_jobs():
+        if job["state"] != RUNNING or is_alive(job):
+            continue
+        killed = job.get("killed", 0) + 1
+        if job["attempts"] <= KINDS[job["kind"]].retries:
+            job = _write({**job, "state": QUEUED, "killed": killed, "pid": None, "pid_start": None})
+        else:
+            times = "once" if killed == 1 else f"{killed} times"
+            job = end(job, FAILED, killed=killed, error=f"the job process was killed {times} (out of memory?)")
+        changed.append(job)
+    return changed
+
+
+def running_jobs() -> list[dict[str, Any]]:
+    return [job for job in all_jobs() if job["state"] == RUNNING]
+
+
+def next_queued() -> list[dict[str, Any]]:
+    """Queued jobs in the order they should start: urgent kinds first, then oldest first."""
+    queued = [job for job in all_jobs() if job["state"] == QUEUED]
+    return sorted(queued, key=lambda job: not KINDS[job["kind"]].urgent)  # Stable: oldest first.
+
+
+def command(kind: str, target: str) -> list[str]:
+    return [sys.executable, "-m", "core.job_main", kind, target]
+
+
+def _lower_priority() -> None:
+    os.nice(JOB_NICENESS)
+
+
+def spawn(job: dict[str, Any], log_path: Path) -> subprocess.Popen:
+    """Start the job's process and record it as running. Call under the lock."""
+    env = {"TF_CPP_MIN_LOG_LEVEL": "2", **os.environ}
+    with open(log_path, "ab") as log:
+        child = subprocess.Popen(
+            command(job["kind"], job["target"]),
+            cwd=registry.PROJECT_ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_lower_priority,
+            # Its own session: a Ctrl-C or a signal to the server's process group leaves it be.
+            start_new_session=True,
+        )
+    _write(
+        {
+            **job, "state": RUNNING, "attempts": job["attempts"] + 1, "started": registry.now_iso(),
+            **registry.process_identity(child.pid),
+        }
+    )
+    return child
+
+
+def log_path() -> Path:
+    return jobs_dir() / LOG_FILE
+
+
+def finish(kind: str, target: str, result: dict[str, Any] | None) -> None:
+    """Called by the job process when its work is done. A result of None means the outcome
+    lives elsewhere (a training run's status), so the record is dropped."""
+    with queue_lock():
+        job = read(kind, target)
+        if job is None:
+            return
+        if result is None:
+            job_path(kind, target).unlink(missing_ok=True)
+        else:
+            end(job, DONE, result=result, error=None)
+
+
+def fail(kind: str, target: str, error: str) -> None:
+    """Called by the job process when its work cannot be done; not retried for the same stamp."""
+    with queue_lock():
+        job = read(kind, target)
+        if job is not None:
+            end(job, FAILED, error=error)
+
+
+def cancel(kind: str, target: str) -> None:
+    """Drop a queued job (its target vanished or no longer needs it). Call under the lock."""
+    job = read(kind, target)
+    if job is not None and job["state"] == QUEUED:
+        job_path(kind, target).unlink(missing_ok=True)
+
+
+def waiting_message(job: dict[str, Any] | None) -> str:
+    """What a page says about a pending job: running, or waiting for which kind of work."""
+    if job is None:
+        return ""
+    doing = KINDS[job["kind"]].doing
+    if job["state"] == RUNNING:
+        again = " (started again after its process was killed)" if job.get("killed") else ""
+        return f"A background job is {doing}{again}..."
+    busy = sorted({KINDS[other["kind"]].doing for other in running_jobs()})
+    behind = f" after the job that is {' and '.join(busy)}" if busy else ""
+    return f"Queued: a background job will start {doing}{behind}."

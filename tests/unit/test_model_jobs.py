@@ -1,0 +1,95 @@
+"""Background work on saved models through the job queue, with the real job bodies: a stopped
+run is evaluated once with the worker's own function, a run without a LiteRT copy gets one, and
+a failure is recorded and not retried until the model file changes."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+import pytest
+
+from core import job_main, jobs, model_jobs, registry, scheduler
+from core.config import ModelConfig
+from core.data import load_mnist
+from tests import tiny_models
+
+
+@pytest.fixture(autouse=True)
+def runs_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_RUNS_DIR", str(tmp_path / "runs"))
+    yield
+    scheduler.reap_children()
+
+
+@pytest.fixture(scope="module")
+def model():
+    return tiny_models.contract_mlp(units=16)
+
+
+def wait_while_running(state_of, run, timeout=180):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        scheduler.tick()  # What the server's scheduler thread does twice a second.
+        state = state_of(registry.reload(run))
+        if state not in (model_jobs.RUNNING, model_jobs.NEEDED):
+            return state
+        time.sleep(0.5)
+    raise TimeoutError("the background job did not finish")
+
+
+def test_runs_that_cannot_be_evaluated_start_no_job(model):
+    queued = registry.create_run(ModelConfig(epochs=1), "queued")
+    assert model_jobs.evaluation_state(queued) == model_jobs.UNAVAILABLE  # Still to train.
+    no_weights = registry.create_run(ModelConfig(epochs=1), "empty")
+    registry.update_status(no_weights, {"state": "stopped"})
+    assert model_jobs.evaluation_state(registry.reload(no_weights)) == model_jobs.UNAVAILABLE
+    assert model_jobs.request_evaluation([registry.reload(no_weights), queued]) == []
+    assert model_jobs.lite_state(registry.reload(no_weights)) == model_jobs.UNAVAILABLE
+    assert jobs.all_jobs() == []
+
+
+def test_a_stopped_run_is_evaluated_in_the_background_once(model):
+    run = tiny_models.finished_run(model, "stopped early", state="stopped")
+    assert model_jobs.evaluation_state(run) == model_jobs.NEEDED
+    assert model_jobs.request_evaluation([run]) == [run.id]
+    assert model_jobs.evaluation_state(run) == model_jobs.RUNNING
+    assert model_jobs.request_evaluation([run]) == []  # Merged: never launched twice.
+    assert wait_while_running(model_jobs.evaluation_state, run) == model_jobs.READY
+    run = registry.reload(run)
+    evaluation = registry.read_evaluation(run)
+    data = load_mnist()
+    expected = model.predict(data.x_test[..., None], verbose=0).argmax(axis=1)
+    assert evaluation["accuracy"] == pytest.approx((expected == data.y_test).mean())
+    assert evaluation["model_file"] == "model.keras" and evaluation["evaluated_by"] == "background"
+    assert np.array_equal(registry.read_predictions(run)["labels"], expected)
+    assert run.status["test_accuracy"] == evaluation["accuracy"] and run.state == "stopped"
+    assert jobs.read("evaluate", run.id)["result"] == {"accuracy": evaluation["accuracy"]}
+    assert model_jobs.request_evaluation([run]) == []
+
+
+def test_a_run_with_only_a_checkpoint_gets_its_lite_model_from_a_job(model):
+    run = tiny_models.finished_run(model, "died in epoch 3", state="failed")
+    os.rename(run.path / registry.MODEL_FILE, run.path / registry.CHECKPOINT_FILE)
+    assert model_jobs.request_lite(run) == model_jobs.RUNNING
+    assert wait_while_running(model_jobs.lite_state, run) == model_jobs.READY
+    assert (run.path / registry.LITE_MODEL_FILE).is_file()
+    assert jobs.read("convert", run.id)["result"] == {"source": registry.CHECKPOINT_FILE}
+
+
+def test_failures_are_recorded_and_not_retried_until_the_model_changes(model):
+    run = tiny_models.finished_run(model, "corrupt")
+    (run.path / registry.MODEL_FILE).write_bytes(b"PK\x03\x04 cut short")
+    assert model_jobs.evaluation_state(run) == model_jobs.NEEDED
+    jobs.request("evaluate", run.id, model_jobs.model_stamp(run))
+    assert job_main.run_job("evaluate", run.id) == 1  # In-process: the job's own code path.
+    assert model_jobs.evaluation_state(run) == model_jobs.FAILED
+    error = model_jobs.failure("evaluate", run)
+    assert error.startswith("The model file model.keras") and str(run.path) not in error
+    assert model_jobs.request_evaluation([run]) == []
+    model.save(run.path / registry.MODEL_FILE)  # A new model file deserves a new try.
+    assert model_jobs.evaluation_state(run) == model_jobs.NEEDED
+    jobs.request("evaluate", run.id, model_jobs.model_stamp(run))
+    assert job_main.run_job("evaluate", run.id) == 0
+    assert model_jobs.evaluation_state(run) == model_jobs.READY

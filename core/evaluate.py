@@ -73,15 +73,27 @@ def is_complete(evaluation: Any) -> bool:
     return isinstance(evaluation, dict) and all(key in evaluation for key in required)
 
 
-def evaluate_predictions(y_true: np.ndarray, probabilities: np.ndarray) -> dict[str, Any]:
+def predicted_labels(probabilities: np.ndarray) -> np.ndarray:
+    """Each digit's answer as uint8, taken once from the full-precision probabilities.
+
+    Every count (confusion matrix, errors, the misclassified gallery) derives from these stored
+    labels: re-taking the argmax from the float16 copy in predictions.npz can flip a near tie.
+    """
+    return np.asarray(probabilities, dtype=np.float32).argmax(axis=1).astype(np.uint8)
+
+
+def evaluate_predictions(
+    y_true: np.ndarray, labels: np.ndarray, probabilities: np.ndarray
+) -> dict[str, Any]:
     """The evaluation stored in a run's evaluation.json.
 
-    Keys: loss, accuracy, count, errors, confusion_matrix (nested lists of counts), per_class
-    (see `per_class_metrics`), macro_precision, macro_recall, macro_f1.
+    `labels` are the predicted digits (see `predicted_labels`), the one source of every count;
+    `probabilities` only give the loss. Keys: loss, accuracy, count, errors, confusion_matrix
+    (nested lists of counts), per_class (see `per_class_metrics`), macro_precision, macro_recall,
+    macro_f1.
     """
     y_true = np.asarray(y_true, dtype=np.int64)
-    predicted = np.asarray(probabilities).argmax(axis=1)
-    confusion = confusion_matrix(y_true, predicted, num_classes=np.shape(probabilities)[1])
+    confusion = confusion_matrix(y_true, labels, num_classes=np.shape(probabilities)[1])
     per_class = per_class_metrics(confusion)
     correct = int(np.trace(confusion))
     return {
@@ -134,26 +146,27 @@ def most_confused_pairs(confusion: np.ndarray, top: int = 10) -> list[dict[str, 
 
 def misclassified(
     y_true: np.ndarray,
+    labels: np.ndarray,
     probabilities: np.ndarray,
     true_digit: int | None = None,
     predicted_digit: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The wrongly classified digits, most confident mistakes first.
 
-    Returns (indices, predicted labels, confidences) where confidence is the probability the
-    model gave its (wrong) answer. Optionally only one true and/or one predicted digit; equal
-    confidences keep dataset order.
+    `labels` are the stored predictions, so the gallery counts the same mistakes as the
+    confusion matrix. Returns (indices, predicted labels, confidences) where confidence is the
+    probability the model gave its (wrong) answer. Optionally only one true and/or one predicted
+    digit; equal confidences keep dataset order.
     """
     y_true = np.asarray(y_true, dtype=np.int64)
-    probabilities = np.asarray(probabilities, dtype=np.float32)
-    predicted = probabilities.argmax(axis=1)
+    predicted = np.asarray(labels, dtype=np.int64)
     wrong = predicted != y_true
     if true_digit is not None:
         wrong &= y_true == true_digit
     if predicted_digit is not None:
         wrong &= predicted == predicted_digit
     indices = np.flatnonzero(wrong)
-    confidence = probabilities[indices, predicted[indices]]
+    confidence = np.asarray(probabilities, dtype=np.float32)[indices, predicted[indices]]
     order = np.argsort(-confidence, kind="stable")
     return indices[order], predicted[indices[order]], confidence[order]
 
@@ -170,13 +183,14 @@ def evaluate_and_store(
     probabilities = np.asarray(
         model.predict(x_test[..., None], batch_size=PREDICT_BATCH_SIZE, verbose=0)
     )
-    evaluation = {"dataset": "test", **evaluate_predictions(y_test, probabilities), **extra}
+    labels = predicted_labels(probabilities)
+    evaluation = {"dataset": "test", **evaluate_predictions(y_test, labels, probabilities), **extra}
     run_path = Path(run_path)
     registry.write_json(run_path / registry.EVALUATION_FILE, evaluation)
     with registry.atomic_path(run_path / registry.PREDICTIONS_FILE, suffix=".npz") as temp:
         np.savez_compressed(
             temp,
-            labels=probabilities.argmax(axis=1).astype(np.uint8),
+            labels=labels,
             probabilities=probabilities.astype(np.float16),
             y_true=np.asarray(y_test),
         )

@@ -76,7 +76,7 @@ true_column, predicted_column = st.columns(2)
 true_digit = true_column.selectbox("True digit", choices, key="detail_true")
 predicted_digit = predicted_column.selectbox("Predicted digit", choices, key="detail_predicted")
 indices, predicted, confidence = evaluate.misclassified(
-    stored["y_true"], stored["probabilities"],
+    stored["y_true"], stored["labels"], stored["probabilities"],
     None if true_digit == ANY else true_digit, None if predicted_digit == ANY else predicted_digit,
 )
 if not len(indices):

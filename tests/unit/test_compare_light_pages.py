@@ -9,7 +9,7 @@ import numpy as np
 
 from core import registry
 from core.config import PRESETS
-from core.evaluate import evaluate_predictions
+from core.evaluate import evaluate_predictions, predicted_labels
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,8 +41,9 @@ def stored_run(monkeypatch, root: Path) -> None:
     probabilities = rng.dirichlet(np.ones(10), size=len(y_true)).astype(np.float32)
     probabilities[np.arange(len(y_true)), y_true] += 1.0
     probabilities /= probabilities.sum(axis=1, keepdims=True)
-    registry.write_json(run.path / registry.EVALUATION_FILE, evaluate_predictions(y_true, probabilities))
-    np.savez(run.path / registry.PREDICTIONS_FILE, labels=probabilities.argmax(axis=1).astype(np.uint8),
+    labels = predicted_labels(probabilities)
+    registry.write_json(run.path / registry.EVALUATION_FILE, evaluate_predictions(y_true, labels, probabilities))
+    np.savez(run.path / registry.PREDICTIONS_FILE, labels=labels,
              probabilities=probabilities.astype(np.float16), y_true=y_true)
 
 

@@ -5,7 +5,13 @@ import math
 import numpy as np
 import pytest
 
-from core.evaluate import confusion_matrix, cross_entropy, evaluate_predictions, per_class_metrics
+from core.evaluate import (
+    confusion_matrix,
+    cross_entropy,
+    evaluate_predictions,
+    per_class_metrics,
+    predicted_labels,
+)
 
 # Three classes, six digits. Rows are true labels, columns predictions:
 #   true 0 -> predicted 0, 1      true 1 -> 1, 1      true 2 -> 2, 0
@@ -48,7 +54,7 @@ def test_cross_entropy_matches_keras_definition():
 def test_evaluate_predictions_summary():
     probabilities = np.full((6, 3), 0.1)
     probabilities[np.arange(6), Y_PRED] = 0.8
-    result = evaluate_predictions(Y_TRUE, probabilities)
+    result = evaluate_predictions(Y_TRUE, Y_PRED, probabilities)
     assert result["confusion_matrix"] == EXPECTED_CONFUSION
     assert result["accuracy"] == pytest.approx(4 / 6)
     assert (result["count"], result["errors"]) == (6, 2)
@@ -56,3 +62,15 @@ def test_evaluate_predictions_summary():
     # Four digits put 0.8 on their true class, the two errors put 0.1 on it.
     expected_loss = -(4 * math.log(0.8) + 2 * math.log(0.1)) / 6
     assert result["loss"] == pytest.approx(expected_loss)
+
+
+def test_counts_come_from_the_given_labels_not_the_probabilities():
+    # Every row ties, so an argmax of these probabilities would say 0 throughout.
+    result = evaluate_predictions(Y_TRUE, Y_PRED, np.full((6, 3), 1 / 3))
+    assert result["confusion_matrix"] == EXPECTED_CONFUSION and result["errors"] == 2
+
+
+def test_predicted_labels_are_uint8_from_full_precision():
+    probabilities = np.array([[0.49990, 0.50010, 0.0]], dtype=np.float32)
+    labels = predicted_labels(probabilities)
+    assert labels.dtype == np.uint8 and labels.tolist() == [1]

@@ -5,7 +5,13 @@ import numpy as np
 import pytest
 
 from core import registry
-from core.evaluate import evaluate_and_store, misclassified, most_confused_pairs, row_normalised
+from core.evaluate import (
+    evaluate_and_store,
+    misclassified,
+    most_confused_pairs,
+    predicted_labels,
+    row_normalised,
+)
 
 # Rows are true digits, columns predictions (3 classes):
 #   true 0: 5 right, 3 called 1, 1 called 2      support 9
@@ -47,18 +53,21 @@ PROBABILITIES = np.array(
 )
 
 
+LABELS = predicted_labels(PROBABILITIES)
+
+
 def test_misclassified_most_confident_first():
-    indices, predicted, confidence = misclassified(Y_TRUE, PROBABILITIES)
+    indices, predicted, confidence = misclassified(Y_TRUE, LABELS, PROBABILITIES)
     assert indices.tolist() == [2, 3, 1, 5]
     assert predicted.tolist() == [1, 1, 0, 0]
     assert confidence == pytest.approx([0.9, 0.7, 0.6, 0.6])
 
 
 def test_misclassified_filters_by_true_and_predicted_digit():
-    assert misclassified(Y_TRUE, PROBABILITIES, true_digit=2)[0].tolist() == [2, 5]
-    assert misclassified(Y_TRUE, PROBABILITIES, predicted_digit=0)[0].tolist() == [1, 5]
-    assert misclassified(Y_TRUE, PROBABILITIES, true_digit=2, predicted_digit=0)[0].tolist() == [5]
-    assert misclassified(Y_TRUE, PROBABILITIES, true_digit=0, predicted_digit=2)[0].tolist() == []
+    assert misclassified(Y_TRUE, LABELS, PROBABILITIES, true_digit=2)[0].tolist() == [2, 5]
+    assert misclassified(Y_TRUE, LABELS, PROBABILITIES, predicted_digit=0)[0].tolist() == [1, 5]
+    assert misclassified(Y_TRUE, LABELS, PROBABILITIES, true_digit=2, predicted_digit=0)[0].tolist() == [5]
+    assert misclassified(Y_TRUE, LABELS, PROBABILITIES, true_digit=0, predicted_digit=2)[0].tolist() == []
 
 
 class FixedModel:
@@ -84,3 +93,27 @@ def test_evaluate_and_store_writes_both_files(tmp_path):
         assert stored["labels"].tolist() == [0, 0, 1, 1, 1, 0]
         assert stored["probabilities"].dtype == np.float16
         assert stored["y_true"].tolist() == Y_TRUE.tolist()
+
+
+# Float32 probabilities whose top two differ by less than float16 can tell apart: both round to
+# 0.5 in float16, where argmax would pick the first (digit 0) and call the digit-1 answer a mistake.
+NEAR_TIE = np.array([[0.49990, 0.50010, 0.0], [0.9, 0.05, 0.05]], dtype=np.float32)
+NEAR_TIE_TRUE = np.array([1, 0])
+
+
+def test_stored_labels_evaluation_and_gallery_agree_on_a_float16_tie(tmp_path):
+    assert NEAR_TIE.astype(np.float16)[0, 0] == NEAR_TIE.astype(np.float16)[0, 1]  # The tie.
+    evaluation = evaluate_and_store(tmp_path, FixedModel(NEAR_TIE), np.zeros((2, 28, 28), np.uint8), NEAR_TIE_TRUE)
+    with np.load(tmp_path / registry.PREDICTIONS_FILE) as archive:
+        stored = {name: archive[name] for name in archive.files}
+    assert stored["labels"].tolist() == [1, 0]  # From float32, not from the float16 copy.
+    assert evaluation["errors"] == 0 and evaluation["confusion_matrix"][1][1] == 1
+    indices, _, _ = misclassified(stored["y_true"], stored["labels"], stored["probabilities"])
+    assert len(indices) == evaluation["errors"]
+
+
+def test_gallery_confidence_is_the_stored_probability_of_the_stored_label():
+    probabilities = NEAR_TIE.astype(np.float16)
+    _, predicted, confidence = misclassified(np.array([0, 0]), np.array([1, 0]), probabilities)
+    assert predicted.tolist() == [1]
+    assert confidence.tolist() == [float(probabilities[0, 1])]

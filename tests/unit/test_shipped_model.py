@@ -8,6 +8,9 @@ from core import registry
 from core.config import PRESETS
 from core.data import load_mnist
 
+# Probabilities closer than this are a tie that float rounding may decide either way.
+NEAR_TIE = 1e-3
+
 
 @pytest.fixture(scope="module")
 def shipped():
@@ -28,7 +31,14 @@ def test_it_scores_at_least_99_percent_on_all_10000_test_digits(shipped):
     assert model.input_shape == (None, 28, 28, 1) and model.output_shape == (None, 10)
     data = load_mnist()
     probabilities = model.predict(data.x_test[..., None].astype("float32"), batch_size=1000, verbose=0)
-    accuracy = float(np.mean(probabilities.argmax(axis=1) == data.y_test))
+    labels = probabilities.argmax(axis=1)
+    accuracy = float(np.mean(labels == data.y_test))
     assert accuracy >= 0.99
-    assert accuracy == pytest.approx(shipped.status["test_accuracy"], abs=1e-4)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)
+    # Another CPU's kernels round differently, so a near tie may flip: only those may disagree
+    # with the stored answers, and the stored accuracy is that of the stored answers.
+    stored = registry.read_predictions(shipped)["labels"]
+    changed = np.flatnonzero(labels != stored)
+    top_two = np.sort(probabilities[changed], axis=1)[:, -2:]
+    assert np.all(top_two[:, 1] - top_two[:, 0] < NEAR_TIE), changed
+    assert shipped.status["test_accuracy"] == pytest.approx(np.mean(stored == data.y_test))

@@ -1,19 +1,20 @@
-"""Load a saved classifier safely and ask it about one 28x28 digit.
+"""Ask a converted model about one 28x28 digit, with LiteRT and without TensorFlow.
 
-Every model follows the model contract (docs/ARCHITECTURE.md): raw 0-255 input of shape
-(28, 28, 1), normalisation inside the model, 10 softmax outputs, built-in Keras objects only.
-`load_classifier` checks that before the model is used, so a page can show a clear message
-instead of a traceback, compiles the single-image call and warms it up, so the first real
-digit is answered in milliseconds.
+The Streamlit server never imports TensorFlow (seconds to start, hundreds of MB). Job processes,
+which do have it, convert every saved model into a `model.tflite` beside it (core/convert.py);
+this module loads that file with LiteRT's interpreter. The file holds the 10 probabilities and,
+as named outputs, every layer's activation, so one call answers both.
 
-TensorFlow is imported only inside `load_classifier`: pages can use `describe_prediction`
-without paying for it.
+`load_classifier` checks the file before it is used, so a page can show a clear message instead
+of a traceback. `lite_is_fresh` tells whether a folder's LiteRT files still match its Keras model.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
-from collections.abc import Callable
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,22 +22,39 @@ from typing import Any
 import numpy as np
 
 from core.preprocess import model_input
+from core.registry import CHECKPOINT_FILE, MODEL_FILE
 
 __all__ = [
     "Classifier",
+    "FIRST_LAYER_FILE",
+    "LITE_INFO_FILE",
+    "LITE_MODEL_FILE",
     "ModelLoadError",
     "Prediction",
+    "SOURCE_FILES",
     "UNSURE_BELOW",
     "describe_prediction",
+    "lite_is_fresh",
     "load_classifier",
+    "source_stamp",
 ]
 
-INPUT_SHAPE = (None, 28, 28, 1)
-OUTPUT_SHAPE = (None, 10)
+LITE_MODEL_FILE = "model.tflite"
+FIRST_LAYER_FILE = "first_layer.npz"
+LITE_INFO_FILE = "lite.json"  # Which Keras file the LiteRT files were converted from.
+# The Keras files a run is served from, preferred first (as registry.usable_model_path).
+SOURCE_FILES = (MODEL_FILE, CHECKPOINT_FILE)
+
+PROBABILITIES_OUTPUT = "probabilities"
+ACTIVATION_PREFIX = "act_"  # Then the layer's position and name: act_03_conv_1.
+INPUT_SHAPE = (1, 28, 28, 1)
+OUTPUT_SHAPE = (1, 10)
 # Below this top probability the page says the model is unsure and shows the runner-up.
 UNSURE_BELOW = 0.6
 # Softmax outputs sum to one; float32 rounding stays far inside this.
 SUM_TOLERANCE = 1e-3
+# A fixed digit-like input with ink everywhere, for checks that a blank digit would not catch.
+SCRIBBLE = (np.add.outer(np.arange(28.0), np.arange(28.0)) * 4.6).astype(np.float32)
 
 
 class ModelLoadError(RuntimeError):
@@ -71,127 +89,178 @@ def describe_prediction(probabilities: np.ndarray) -> Prediction:
 
 
 class Classifier:
-    """A loaded model that follows the contract. Shared across sessions: never mutated."""
+    """A LiteRT model that follows the contract, shared by every session of the server.
 
-    def __init__(
-        self, model: Any, path: Path, call: Callable[[np.ndarray], Any] | None = None, mode: str = "eager"
-    ) -> None:
-        self.model = model
+    An interpreter is not thread-safe and Streamlit runs sessions in threads, so every call holds
+    this classifier's lock; the arrays returned are copies, never the interpreter's buffers.
+    """
+
+    def __init__(self, runner: Any, path: Path, input_name: str, probabilities_name: str) -> None:
         self.path = Path(path)
-        self.mode = mode if call else "eager"  # How the model runs: "xla", "graph" or "eager".
-        self._call = call or self._eager
+        self._runner = runner
+        self._input_name = input_name
+        self._probabilities_name = probabilities_name
+        # Output names sort in layer order because the position is zero-padded.
+        outputs = runner.get_output_details()
+        self._activation_names = sorted(name for name in outputs if name.startswith(ACTIVATION_PREFIX))
+        self._lock = threading.Lock()
 
-    def _eager(self, batch: np.ndarray) -> Any:
-        return self.model(batch, training=False)
+    def _run(self, pixels: np.ndarray) -> dict[str, np.ndarray]:
+        batch = model_input(pixels)
+        with self._lock:
+            return self._runner(**{self._input_name: batch})
 
     def probabilities(self, pixels: np.ndarray) -> np.ndarray:
-        """The 10 class probabilities for one (28, 28) 0-255 image, white ink on black.
+        """The 10 class probabilities for one (28, 28) 0-255 image, white ink on black."""
+        return np.asarray(self._run(pixels)[self._probabilities_name], dtype=np.float32).reshape(10)
 
-        `model(x, training=False)` (compiled, see `_compiled_calls`), never `model.predict()`,
-        which builds a dataset pipeline for every call and costs tens of milliseconds.
+    def probabilities_batch(self, images: np.ndarray) -> np.ndarray:
+        """(n, 10) probabilities for (n, 28, 28) images, one interpreter call each.
+
+        The file's signature takes one image; each call takes the lock on its own, so a long
+        batch never holds up another session's single digit for more than one call.
         """
-        output = self._call(model_input(pixels))
-        return np.asarray(output, dtype=np.float32).reshape(10)
+        images = np.asarray(images)
+        if images.ndim != 3 or images.shape[1:] != (28, 28):
+            raise ValueError(f"expected images of shape (n, 28, 28), got shape {images.shape}")
+        result = np.empty((len(images), 10), np.float32)
+        for index, image in enumerate(images):
+            result[index] = self.probabilities(image)
+        return result
+
+    def activations(self, pixels: np.ndarray) -> dict[str, np.ndarray]:
+        """Every layer's output for one image, in layer order, keyed by layer name (no batch axis).
+
+        Empty for a file converted without activation outputs.
+        """
+        outputs = self._run(pixels)
+        return {_layer_name(name): outputs[name][0] for name in self._activation_names}
 
 
-def _compiled_calls(model: Any) -> list[tuple[str, Callable[[np.ndarray], Any]]]:
-    """`model(x, training=False)` compiled for one-image batches, fastest first.
-
-    Eager Keras dispatches every layer from Python: ~5 ms on an idle 2-core CPU, 15-90 ms while
-    training runs compete for the cores. A traced graph runs in ~1 ms, but Streamlit calls
-    `keras.backend.clear_session()` after every script run, which empties TensorFlow's kernel
-    cache, so a plain graph is re-instantiated (~20 ms) on each stroke's first call. An XLA
-    executable lives in its own cache and survives that: ~2-4 ms per stroke. Empty if the
-    backend is not TensorFlow.
-    """
-    import keras
-
-    if keras.backend.backend() != "tensorflow":
-        return []
-    import tensorflow as tf
-
-    signature = [tf.TensorSpec((1, 28, 28, 1), tf.float32)]
-    return [
-        (mode, tf.function(lambda batch: model(batch, training=False), input_signature=signature, jit_compile=jit))
-        for mode, jit in (("xla", True), ("graph", False))
-    ]
+def _layer_name(output_name: str) -> str:
+    """`act_03_conv_1` -> `conv_1`."""
+    return output_name.split("_", 2)[2]
 
 
 def load_classifier(path: str | os.PathLike) -> Classifier:
-    """Load a `.keras` model with `safe_mode=True`, check the contract, and warm it up.
+    """Load a `.tflite` model with LiteRT and check that it follows the contract.
 
-    Raises ModelLoadError, with a message for the user, for a missing, corrupt or
-    incompatible file.
+    Raises ModelLoadError, with a message for the user that names the file but not where it
+    lives, for a missing, damaged or incompatible file, or one that gives no probabilities.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ModelLoadError(f"The model file {path.name} is missing (looked in {path.parent}).")
-    if path.suffix != ".keras":
-        raise ModelLoadError(f"{path.name} is not a Keras model file (expected a .keras file).")
+    if path.suffix != ".tflite":
+        raise ModelLoadError(f"{path.name} is not a LiteRT model file (expected a .tflite file).")
+    try:
+        # Bytes, not a path: LiteRT's own errors would show the absolute path.
+        content = path.read_bytes()
+    except OSError:
+        raise ModelLoadError(f"The model file {path.name} is missing or cannot be read.") from None
+    if not content:
+        raise ModelLoadError(f"The model file {path.name} is empty (damaged or not fully written).")
 
-    from core.device import configure_tensorflow
-
-    configure_tensorflow()
-    import keras
+    from ai_edge_litert.interpreter import Interpreter
 
     try:
-        model = keras.saving.load_model(path, safe_mode=True, compile=False)
-    except Exception as error:  # Keras raises many types for a damaged archive.
+        runner = Interpreter(model_content=content, num_threads=1).get_signature_runner()
+    except Exception as error:  # LiteRT raises ValueError or RuntimeError for a bad file.
         raise ModelLoadError(
             f"The model file {path.name} is damaged or not a model this app can load "
             f"({type(error).__name__}: {_first_line(error)})."
         ) from None
-    _check_contract(model, path)
-    blank = np.zeros((28, 28), np.float32)
-    try:
-        warm = Classifier(model, path).probabilities(blank)
-    except Exception as error:
-        raise ModelLoadError(f"The model in {path.name} fails on a 28x28 digit ({_first_line(error)}).") from None
-    if not (np.all(np.isfinite(warm)) and np.all(warm >= 0) and abs(float(warm.sum()) - 1.0) < SUM_TOLERANCE):
-        raise ModelLoadError(
-            f"The model in {path.name} does not output 10 probabilities (a softmax layer), "
-            "so its answers cannot be shown as confidences."
-        )
-    # A fixed scribble: the compiled call must agree with the eager model on some ink too.
-    scribble = (np.add.outer(np.arange(28.0), np.arange(28.0)) * 4.6).astype(np.float32)
-    expected = Classifier(model, path).probabilities(scribble)
-    for mode, call in _compiled_calls(model):
-        compiled = Classifier(model, path, call, mode)
-        try:  # Compiles now, under the page's loading spinner, rather than on the first stroke.
-            if np.allclose(compiled.probabilities(scribble), expected, atol=1e-4):
-                return compiled
-        except Exception:  # noqa: S112 - a model XLA (or tracing) cannot handle runs eagerly.
-            continue
-    return Classifier(model, path)
+    classifier = Classifier(runner, path, *_check_signature(runner, path))
+    _check_probabilities(classifier, path)
+    return classifier
 
 
-def _check_contract(model: Any, path: Path) -> None:
-    try:
-        inputs, outputs = _shape(model.input_shape), _shape(model.output_shape)
-    except (AttributeError, ValueError, TypeError):
-        inputs = outputs = None
-    if inputs != INPUT_SHAPE or outputs != OUTPUT_SHAPE:
+def _check_signature(runner: Any, path: Path) -> tuple[str, str]:
+    """The input's name and the probabilities' output name, once their shapes fit the contract.
+
+    A file with a single output is read as probabilities whatever its name, so a plain export
+    of a contract model loads too (with no activations).
+    """
+    inputs, outputs = runner.get_input_details(), runner.get_output_details()
+    input_name = next(iter(inputs)) if len(inputs) == 1 else None
+    if PROBABILITIES_OUTPUT in outputs:
+        output_name = PROBABILITIES_OUTPUT
+    else:
+        output_name = next(iter(outputs)) if len(outputs) == 1 else None
+    taken = _shape(inputs[input_name]) if input_name else None
+    given = _shape(outputs[output_name]) if output_name else None
+    if taken != INPUT_SHAPE or given != OUTPUT_SHAPE or inputs[input_name]["dtype"] is not np.float32:
         raise ModelLoadError(
-            f"The model in {path.name} does not fit this app: it takes {_show(inputs)} and gives "
-            f"{_show(outputs)}, but a digit classifier here must take 28x28x1 images and give 10 "
+            f"The model in {path.name} does not fit this app: it takes {_show(taken)} and gives "
+            f"{_show(given)}, but a digit classifier here must take 28x28x1 images and give 10 "
             "class probabilities."
         )
+    return input_name, output_name
 
 
-def _shape(shape: Any) -> tuple | None:
-    """A single tensor's shape as a tuple; None for nested (several inputs or outputs)."""
-    if isinstance(shape, (list, tuple)) and all(d is None or isinstance(d, int) for d in shape):
-        return tuple(shape)
-    return None
+def _check_probabilities(classifier: Classifier, path: Path) -> None:
+    """A blank digit and a scribble must give finite probabilities that sum to one."""
+    for pixels in (np.zeros((28, 28), np.float32), SCRIBBLE):
+        try:
+            probabilities = classifier.probabilities(pixels)
+        except Exception as error:
+            raise ModelLoadError(f"The model in {path.name} fails on a 28x28 digit ({_first_line(error)}).") from None
+        if not (
+            np.all(np.isfinite(probabilities))
+            and np.all(probabilities >= 0)
+            and abs(float(probabilities.sum()) - 1.0) < SUM_TOLERANCE
+        ):
+            raise ModelLoadError(
+                f"The model in {path.name} does not output 10 probabilities (a softmax layer), "
+                "so its answers cannot be shown as confidences."
+            )
 
 
-def _show(shape: tuple | None) -> str:
+def _shape(details: dict[str, Any]) -> tuple[int, ...]:
+    return tuple(int(size) for size in details["shape"])
+
+
+def _show(shape: tuple[int, ...] | None) -> str:
+    """A shape as the user thinks of it: the first axis is the batch."""
     if shape is None:
         return "several tensors"
-    return "shape (" + ", ".join("batch" if d is None else str(d) for d in shape) + ")"
+    return "shape (" + ", ".join(["batch", *(str(size) for size in shape[1:])]) + ")"
 
 
 def _first_line(error: BaseException) -> str:
     text = str(error).strip().splitlines()
     line = text[0] if text else "no details"
     return line if len(line) <= 200 else line[:197] + "..."
+
+
+def source_stamp(path: Path, with_hash: bool = True) -> dict[str, Any]:
+    """What identifies a Keras file's content: mtime and size, and (costlier) its SHA-256."""
+    stat = path.stat()
+    stamp: dict[str, Any] = {"source_mtime_ns": stat.st_mtime_ns, "source_bytes": stat.st_size}
+    if with_hash:
+        with open(path, "rb") as handle:
+            stamp["source_sha256"] = hashlib.file_digest(handle, "sha256").hexdigest()
+    return stamp
+
+
+def lite_is_fresh(folder: str | os.PathLike) -> bool:
+    """Whether `folder`'s model.tflite was converted from the Keras file it is served from, as
+    that file is now.
+
+    The served file is model.keras, else checkpoint.keras, so a LiteRT file converted from a
+    checkpoint is stale once the final model exists. Same mtime and size means unchanged; a
+    different mtime with the same size is settled by the content hash, so the shipped model,
+    whose mtime is whenever git checked it out, stays fresh.
+    """
+    folder = Path(folder)
+    served = next((name for name in SOURCE_FILES if (folder / name).is_file()), None)
+    try:
+        info = json.loads((folder / LITE_INFO_FILE).read_text(encoding="utf-8"))
+        if served is None or info["source"] != served or not (folder / LITE_MODEL_FILE).is_file():
+            return False
+        now = source_stamp(folder / served, with_hash=False)
+        if now["source_bytes"] != info["source_bytes"]:
+            return False
+        if now["source_mtime_ns"] == info["source_mtime_ns"]:
+            return True
+        return source_stamp(folder / served)["source_sha256"] == info["source_sha256"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False

@@ -1,27 +1,37 @@
 """What a model looks at: saliency maps over one digit, and the first layer's learned weights.
 
-TensorFlow is imported inside the functions, never at module level, so a page can import this
-module for free and pay for TensorFlow only when it asks for a map.
+No TensorFlow here. The maps come from the LiteRT classifier by changing the digit and watching
+the answer (gradients would need TensorFlow); the weights come from first_layer.npz, written
+beside the model by the job that converted it (core/convert.py).
 
-Saliency methods, both non-zero off the ink by construction (unlike gradient x input):
-- gradient: |d p_c / d x|, the magnitude of the gradient of the predicted class's probability
-  with respect to each input pixel, up to a constant factor per digit (see
-  `gradient_saliency`: a confident model's probability saturates at 1.0 in float32, and its
-  plain gradient would underflow to zero).
-- occlusion: how much the predicted class's probability drops when a small square around the
-  pixel is blacked out (set to the 0 background), averaged over the squares covering it.
+Both methods measure the predicted digit c by its log-odds, log p_c - log(sum of the other p_j),
+rather than by p_c: a confident model's p_c rounds to 1.0 in float32 and would not move at all,
+while the other digits' tiny probabilities still do (until they underflow to 0, at a logit margin
+near 100, which gives a flat map).
+- occlusion: how much the log-odds fall when a small square around the pixel is blacked out (set
+  to the 0 background), averaged over the squares covering it. What the answer rests on: zero
+  far from the ink, where blacking out changes nothing.
+- pixel_flip: how much the log-odds move, either way, when that one pixel is switched between ink
+  and background (a dark pixel to 255, a bright one to 0). Background pixels light up too, where
+  a stroke there would sway the answer.
 """
 
 from __future__ import annotations
 
+import os
+import zipfile
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
 
 import numpy as np
 
-METHODS = ("gradient", "occlusion")
+from core.inference import FIRST_LAYER_FILE, Classifier
+
+METHODS = ("occlusion", "pixel_flip")
 OCCLUSION_PATCH, OCCLUSION_STRIDE = 4, 2
-LOG_FLOOR = 1e-30
+INK, BACKGROUND = 255.0, 0.0
+# Keeps log() finite when a probability underflowed to exactly 0 in float32 (smallest: 1.4e-45).
+PROBABILITY_FLOOR = 1e-45
 
 
 @dataclass(frozen=True)
@@ -32,85 +42,63 @@ class Saliency:
     method: str
 
 
-def _batch(image: np.ndarray) -> np.ndarray:
+def _digit(image: np.ndarray) -> np.ndarray:
     pixels = np.asarray(image, dtype=np.float32)
     if pixels.shape != (28, 28):
         raise ValueError(f"expected one 28x28 digit, got shape {pixels.shape}")
-    return pixels.reshape(1, 28, 28, 1)
+    return pixels
 
 
-def _logits(model: Any, inputs, tf) -> Any | None:
-    """The pre-softmax scores, when the model ends in a softmax Dense layer or a Softmax layer
-    (every model of this project does); None for any other ending."""
-    import keras
-
-    last = model.layers[-1]
-    try:
-        if isinstance(last, keras.layers.Dense) and last.activation is keras.activations.softmax:
-            features = keras.Model(model.inputs, last.input)(inputs, training=False)
-            return tf.matmul(features, last.kernel) + (last.bias if last.use_bias else 0.0)
-        if isinstance(last, keras.layers.Softmax):
-            return keras.Model(model.inputs, last.input)(inputs, training=False)
-    except (ValueError, AttributeError, TypeError):
-        pass  # A graph that cannot be cut there: fall back to the probabilities.
-    return None
-
-
-def gradient_saliency(model: Any, image: np.ndarray) -> Saliency:
-    """|d p_c / d x| for the predicted class c, up to a constant factor per digit.
-
-    With logits z, d log p_c / dx = sum over j != c of p_j * d(z_c - z_j)/dx. The p_j of a
-    confident model underflow in float32 (p_c rounds to 1.0 and the plain gradient to 0), so
-    the competitors are weighted by w_j = softmax of their own logits, which is p_j times a
-    constant and never underflows: the map is exact up to that constant.
-    """
-    import tensorflow as tf
-
-    x = tf.convert_to_tensor(_batch(image))
-    probabilities = np.asarray(model(x, training=False)).reshape(-1)
-    predicted = int(probabilities.argmax())
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        logits = _logits(model, x, tf)
-        if logits is None:
-            score = tf.math.log(tf.maximum(model(x, training=False)[0, predicted], LOG_FLOOR))
-        else:
-            z = logits[0]
-            others = tf.not_equal(tf.range(tf.shape(z)[0]), predicted)
-            weights = tf.stop_gradient(tf.nn.softmax(tf.where(others, z, tf.fill(tf.shape(z), -np.inf))))
-            score = tf.reduce_sum(weights * (z[predicted] - z))
-    gradient = tape.gradient(score, x)
-    values = np.abs(np.asarray(gradient, dtype=np.float32)).reshape(28, 28)
-    return Saliency(values, predicted, float(probabilities[predicted]), "gradient")
+def _log_odds(probabilities: np.ndarray, digit: int) -> np.ndarray:
+    """log p_digit - log(sum of the others), per row of (n, 10) probabilities."""
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    others = np.delete(probabilities, digit, axis=1).sum(axis=1)
+    chosen = probabilities[:, digit]
+    return np.log(np.maximum(chosen, PROBABILITY_FLOOR)) - np.log(np.maximum(others, PROBABILITY_FLOOR))
 
 
 def occlusion_saliency(
-    model: Any, image: np.ndarray, patch: int = OCCLUSION_PATCH, stride: int = OCCLUSION_STRIDE
+    classifier: Classifier, image: np.ndarray, patch: int = OCCLUSION_PATCH, stride: int = OCCLUSION_STRIDE
 ) -> Saliency:
-    """Mean drop of p_c when a `patch` x `patch` square covering the pixel is blacked out."""
-    base = _batch(image)
-    probabilities = np.asarray(model(base, training=False)).reshape(-1)
+    """Mean fall of the predicted digit's log-odds when a `patch` x `patch` square covering the
+    pixel is blacked out."""
+    digit = _digit(image)
+    probabilities = classifier.probabilities(digit)
     predicted = int(probabilities.argmax())
     corners = [(r, c) for r in range(0, 28 - patch + 1, stride) for c in range(0, 28 - patch + 1, stride)]
-    occluded = np.repeat(base, len(corners), axis=0)
+    occluded = np.repeat(digit[None], len(corners), axis=0)
     for k, (r, c) in enumerate(corners):
-        occluded[k, r : r + patch, c : c + patch, 0] = 0.0
-    scores = np.asarray(model(occluded, training=False))[:, predicted]
-    drops = np.maximum(probabilities[predicted] - scores, 0.0)
+        occluded[k, r : r + patch, c : c + patch] = BACKGROUND
+    base = _log_odds(probabilities[None], predicted)
+    falls = np.maximum(base - _log_odds(classifier.probabilities_batch(occluded), predicted), 0.0)
     total = np.zeros((28, 28), np.float64)
     cover = np.zeros((28, 28), np.float64)
-    for drop, (r, c) in zip(drops, corners):
-        total[r : r + patch, c : c + patch] += drop
+    for fall, (r, c) in zip(falls, corners):
+        total[r : r + patch, c : c + patch] += fall
         cover[r : r + patch, c : c + patch] += 1
     values = np.divide(total, cover, out=np.zeros_like(total), where=cover > 0).astype(np.float32)
     return Saliency(values, predicted, float(probabilities[predicted]), "occlusion")
 
 
-def saliency_map(model: Any, image: np.ndarray, method: str = "gradient") -> Saliency:
-    if method == "gradient":
-        return gradient_saliency(model, image)
+def pixel_flip_saliency(classifier: Classifier, image: np.ndarray) -> Saliency:
+    """|change of the predicted digit's log-odds| when the pixel alone swaps ink and background."""
+    digit = _digit(image)
+    probabilities = classifier.probabilities(digit)
+    predicted = int(probabilities.argmax())
+    flipped = np.repeat(digit[None], 28 * 28, axis=0)
+    rows, columns = np.divmod(np.arange(28 * 28), 28)
+    flipped[np.arange(28 * 28), rows, columns] = np.where(digit[rows, columns] > INK / 2, BACKGROUND, INK)
+    base = _log_odds(probabilities[None], predicted)
+    changes = np.abs(_log_odds(classifier.probabilities_batch(flipped), predicted) - base)
+    values = changes.reshape(28, 28).astype(np.float32)
+    return Saliency(values, predicted, float(probabilities[predicted]), "pixel_flip")
+
+
+def saliency_map(classifier: Classifier, image: np.ndarray, method: str = "occlusion") -> Saliency:
     if method == "occlusion":
-        return occlusion_saliency(model, image)
+        return occlusion_saliency(classifier, image)
+    if method == "pixel_flip":
+        return pixel_flip_saliency(classifier, image)
     raise ValueError(f"unknown saliency method {method!r}; expected one of {METHODS}")
 
 
@@ -122,35 +110,21 @@ class FirstLayer:
     description: str
 
 
-def _layers_in_order(model: Any):
-    """Every layer, nested models (e.g. an imported model inside its wrapper) expanded."""
-    for layer in model.layers:
-        if hasattr(layer, "layers") and layer.layers:
-            yield from _layers_in_order(layer)
-        else:
-            yield layer
+def first_layer_weights(folder_or_npz_path: str | os.PathLike) -> FirstLayer | None:
+    """The first layer's weights as images, from a model folder's first_layer.npz (or that file).
 
-
-def first_layer_weights(model: Any) -> FirstLayer | None:
-    """The first Dense or Conv2D layer's weights as images, or None if there is neither.
-
-    A Dense layer that reads the 784 pixels gives one 28x28 image per hidden unit: the pattern
-    of pixels that excites it. A Conv2D layer on the one-channel digit gives one k x k filter.
+    None when there is no such file (the model has no dense or convolutional layer on the raw
+    pixels, or was not converted yet) or it is damaged: the page then shows no weights.
     """
-    import keras
-
-    for layer in _layers_in_order(model):
-        if isinstance(layer, keras.layers.Conv2D):
-            kernel = np.asarray(layer.kernel, dtype=np.float32)  # (k, k, channels, filters)
-            if kernel.shape[2] != 1:
-                return None
-            images = np.transpose(kernel[:, :, 0, :], (2, 0, 1))
-            size = f"{kernel.shape[0]}x{kernel.shape[1]}"
-            return FirstLayer("conv", layer.name, images, f"{images.shape[0]} filters of {size} pixels")
-        if isinstance(layer, keras.layers.Dense):
-            kernel = np.asarray(layer.kernel, dtype=np.float32)  # (inputs, units)
-            if kernel.shape[0] != 784:
-                return None
-            images = kernel.T.reshape(-1, 28, 28)
-            return FirstLayer("dense", layer.name, images, f"{images.shape[0]} hidden units, 784 weights each")
-    return None
+    path = Path(folder_or_npz_path)
+    if path.is_dir():
+        path = path / FIRST_LAYER_FILE
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            kind, layer_name, description = (str(data[key][()]) for key in ("kind", "layer_name", "description"))
+            images = np.asarray(data["images"], dtype=np.float32)
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # A damaged or partial file.
+        return None
+    if kind not in ("dense", "conv") or images.ndim != 3 or not images.size or not np.all(np.isfinite(images)):
+        return None
+    return FirstLayer(kind, layer_name, images, description)

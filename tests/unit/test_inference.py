@@ -1,23 +1,42 @@
-"""Loading a model safely, the contract check, and how a prediction is described."""
+"""Loading a LiteRT model safely, asking it about digits, and how a prediction is described."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from core.inference import UNSURE_BELOW, ModelLoadError, describe_prediction, load_classifier
+from core.data import load_mnist
+from core.inference import (
+    LITE_MODEL_FILE,
+    UNSURE_BELOW,
+    ModelLoadError,
+    describe_prediction,
+    load_classifier,
+)
+from tests.lite_models import lite_classifier, shipped_model_folder
 
-
-def save(model, path):
-    model.save(path)
-    return path
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def contract_model(keras, outputs=10, activation="softmax", input_shape=(28, 28, 1)):
-    inputs = keras.Input(input_shape)
-    x = keras.layers.Rescaling(1 / 255)(inputs)
-    x = keras.layers.Flatten()(x)
-    return keras.Model(inputs, keras.layers.Dense(outputs, activation=activation)(x))
+    inputs = keras.Input(input_shape, name="pixels")
+    x = keras.layers.Rescaling(1 / 255, name="rescale")(inputs)
+    x = keras.layers.Flatten(name="flatten")(x)
+    x = keras.layers.Dense(16, activation="relu", name="hidden")(x)
+    return keras.Model(inputs, keras.layers.Dense(outputs, activation=activation, name="scores")(x))
+
+
+def export(keras, model, path: Path, named: bool = True) -> Path:
+    """A LiteRT file exported directly, bypassing write_lite_files's checks."""
+    if named:
+        model = keras.Model(model.inputs, {"probabilities": model.outputs[0]})
+    model.export(str(path), format="litert", verbose=False)
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -32,75 +51,163 @@ def keras():
 
 
 @pytest.fixture(scope="module")
-def good_path(keras, tmp_path_factory):
-    return save(contract_model(keras), tmp_path_factory.mktemp("models") / "model.keras")
+def model(keras):
+    return contract_model(keras)
 
 
-def test_loads_a_contract_model_and_gives_probabilities(keras, good_path):
-    classifier = load_classifier(good_path)
+@pytest.fixture(scope="module")
+def classifier(model, tmp_path_factory):
+    return lite_classifier(model, tmp_path_factory.mktemp("run"))
+
+
+def digits(count: int) -> np.ndarray:
+    return load_mnist().x_test[:count].astype(np.float32)
+
+
+def assert_user_message(error: pytest.ExceptionInfo, folder: Path) -> None:
+    """Names the file at most: never the folder it lives in."""
+    message = str(error.value)
+    assert str(folder) not in message and str(folder.resolve()) not in message
+    assert "/" not in message
+
+
+def test_loads_a_converted_model_and_gives_its_probabilities(model, classifier):
     pixels = np.random.default_rng(0).uniform(0, 255, (28, 28)).astype(np.float32)
     probabilities = classifier.probabilities(pixels)
     assert probabilities.shape == (10,) and probabilities.dtype == np.float32
     assert probabilities.sum() == pytest.approx(1.0, abs=1e-5)
-    expected = np.asarray(classifier.model(pixels.reshape(1, 28, 28, 1), training=False))[0]
+    expected = np.asarray(model(pixels.reshape(1, 28, 28, 1), training=False))[0]
     np.testing.assert_allclose(probabilities, expected, atol=1e-5)
+    assert classifier.path.name == LITE_MODEL_FILE
 
 
-def test_probabilities_rejects_wrong_shapes(good_path):
+def test_probabilities_rejects_wrong_shapes(classifier):
     with pytest.raises(ValueError, match="28, 28"):
-        load_classifier(good_path).probabilities(np.zeros((28, 28, 1)))
+        classifier.probabilities(np.zeros((28, 28, 1)))
+    with pytest.raises(ValueError, match="n, 28, 28"):
+        classifier.probabilities_batch(np.zeros((2, 28, 27)))
+
+
+def test_a_batch_gives_what_single_calls_give(classifier):
+    images = digits(20)
+    batch = classifier.probabilities_batch(images)
+    assert batch.shape == (20, 10) and batch.dtype == np.float32
+    np.testing.assert_array_equal(batch, np.stack([classifier.probabilities(image) for image in images]))
+    assert classifier.probabilities_batch(np.zeros((0, 28, 28))).shape == (0, 10)
+
+
+def test_activations_are_every_layer_in_order(model, classifier):
+    digit = digits(1)[0]
+    activations = classifier.activations(digit)
+    assert list(activations) == ["rescale", "flatten", "hidden", "scores"]
+    assert {name: value.shape for name, value in activations.items()} == {
+        "rescale": (28, 28, 1),
+        "flatten": (784,),
+        "hidden": (16,),
+        "scores": (10,),
+    }
+    np.testing.assert_allclose(activations["rescale"][..., 0], digit / 255, atol=1e-6)
+    np.testing.assert_allclose(activations["scores"], classifier.probabilities(digit), atol=1e-7)
+
+
+def test_threads_sharing_one_classifier_get_their_own_answers(classifier):
+    """Each thread asks about its own digit many times; a shared interpreter would mix them up."""
+    images = digits(8)
+    expected = [classifier.probabilities(image) for image in images]
+    mismatches = []
+
+    def ask(index: int) -> None:
+        for _ in range(200):
+            if not np.array_equal(classifier.probabilities(images[index]), expected[index]):
+                mismatches.append(index)
+
+    threads = [threading.Thread(target=ask, args=(index,)) for index in range(len(images))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not mismatches
 
 
 def test_missing_file(tmp_path):
-    with pytest.raises(ModelLoadError, match="missing"):
-        load_classifier(tmp_path / "nothing-here" / "model.keras")
+    with pytest.raises(ModelLoadError, match="missing") as error:
+        load_classifier(tmp_path / "nothing-here" / LITE_MODEL_FILE)
+    assert_user_message(error, tmp_path)
 
 
-def test_not_a_keras_file_name(tmp_path):
-    path = tmp_path / "model.h5"
-    path.write_bytes(b"\x89HDF\r\n")
-    with pytest.raises(ModelLoadError, match="not a Keras model file"):
-        load_classifier(path)
-
-
-@pytest.mark.parametrize("content", [b"", b"this is not a zip archive", None], ids=["empty", "garbage", "truncated"])
-def test_corrupt_files(good_path, tmp_path, content):
-    if content is None:
-        whole = good_path.read_bytes()
-        content = whole[: len(whole) // 2]
+def test_not_a_tflite_file_name(tmp_path):
     path = tmp_path / "model.keras"
+    path.write_bytes(b"PK\x03\x04")
+    with pytest.raises(ModelLoadError, match="not a LiteRT model file"):
+        load_classifier(path)
+
+
+@pytest.mark.parametrize("content", [b"", b"random", None], ids=["empty", "random-bytes", "truncated"])
+def test_damaged_files(classifier, tmp_path, content):
+    if content == b"random":
+        content = np.random.default_rng(0).bytes(4096)
+    elif content is None:
+        whole = classifier.path.read_bytes()
+        content = whole[: len(whole) // 2]
+    path = tmp_path / LITE_MODEL_FILE
     path.write_bytes(content)
-    with pytest.raises(ModelLoadError, match="damaged"):
+    with pytest.raises(ModelLoadError, match="damaged") as error:
         load_classifier(path)
-
-
-def test_unsafe_lambda_layer_is_refused(keras, tmp_path):
-    inputs = keras.Input((28, 28, 1))
-    x = keras.layers.Lambda(lambda t: t / 255.0)(inputs)
-    outputs = keras.layers.Dense(10, activation="softmax")(keras.layers.Flatten()(x))
-    path = save(keras.Model(inputs, outputs), tmp_path / "model.keras")
-    with pytest.raises(ModelLoadError, match="damaged or not a model"):
-        load_classifier(path)
+    assert_user_message(error, tmp_path)
 
 
 @pytest.mark.parametrize(
     "kwargs, message",
     [
+        ({"outputs": 5}, "gives shape \\(batch, 5\\)"),
         ({"input_shape": (784,)}, "takes shape \\(batch, 784\\)"),
         ({"input_shape": (28, 28)}, "takes shape \\(batch, 28, 28\\)"),
-        ({"outputs": 5}, "gives shape \\(batch, 5\\)"),
     ],
 )
 def test_incompatible_shapes(keras, tmp_path, kwargs, message):
-    path = save(contract_model(keras, **kwargs), tmp_path / "model.keras")
-    with pytest.raises(ModelLoadError, match=message):
+    path = export(keras, contract_model(keras, **kwargs), tmp_path / LITE_MODEL_FILE)
+    with pytest.raises(ModelLoadError, match=message) as error:
         load_classifier(path)
+    assert_user_message(error, tmp_path)
 
 
 def test_outputs_must_be_probabilities(keras, tmp_path):
-    path = save(contract_model(keras, activation=None), tmp_path / "model.keras")
-    with pytest.raises(ModelLoadError, match="softmax"):
+    path = export(keras, contract_model(keras, activation=None), tmp_path / LITE_MODEL_FILE)
+    with pytest.raises(ModelLoadError, match="softmax") as error:
         load_classifier(path)
+    assert_user_message(error, tmp_path)
+
+
+def test_a_plain_export_with_one_output_loads_without_activations(keras, model, tmp_path):
+    classifier = load_classifier(export(keras, model, tmp_path / LITE_MODEL_FILE, named=False))
+    digit = digits(1)[0]
+    expected = np.asarray(model(digit.reshape(1, 28, 28, 1), training=False))[0]
+    np.testing.assert_allclose(classifier.probabilities(digit), expected, atol=1e-5)
+    assert classifier.activations(digit) == {}
+
+
+def test_the_server_side_never_imports_tensorflow():
+    """Predicting, saliency and first-layer weights in a fresh process: no TensorFlow, no Keras."""
+    folder = shipped_model_folder()
+    code = f"""
+import sys
+import numpy as np
+from core.inference import load_classifier, lite_is_fresh
+from core.saliency import METHODS, first_layer_weights, saliency_map
+classifier = load_classifier({str(folder / LITE_MODEL_FILE)!r})
+digit = np.zeros((28, 28), np.float32)
+digit[6:22, 12:16] = 255
+classifier.probabilities(digit)
+classifier.activations(digit)
+for method in METHODS:
+    saliency_map(classifier, digit, method)
+assert first_layer_weights({str(folder)!r}) is not None
+lite_is_fresh({str(folder)!r})
+loaded = sorted(name for name in sys.modules if name.split(".")[0] in ("tensorflow", "keras"))
+assert not loaded, loaded
+"""
+    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
 
 
 def test_describe_a_confident_prediction():

@@ -5,19 +5,32 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core import figures, registry, saliency
+from core import figures, saliency
 from core.data import load_mnist
+from core.inference import FIRST_LAYER_FILE, LITE_MODEL_FILE, load_classifier
 from tests import tiny_models
+from tests.lite_models import lite_classifier, shipped_model_folder
 
 
 @pytest.fixture(scope="module")
-def mlp():
-    return tiny_models.contract_mlp(units=32)
+def mlp_folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("mlp")
+    model = tiny_models.contract_mlp(units=32)
+    lite_classifier(model, folder)
+    return folder, model
 
 
 @pytest.fixture(scope="module")
-def cnn():
-    return tiny_models.contract_cnn()
+def mlp(mlp_folder):
+    return load_classifier(mlp_folder[0] / LITE_MODEL_FILE)
+
+
+@pytest.fixture(scope="module")
+def cnn_folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cnn")
+    model = tiny_models.contract_cnn()
+    lite_classifier(model, folder)
+    return folder, model
 
 
 @pytest.mark.parametrize("method", saliency.METHODS)
@@ -26,49 +39,47 @@ def test_map_shape_and_prediction(mlp, method):
     result = saliency.saliency_map(mlp, digit, method)
     assert result.values.shape == (28, 28) and result.values.dtype == np.float32
     assert np.all(result.values >= 0) and result.values.max() > 0
-    probabilities = np.asarray(mlp(digit.reshape(1, 28, 28, 1).astype(np.float32))).reshape(-1)
+    probabilities = mlp.probabilities(digit)
     assert result.predicted == int(probabilities.argmax())
-    assert result.probability == pytest.approx(float(probabilities.max()), rel=1e-5)
+    assert result.probability == pytest.approx(float(probabilities.max()), rel=1e-6)
     assert result.method == method
 
 
-def test_gradient_map_is_not_zero_off_the_ink(mlp):
-    """Plain gradient magnitude, not gradient x input: background pixels get a value too."""
+def test_occlusion_is_zero_where_no_square_touches_the_ink(mlp):
+    """Blacking out black background leaves the digit as it was."""
     digit = load_mnist().x_test[0]
-    values = saliency.gradient_saliency(mlp, digit).values
+    values = saliency.saliency_map(mlp, digit, "occlusion").values
+    rows, columns = np.nonzero(digit)
+    margin = saliency.OCCLUSION_PATCH  # A square covering a pixel reaches at most this far.
+    near_rows = slice(max(rows.min() - margin, 0), rows.max() + margin + 1)
+    near_columns = slice(max(columns.min() - margin, 0), columns.max() + margin + 1)
+    far = np.ones((28, 28), bool)
+    far[near_rows, near_columns] = False
+    assert far.any() and np.all(values[far] == 0)
+
+
+def test_pixel_flip_is_not_zero_off_the_ink(mlp):
+    """Adding ink where there is none moves the answer too: background pixels get a value."""
+    digit = load_mnist().x_test[0]
+    values = saliency.saliency_map(mlp, digit, "pixel_flip").values
     assert values[digit == 0].max() > 0
 
 
-def test_gradient_map_is_the_probability_gradient_up_to_a_constant(mlp):
-    """Where nothing saturates, the map is |d p_c / d x| scaled by one factor per digit."""
-    import tensorflow as tf
-
-    data = load_mnist()
-    probabilities = np.asarray(mlp(data.x_test[:200, ..., None].astype(np.float32)))
-    unsure = int(np.flatnonzero(probabilities.max(axis=1) < 0.9)[0])
-    digit = data.x_test[unsure]
-    x = tf.convert_to_tensor(digit.reshape(1, 28, 28, 1).astype(np.float32))
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        p = mlp(x, training=False)[0, int(probabilities[unsure].argmax())]
-    plain = np.abs(np.asarray(tape.gradient(p, x))).reshape(28, 28)
-    ours = saliency.gradient_saliency(mlp, digit).values
-    np.testing.assert_allclose(ours / ours.max(), plain / plain.max(), atol=1e-4)
-
-
-def test_gradient_survives_a_saturated_probability():
-    """A digit the model is certain about (p == 1.0 in float32) still gets a non-zero map."""
+def test_a_saturated_probability_still_gives_a_map(tmp_path):
+    """A digit the model is certain about (p == 1.0 in float32) still gets non-zero maps."""
     keras = tiny_models.keras_module()
     inputs = keras.Input((28, 28, 1))
     dense = keras.layers.Dense(10, activation="softmax")
     model = keras.Model(inputs, dense(keras.layers.Flatten()(inputs)))
-    kernel = np.zeros((784, 10), np.float32)
-    kernel[:, 3] = 1.0  # Logit of 3 = total ink: hundreds of thousands, so p(3) rounds to 1.0.
-    dense.set_weights([kernel, np.zeros(10, np.float32)])
     digit = load_mnist().x_test[0]
-    result = saliency.gradient_saliency(model, digit)
-    assert result.predicted == 3 and result.probability == 1.0
-    assert result.values.max() > 0
+    kernel = np.zeros((784, 10), np.float32)
+    kernel[:, 3] = 40.0 / digit.sum()  # Logit of 3 is 40 for this digit: p(3) rounds to 1.0.
+    dense.set_weights([kernel, np.zeros(10, np.float32)])
+    classifier = lite_classifier(model, tmp_path)
+    for method in saliency.METHODS:
+        result = saliency.saliency_map(classifier, digit, method)
+        assert result.predicted == 3 and result.probability == 1.0
+        assert result.values[digit > 0].min() > 0, method
 
 
 def test_bad_input_is_refused(mlp):
@@ -78,26 +89,37 @@ def test_bad_input_is_refused(mlp):
         saliency.saliency_map(mlp, np.zeros((28, 28)), "magic")
 
 
-def test_first_layer_weights_of_mlp_and_cnn(mlp, cnn):
-    dense = saliency.first_layer_weights(mlp)
-    assert dense.kind == "dense" and dense.images.shape == (32, 28, 28)
-    np.testing.assert_array_equal(dense.images[5].reshape(784), np.asarray(mlp.layers[2].kernel)[:, 5])
-    conv = saliency.first_layer_weights(cnn)
+def test_first_layer_weights_of_mlp_and_cnn(mlp_folder, cnn_folder):
+    folder, model = mlp_folder
+    dense = saliency.first_layer_weights(folder)
+    assert dense.kind == "dense" and dense.images.shape == (32, 28, 28) and dense.images.dtype == np.float32
+    np.testing.assert_array_equal(dense.images[5].reshape(784), np.asarray(model.layers[2].kernel)[:, 5])
+    folder, model = cnn_folder
+    conv = saliency.first_layer_weights(folder / FIRST_LAYER_FILE)
     assert conv.kind == "conv" and conv.images.shape == (8, 5, 5)
+    assert conv.layer_name == model.layers[1].name and conv.description == "8 filters of 5x5 pixels"
     tiles = figures.weight_tiles(conv.images)
     assert tiles.shape == (8, 28, 28) and tiles.dtype == np.uint8
     assert "digit-label" in figures.weights_grid(conv.images)
 
 
-def shipped_model_path():
-    shipped = [run for run in registry.list_runs(include_shipped=True) if run.shipped]
-    paths = [registry.usable_model_path(run) for run in shipped]
-    paths = [path for path in paths if path is not None]
-    assert paths, (
-        "No shipped model found under models/<id>/ (registry.list_runs(include_shipped=True)): "
-        "the first-launch model must be committed for this test."
-    )
-    return paths[0]
+@pytest.mark.parametrize("damage", ["missing", "empty", "garbage", "truncated", "wrong-keys", "pickled", "bad-kind"])
+def test_first_layer_weights_tolerate_a_missing_or_damaged_file(cnn_folder, tmp_path, damage):
+    path = tmp_path / FIRST_LAYER_FILE
+    good = (cnn_folder[0] / FIRST_LAYER_FILE).read_bytes()
+    if damage == "empty":
+        path.write_bytes(b"")
+    elif damage == "garbage":
+        path.write_bytes(b"PK\x03\x04 not really a zip archive")
+    elif damage == "truncated":
+        path.write_bytes(good[: len(good) // 2])
+    elif damage == "wrong-keys":
+        np.savez(path, weights=np.zeros((2, 5, 5), np.float32))
+    elif damage == "pickled":
+        np.savez(path, kind="conv", layer_name="c", description="d", images=np.array([{"a": 1}], dtype=object))
+    elif damage == "bad-kind":
+        np.savez(path, kind="lstm", layer_name="c", description="d", images=np.zeros((2, 5, 5), np.float32))
+    assert saliency.first_layer_weights(tmp_path) is None
 
 
 def ink_contrast(values: np.ndarray, image: np.ndarray) -> tuple[float, float]:
@@ -106,13 +128,12 @@ def ink_contrast(values: np.ndarray, image: np.ndarray) -> tuple[float, float]:
 
 
 def test_shipped_model_looks_at_the_ink_more_than_the_background():
-    """Mean saliency on ink pixels > on background pixels for at least 95 of 100 test digits."""
-    keras = tiny_models.keras_module()
-    model = keras.saving.load_model(shipped_model_path(), safe_mode=True, compile=False)
+    """Mean occlusion saliency on ink pixels > on background pixels for at least 95 of 100 test digits."""
+    classifier = load_classifier(shipped_model_folder() / LITE_MODEL_FILE)
     data = load_mnist()
     wins = 0
     for digit in data.x_test[:100]:
-        values = saliency.gradient_saliency(model, digit).values
+        values = saliency.saliency_map(classifier, digit, "occlusion").values
         ink, background = ink_contrast(values, digit)
         wins += ink > background
     assert wins >= 95, f"ink outweighed background on only {wins} of 100 digits"

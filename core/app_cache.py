@@ -5,7 +5,6 @@ Everything here is shared by all sessions and must be treated as read-only by ca
 
 from __future__ import annotations
 
-import gc
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -75,27 +74,21 @@ def normalisation_views(split: str) -> list[explore.ScaleView]:
     return explore.normalisation_views(mnist().split(split)[0])
 
 
-@st.cache_resource(show_spinner=False, max_entries=16)
+@st.cache_resource(show_spinner=False, max_entries=32)
 def _classifier(path: str, modified_ns: int) -> Classifier:
-    classifier = load_classifier(path)
-    # After every script run Streamlit calls gc.collect() twice (runner.postScriptGC, and
-    # keras.backend.clear_session() in its cleanup of "problem modules"). With TensorFlow's
-    # ~400,000 long-lived objects each pass takes ~300 ms and holds the GIL, so the page's last
-    # messages, the prediction among them, would reach the browser that much later. Moving
-    # everything alive now into the permanent generation keeps those passes to milliseconds.
-    gc.collect()
-    gc.freeze()
-    return classifier
+    return load_classifier(path)
 
 
-def classifier(path: str | Path | None) -> Classifier:
-    """The model at `path`, loaded once per server; a re-saved file (new mtime) is reloaded."""
-    if path is None:
-        raise ModelLoadError("This run has no saved model (it may have been deleted meanwhile).")
+def classifier(run: registry.RunRecord) -> Classifier:
+    """The run's LiteRT model, loaded once per server; a re-written file (new mtime) is reloaded.
+
+    ModelLoadError when the run has no fresh model.tflite: ask `model_jobs.request_lite` first.
+    """
+    path = run.path / registry.LITE_MODEL_FILE
     try:
-        modified_ns = Path(path).stat().st_mtime_ns
+        modified_ns = path.stat().st_mtime_ns
     except OSError:
-        raise ModelLoadError(f"The model file {Path(path).name} is missing (looked in {Path(path).parent}).") from None
+        raise ModelLoadError(f"{run.name} has no model prepared for predictions yet.") from None
     return _classifier(str(path), modified_ns)
 
 
@@ -152,19 +145,22 @@ def predictions(run: registry.RunRecord) -> dict | None:
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def _saliency(path: str, modified: tuple[int, int], method: str, image: np.ndarray) -> saliency.Saliency:
-    return saliency.saliency_map(classifier(path).model, image, method)
+def _saliency(path: str, modified: tuple[int, int], _run: registry.RunRecord, method: str, image: np.ndarray) -> saliency.Saliency:
+    return saliency.saliency_map(classifier(_run), image, method)
 
 
-def saliency_map(path: Path, method: str, image: np.ndarray) -> saliency.Saliency:
-    """A saliency map for one 28x28 digit (TensorFlow on first use: call under a spinner)."""
-    return _saliency(str(path), _stamp(Path(path)), method, np.asarray(image, dtype=np.float32))
+def saliency_map(run: registry.RunRecord, method: str, image: np.ndarray) -> saliency.Saliency:
+    """A saliency map for one 28x28 digit, from the run's LiteRT model."""
+    path = run.path / registry.LITE_MODEL_FILE
+    return _saliency(str(path), _stamp(path), run, method, np.asarray(image, dtype=np.float32))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _first_layer(path: str, modified: tuple[int, int]) -> saliency.FirstLayer | None:
-    return saliency.first_layer_weights(classifier(path).model)
+    return saliency.first_layer_weights(Path(path))
 
 
-def first_layer(path: Path) -> saliency.FirstLayer | None:
-    return _first_layer(str(path), _stamp(Path(path)))
+def first_layer(run: registry.RunRecord) -> saliency.FirstLayer | None:
+    """The first layer's weights as images, stored beside the run's LiteRT model."""
+    path = run.path / registry.FIRST_LAYER_FILE
+    return _first_layer(str(path), _stamp(path))

@@ -1,5 +1,9 @@
 """Import an uploaded .keras model as a run, so the predict and compare pages can use it.
 
+The server only runs the static checks (`request_import`), then stores the upload and queues an
+"import" job (core.jobs); the job process (`import_job`) loads the model with TensorFlow, checks
+and wraps it, registers the run, writes its LiteRT copy and evaluates it on the test set.
+
 A model is accepted when Keras loads it in safe mode with built-in objects only, it has one
 input of 28x28x1, 28x28 or 784 values and one output of 10 values. Everything downstream
 expects the model contract (raw 0-255 input of shape (28, 28, 1), normalisation inside, softmax
@@ -32,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from core import registry
+from core import jobs, registry, scheduler
 from core.config import ModelConfig
 from core.registry import RunRecord
 
@@ -41,12 +45,15 @@ ACCEPTED_INPUTS = {(28, 28, 1): "28x28x1 image", (28, 28): "28x28 image", (784,)
 SCALE_SAMPLE = 1000
 POOR_ACCURACY = 0.5
 SUM_TOLERANCE = 1e-3
+# A Keras model's description is a few kilobytes; anything near this is not a plain model.
+MAX_CONFIG_BYTES = 5_000_000
+UPLOADS_FOLDER = "uploads"
 # config.json must exist and be valid, so an imported run carries this placeholder; the
 # pages describe an imported model from meta.json instead.
 PLACEHOLDER_CONFIG = ModelConfig(epochs=1)
 
 
-class ImportRefused(ValueError):
+class ImportRefused(jobs.JobRefused):
     """The file cannot be imported; the message is meant for the user."""
 
 
@@ -89,6 +96,8 @@ def check_archive(data: bytes, filename: str = "the file") -> dict[str, Any]:
         names = set(archive.namelist())
         if "config.json" not in names:
             raise ImportRefused(f"{filename} is a zip archive but not a Keras model (it has no config.json).")
+        if archive.getinfo("config.json").file_size > MAX_CONFIG_BYTES:
+            raise ImportRefused(f"{filename} is refused: its model description is far larger than any digit classifier's.")
         config = json.loads(archive.read("config.json"))
     except ImportRefused:
         raise
@@ -97,7 +106,7 @@ def check_archive(data: bytes, filename: str = "the file") -> dict[str, Any]:
             f"{filename} is not a Keras model file, or it is damaged: a .keras file is a zip "
             "archive written by model.save()."
         ) from None
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ImportRefused(f"{filename} is damaged: its model description is not valid JSON.") from None
     if not isinstance(config, dict) or "class_name" not in config:
         raise ImportRefused(f"{filename} is not a Keras model: its config.json describes no model.")
@@ -212,11 +221,14 @@ def _wrap(model: Any, input_shape: tuple, unit_scale: bool, add_softmax: bool):
     return keras.Model(inputs, x, name="imported")
 
 
-def import_model(data: bytes, filename: str, name: str | None = None, mnist=None) -> ImportReport:
-    """Check, wrap if needed, and register an uploaded model; ImportRefused if it is unusable.
+def import_model(
+    data: bytes, filename: str, name: str | None = None, mnist=None, upload_id: str | None = None
+) -> ImportReport:
+    """Check, wrap if needed, and register an uploaded model with its LiteRT copy; ImportRefused
+    if it is unusable. Runs in a job process: it imports TensorFlow.
 
     `mnist` (a core.data.MnistData) supplies the sample for the input-scale check; loaded if
-    omitted. The run's test evaluation is left to `core.evaluate_job`.
+    omitted. The run's test evaluation is left to the caller (`import_job`).
     """
     check_archive(data, filename)
     from core.device import configure_tensorflow
@@ -267,11 +279,13 @@ def import_model(data: bytes, filename: str, name: str | None = None, mnist=None
             "input_scale": scale,
             "scale_accuracy": accuracy,
             "wrapped_with": wrapped_with,
+            "warnings": warnings,
             "imported": registry.now_iso(),
+            "upload": upload_id,
         }
         final = _wrap(model, input_shape, unit_scale, add_softmax) if wrapped_with else None
         run = _register(data if final is None else None, final, info, name or Path(filename).stem)
-    _verify(run)
+    _make_servable(run)
     return ImportReport(
         run=run,
         architecture=info["architecture"],
@@ -319,12 +333,73 @@ def _register(original: bytes | None, wrapped: Any, info: dict[str, Any], name: 
     return registry.open_run(root / run_id)
 
 
-def _verify(run: RunRecord) -> None:
-    """The saved model must load like any other (safe mode, contract); else undo the import."""
-    from core.inference import ModelLoadError, load_classifier
+def _make_servable(run: RunRecord) -> None:
+    """The saved model must load like any other (safe mode, contract) and convert to LiteRT with
+    the same answers; else the import is undone."""
+    from core.convert import load_keras_model, write_lite_files
+    from core.inference import ModelLoadError
 
     try:
-        load_classifier(run.path / registry.MODEL_FILE)
+        write_lite_files(load_keras_model(run.path / registry.MODEL_FILE), run.path, source_name=registry.MODEL_FILE)
     except ModelLoadError as error:
         registry.delete_run(run)
         raise ImportRefused(f"The imported model does not work as a digit classifier here: {error}") from None
+
+
+# --- As a background job ------------------------------------------------------------------------
+
+
+def _upload_path(target: str) -> Path:
+    folder = jobs.jobs_dir() / UPLOADS_FOLDER
+    folder.mkdir(exist_ok=True)
+    return folder / f"{target}.keras"
+
+
+def request_import(data: bytes, filename: str, name: str | None = None) -> str:
+    """Run the static checks here (ImportRefused at once for a file that fails them), keep the
+    upload and queue its import job; the job's target, to follow with `jobs.read("import", ...)`."""
+    check_archive(data, filename)
+    target = secrets.token_hex(8)
+    with registry.atomic_path(_upload_path(target), suffix=".keras") as temp:
+        temp.write_bytes(data)
+    scheduler.request("import", target, payload={"filename": filename, "name": name})
+    return target
+
+
+def import_job(target: str) -> dict[str, Any]:
+    """The import job's body: import the stored upload, evaluate it, and report for the page.
+
+    A retry after a kill during the evaluation finds the run already registered and only
+    evaluates it; the upload is removed once the job has an outcome.
+    """
+    from core.model_jobs import evaluate_job
+
+    payload = (jobs.read("import", target) or {}).get("payload") or {}
+    filename = str(payload.get("filename") or "model.keras")
+    upload = _upload_path(target)
+    try:
+        run = next((run for run in registry.list_runs(include_shipped=False) if _upload_of(run) == target), None)
+        if run is None:
+            if not upload.is_file():
+                raise ImportRefused(f"The upload of {filename} is no longer on the server: upload it again.")
+            run = import_model(upload.read_bytes(), filename, payload.get("name"), upload_id=target).run
+        evaluation = evaluate_job(run.id)
+    finally:
+        upload.unlink(missing_ok=True)
+    info = registry.reload(run).meta["imported"]
+    return {"run_id": run.id, "name": run.name, "test_accuracy": evaluation["accuracy"], **info}
+
+
+def summary(report: dict[str, Any]) -> str:
+    """One line about a finished import, for the page (plain text: the names are the user's)."""
+    accuracies = ", ".join(f"{scale}: {100 * value:.1f}%" for scale, value in report["scale_accuracy"].items())
+    return (
+        f"{report['architecture']}, {report['parameters']:,} parameters. Input: {report['input']}, pixels as "
+        f"{report['input_scale']} (sample accuracy {accuracies}). Test accuracy "
+        f"{100 * report['test_accuracy']:.2f}% on the 10,000 test digits."
+    )
+
+
+def _upload_of(run: RunRecord) -> str | None:
+    info = run.meta.get("imported")
+    return info.get("upload") if isinstance(info, dict) else None

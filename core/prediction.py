@@ -28,7 +28,7 @@ PREVIEW_SIZE = 560
 class ModelChoice:
     id: str
     label: str
-    path: Path
+    run: RunRecord
     shipped: bool
 
 
@@ -37,7 +37,7 @@ def model_choices(runs: Iterable[RunRecord]) -> list[ModelChoice]:
     choices = []
     for run in compare.comparable_runs(list(runs)):
         path = registry.usable_model_path(run)
-        choices.append(ModelChoice(run.id, describe_run(run, path), path, run.shipped))
+        choices.append(ModelChoice(run.id, describe_run(run, path), run, run.shipped))
     return sorted(choices, key=lambda choice: not choice.shipped)  # Stable: keeps newest first.
 
 

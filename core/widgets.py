@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import compare
+from core import app_cache, compare, model_jobs, registry
+from core.inference import Classifier, ModelLoadError
 from core.registry import RunRecord
 
 
@@ -21,3 +22,28 @@ def focused_run_picker(runs: list[RunRecord], key: str, label: str = "Run") -> R
     )
     st.session_state.focus_run = run_id
     return by_id[run_id]
+
+
+@st.fragment(run_every=1.0)
+def _wait_for_lite(run: RunRecord, note: str) -> None:
+    """Polls the conversion job, then reruns the page once the model is ready (or failed)."""
+    if model_jobs.lite_state(registry.reload(run)) != model_jobs.RUNNING:
+        st.rerun()
+    st.info(f"{run.name}: {model_jobs.waiting_message('convert', run)}{note}", icon=":material/hourglass_top:")
+
+
+def prepared_classifier(run: RunRecord, note: str = "") -> Classifier | None:
+    """The run's LiteRT model, asking a background job to prepare it if needed; None, with a
+    message ending in `note`, while it is prepared or if it cannot be used."""
+    run = registry.reload(run)
+    state = model_jobs.request_lite(run)
+    if state == model_jobs.RUNNING:
+        _wait_for_lite(run, note)
+        return None
+    try:
+        if state == model_jobs.FAILED:
+            raise ModelLoadError(f"{run.name} cannot be used: {model_jobs.failure('convert', run)}.")
+        return app_cache.classifier(run)
+    except ModelLoadError as error:
+        st.error(f"{error}{note}", icon=":material/error:")
+        return None

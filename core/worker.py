@@ -1,10 +1,11 @@
-"""Train one run in its own process: `python -m core.worker <run_dir>`.
+"""Train one run in its own process: the "train" job of core.jobs (`train_job`).
 
-The scheduler starts one worker per run, so a crash, a kill or the out-of-memory killer takes
+The scheduler starts one job process per run, so a crash, a kill or the out-of-memory killer takes
 down only that run, never the Streamlit server. Everything the pages show comes back through the
-run folder: status.json (state and progress), metrics.jsonl (the curves), checkpoint.keras after
-each epoch, then model.keras, evaluation.json and predictions.npz. `train_run` is also what the
-command line (`python -m core.train`) calls, so there is exactly one training loop.
+run folder: status.json (state, phase and progress), metrics.jsonl (the curves), checkpoint.keras
+after each epoch, then model.keras, model.tflite (what the server predicts with),
+evaluation.json and predictions.npz. `train_run` is also what the command line
+(`python -m core.train`) calls, so there is exactly one training loop.
 
 metrics.jsonl holds two kinds of records, both with `epoch` on one fractional axis so a chart can
 draw them together:
@@ -23,7 +24,6 @@ import math
 import os
 import platform
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +34,7 @@ import numpy as np
 
 from core import registry
 from core.config import ModelConfig
+from core.convert import write_lite_files
 from core.data import MnistData, load_mnist
 from core.device import configure_tensorflow
 from core.evaluate import evaluate_and_store
@@ -312,7 +313,7 @@ def _claim(run: RunRecord) -> bool:
     started = {
         "state": "running",
         "started": registry.now_iso(),
-        "phase": "setup",
+        "phase": "loading",
         "device": device.label,
         "device_info": device.to_dict(),
         "versions": library_versions(device.tensorflow_version),
@@ -347,7 +348,7 @@ def _evaluate_on_test(run: RunRecord, model: keras.Model, data: MnistData) -> di
     """Write evaluation.json and predictions.npz for the test digits.
 
     The same function evaluates, in the background, runs and imports that lack an evaluation
-    (core.evaluate_job), so both write exactly the same files.
+    (core.model_jobs), so both write exactly the same files.
     """
     return evaluate_and_store(run.path, model, data.x_test, data.y_test)
 
@@ -379,9 +380,11 @@ def _fit(run: RunRecord) -> RunRecord:
     split = prepare_split(config, data)
     samples = len(split.y_train)
     logger.info("fitting on %d digits, validating on the %s", samples, split.validation_label)
+    registry.update_status(
+        run, {"phase": "compiling", "validation": split.validation_label, "training_samples": samples}
+    )
     model = _compiled_model(config, split)
     monitor, callbacks = _callbacks(run, config)
-    registry.update_status(run, {"validation": split.validation_label, "training_samples": samples})
     try:
         fit_model(model, config, split, callbacks)
     except (_StopRequested, KeyboardInterrupt):
@@ -394,6 +397,7 @@ def _save_finished(
 ) -> RunRecord:
     registry.update_status(run, {"phase": "saving"})
     save_model_atomically(model, run.path / registry.MODEL_FILE)
+    write_lite_files(model, run.path, source_name=registry.MODEL_FILE)
     registry.update_status(run, {"phase": "evaluating"})
     evaluation = _evaluate_on_test(run, model, data)
     logger.info("test accuracy %.2f%%, loss %.4f", 100 * evaluation["accuracy"], evaluation["loss"])
@@ -414,7 +418,12 @@ def _save_stopped(run: RunRecord, model: keras.Model, monitor: RunMonitor) -> Ru
     registry.update_status(run, {"phase": "saving"})
     save_model_atomically(model, run.path / registry.MODEL_FILE)
     logger.info("stopped after %d completed epoch(s)", monitor.epochs_completed)
-    return _finish(run, "stopped", phase="stopped", stop_reason="stop requested")
+    stopped = _finish(run, "stopped", phase="stopped", stop_reason="stop requested")
+    # After the state change, so Stop answers at once; this process still holds its job slot.
+    write_lite_files(model, run.path, source_name=registry.MODEL_FILE)
+    return stopped
+
+
 
 
 def train_run(run: RunRecord) -> RunRecord:
@@ -434,21 +443,9 @@ def train_run(run: RunRecord) -> RunRecord:
         return _finish(run, "failed", phase="failed", error=f"{type(error).__name__}: {error}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print("usage: python -m core.worker <run_dir>", file=sys.stderr)
-        return 2
-    logging.basicConfig(
-        stream=sys.stdout, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
-    )
-    run = registry.open_run(Path(args[0]))
+def train_job(target: str) -> None:
+    """The train job's body: train the queued run `target`; its outcome lives in status.json."""
+    run = registry.open_run(registry.runs_dir() / target)
     if run.broken:
-        logger.error("cannot train %s: %s", run.path, run.broken)
-        return 2
-    final = train_run(run)
-    return 1 if final.state == "failed" else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        raise RuntimeError(f"cannot train {run.id}: {run.broken}")
+    train_run(run)

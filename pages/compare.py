@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core import app_cache, compare, evaluate_job, figures, registry, widgets
+from core import app_cache, compare, figures, model_jobs, registry, widgets
 
 st.title(":material/leaderboard: Compare runs")
 
@@ -13,7 +13,7 @@ if not runs:
     st.stop()
 by_id = {run.id: run for run in runs}
 
-evaluate_job.request_evaluation(runs)  # Runs stopped early or imported get tested in the background.
+model_jobs.request_evaluation(runs)  # Runs stopped early or imported get tested in the background.
 rows = [compare.leaderboard_row(run, app_cache.metrics_summary(run), app_cache.evaluation(run)) for run in runs]
 table = compare.leaderboard(rows)
 st.dataframe(
@@ -37,13 +37,14 @@ st.caption("Best first by test accuracy; click a column header to sort. Params: 
 @st.fragment(run_every=2.0)
 def evaluations_in_progress() -> None:
     """Polls while background evaluations run, then refreshes the whole page once."""
-    busy = [run for run in runs if evaluate_job.evaluation_state(registry.reload(run)) == evaluate_job.RUNNING]
+    busy = [run for run in runs if model_jobs.evaluation_state(registry.reload(run)) == model_jobs.RUNNING]
     if not busy:
         st.rerun()
-    st.info(f"Evaluating {len(busy)} run(s) on the 10,000 test digits in the background...", icon=":material/hourglass_top:")
+    st.info(f"{len(busy)} run(s) queued or being evaluated on the 10,000 test digits in the background...",
+            icon=":material/hourglass_top:")
 
 
-if any(evaluate_job.evaluation_state(run) == evaluate_job.RUNNING for run in runs):
+if any(model_jobs.evaluation_state(run) == model_jobs.RUNNING for run in runs):
     evaluations_in_progress()
 
 st.subheader("Training curves, overlaid")

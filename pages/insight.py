@@ -4,10 +4,9 @@ import numpy as np
 import streamlit as st
 
 from core import app_cache, compare, figures, registry, saliency, widgets
-from core.inference import ModelLoadError
 
 TEST, DRAWN = "A test digit", "The digit drawn on the predict page"
-METHOD_LABELS = {"gradient": "Gradient magnitude", "occlusion": "Occlusion"}
+METHOD_LABELS = {"occlusion": "Occlusion", "pixel_flip": "Pixel flip"}
 
 st.title(":material/visibility: What the model looks at")
 runs = compare.comparable_runs(registry.reconcile_all(include_shipped=True))
@@ -24,13 +23,8 @@ if drawn is not None and st.session_state.get("insight_seen_handover") is not dr
         st.session_state.focus_run = st.session_state.handover_model
 
 run = widgets.focused_run_picker(runs, key="insight_run", label="Model")
-path = registry.usable_model_path(run)
-with st.spinner("Loading the model (TensorFlow starts once per server)..."):
-    try:
-        app_cache.classifier(path)
-    except ModelLoadError as error:
-        st.error(str(error), icon=":material/error:")
-        st.stop()
+if widgets.prepared_classifier(run) is None:
+    st.stop()
 
 st.subheader("Saliency: which pixels sway the answer")
 sources = [TEST, DRAWN] if drawn is not None else [TEST]
@@ -50,7 +44,7 @@ with digit_column:
 with method_column:
     method = st.radio("Method", saliency.METHODS, format_func=METHOD_LABELS.get, horizontal=True, key="insight_method")
 with st.spinner("Computing the saliency map..."):
-    result = app_cache.saliency_map(path, method, image)
+    result = app_cache.saliency_map(run, method, image)
 verdict = f"The model answers **{result.predicted}** with {100 * result.probability:.1f}% confidence"
 st.markdown(verdict + ("." if label is None else f"; the true digit is **{label}**."))
 columns = st.columns(3)
@@ -58,14 +52,15 @@ captions = ["The digit", "Saliency (bright = influential)", "Saliency over the d
 for column, picture, caption in zip(columns, figures.saliency_images(image, result.values), captions):
     column.image(picture, caption=caption, width=224)
 st.caption(
-    "Gradient magnitude: how strongly a tiny change of each pixel moves the probability of the "
-    "predicted digit. Occlusion: how much that probability drops when a 4x4 square around the "
-    "pixel is blacked out. Both can light up background pixels, where adding ink would matter."
+    "Both measure the predicted digit by its log-odds against all the others. Occlusion: how much "
+    "they fall when a 4x4 square around the pixel is blacked out, so only what the answer rests on "
+    "lights up. Pixel flip: how much they move when that one pixel alone swaps ink and background, "
+    "so background pixels light up too where a stroke would sway the answer."
 )
 
 st.subheader("The first layer's learned weights")
 with st.spinner("Reading the weights..."):
-    layer = app_cache.first_layer(path)
+    layer = app_cache.first_layer(run)
 if layer is None:
     st.info("This model has no dense or convolutional first layer on the raw pixels to show.", icon=":material/info:")
     st.stop()

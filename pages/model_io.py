@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core import app_cache, compare, evaluate_job, export, importer, registry, widgets
+from core import app_cache, compare, export, importer, jobs, registry, widgets
 
 st.title(":material/import_export: Export and import")
 export_tab, import_tab = st.tabs([":material/download: Export a run", ":material/upload: Import a model"])
@@ -57,24 +57,32 @@ with import_tab:
     upload = st.file_uploader("Model file", key="io_upload", help="A file written by model.save('name.keras').")
     name = st.text_input("Name in the dashboard (optional)", max_chars=80, key="io_name")
     if st.button("Import", type="primary", icon=":material/upload:", disabled=upload is None, key="io_import"):
-        with st.spinner("Checking the model (TensorFlow starts once per server)..."):
-            try:
-                report = importer.import_model(upload.getvalue(), upload.name, name.strip() or None, app_cache.mnist())
-            except importer.ImportRefused as error:
-                st.error(str(error), icon=":material/block:")
-                st.stop()
-        evaluate_job.request_evaluation([report.run])
-        accuracies = ", ".join(f"{scale}: {100 * value:.1f}%" for scale, value in report.scale_accuracy.items())
-        st.success(
-            f"Imported **{report.run.name}** ({report.architecture}, {report.parameters:,} parameters). "
-            f"Input: {report.input_description}, pixels as **{report.input_scale}** (sample accuracy {accuracies}). "
-            "It is being evaluated on the test set in the background.",
-            icon=":material/check_circle:",
-        )
-        for note in report.wrapped_with:
+        try:
+            st.session_state.io_import_job = importer.request_import(upload.getvalue(), upload.name, name.strip() or None)
+        except importer.ImportRefused as error:
+            st.error(str(error), icon=":material/block:")
+
+    @st.fragment(run_every=1.0)
+    def wait_for_import(target: str) -> None:
+        job = jobs.read("import", target)
+        if job is None or job["state"] not in jobs.PENDING_STATES:
+            if job is not None and job["state"] == jobs.DONE:  # Other pages open on the new run.
+                st.session_state.focus_run = job["result"]["run_id"]
+            st.rerun()
+        st.info(jobs.waiting_message(job), icon=":material/hourglass_top:")
+
+    target = st.session_state.get("io_import_job")
+    job = jobs.read("import", target) if target else None
+    if job is not None and job["state"] in jobs.PENDING_STATES:
+        wait_for_import(job["target"])
+    elif job is not None and job["state"] == jobs.FAILED:
+        st.error(job["error"], icon=":material/block:")
+    elif job is not None:
+        report = job["result"]
+        st.success(f"Imported {report['name']}: {importer.summary(report)}", icon=":material/check_circle:")
+        for note in report["wrapped_with"]:
             st.caption(f"Wrapped with {note}.")
-        for warning in report.warnings:
+        for warning in report["warnings"]:
             st.warning(warning, icon=":material/warning:")
-        st.session_state.focus_run = report.run.id
         st.page_link("pages/predict.py", label="Try it on the predict page", icon=":material/online_prediction:")
         st.page_link("pages/compare.py", label="See it in the leaderboard", icon=":material/leaderboard:")

@@ -6,8 +6,8 @@ import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from core import app_cache, figures, prediction, registry
-from core.inference import Classifier, ModelLoadError, describe_prediction
+from core import figures, prediction, registry, widgets
+from core.inference import describe_prediction
 from core.preprocess import ImageError, Preprocessed
 
 CANVAS_SIZE = 280
@@ -25,21 +25,13 @@ labels = {choice.id: choice.label for choice in choices}
 with st.sidebar:
     chosen = st.selectbox("Model", list(labels), format_func=labels.get, key="predict_model")
 
-
-def load(choice: prediction.ModelChoice) -> Classifier:
-    with st.spinner(f"Loading {labels[choice.id].split(' · ')[0]} (TensorFlow starts once per server)..."):
-        return app_cache.classifier(choice.path)
-
-
 default = choices[0]
-# The pick, then the default model if the pick's file is missing or damaged.
-for choice in dict.fromkeys([c for c in choices if c.id == chosen] + [default]):
-    try:
-        classifier = load(choice)
+# The pick, then the default model if the pick is being prepared, or its file is damaged.
+for choice in [c for c in choices if c.id == chosen and c.id != default.id] + [default]:
+    fallback = f" The default model, {labels[default.id]}, answers meanwhile." if choice != default else ""
+    classifier = widgets.prepared_classifier(choice.run, fallback)
+    if classifier is not None:
         break
-    except ModelLoadError as error:
-        fallback = f" Using the default model, {labels[default.id]}, instead." if choice != default else ""
-        st.error(f"{error}{fallback}", icon=":material/error:")
 else:
     st.stop()
 st.caption(f"Model: {labels[choice.id]}")

@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from core import evaluate_job, registry
+from core import model_jobs, registry
 from core.data import load_mnist
 from tests import tiny_models
 from tests.app import open_page
@@ -116,9 +116,9 @@ def _labels(html: str) -> list[str]:
 def test_run_detail_evaluates_a_run_without_evaluation_in_the_background(runs):
     stopped = copy_run(runs["cnn"], "20990101-000000-0e0a1a", "stopped early", evaluated=False, state="stopped")
     app = open_page("pages/run_detail.py", {"focus_run": stopped.id})
-    assert "in the background" in app.info[0].value
+    assert "evaluating on the 10,000 test digits" in app.info[0].value
     deadline = time.monotonic() + 120
-    while evaluate_job.evaluation_state(registry.reload(stopped)) != evaluate_job.READY:
+    while model_jobs.evaluation_state(registry.reload(stopped)) != model_jobs.READY:
         assert time.monotonic() < deadline, "background evaluation did not finish"
         time.sleep(0.5)
     app.run()
@@ -155,13 +155,17 @@ def test_export_buttons_and_import_of_a_good_and_a_bad_file(runs, tmp_path):
     app.text_input(key="io_name").input("uploaded vector net").run()
     app.button(key="io_import").click().run()
     assert not app.exception and not app.error
-    assert "pixels as **[0, 1]**" in app.success[0].value
-    imported = next(run for run in registry.list_runs() if run.name == "uploaded vector net")
+    assert "checking and converting the uploaded model" in app.info[0].value
     deadline = time.monotonic() + 120
-    while evaluate_job.evaluation_state(registry.reload(imported)) != evaluate_job.READY:
-        assert time.monotonic() < deadline, "the import was not evaluated in the background"
+    while not app.success:
+        assert time.monotonic() < deadline and not app.error, "the import job did not succeed"
         time.sleep(0.5)
+        app.run()
+    assert "pixels as [0, 1]" in app.success[0].value
+    imported = next(run for run in registry.list_runs() if run.name == "uploaded vector net")
+    assert model_jobs.evaluation_state(imported) == model_jobs.READY
     assert registry.read_evaluation(imported)["accuracy"] > 0.8
+    assert f"{100 * registry.read_evaluation(imported)['accuracy']:.2f}% on the 10,000 test digits" in app.success[0].value
 
 
 def test_the_page_reruns_cleanly_after_its_buttons_were_used(runs):

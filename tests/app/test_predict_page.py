@@ -7,6 +7,7 @@ covered by tests/e2e/test_predict_browser.py; uploads go through the real file_u
 from __future__ import annotations
 
 import io
+import time
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from PIL import Image
 
 from core import registry
 from core.config import PRESETS
+from core.convert import write_lite_files
 from core.data import load_mnist
 from tests.app import open_page
 
@@ -22,19 +24,24 @@ SEVEN = 0  # MNIST test digit #0: a clear 7.
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """A run whose model file is corrupt, then a newer one with a small trained model."""
+    """A run whose model file is corrupt, a model that has not been converted to LiteRT yet, and
+    newer runs with LiteRT copies, as the worker leaves them."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MNIST_RUNS_DIR", str(tmp_path_factory.mktemp("predict-runs")))
         corrupt = registry.create_run(PRESETS["fast-cnn"].config, "corrupt run")
         (corrupt.path / registry.MODEL_FILE).write_bytes(b"PK\x03\x04 this zip archive is cut short")
         registry.update_status(corrupt, {"state": "finished"})
+        unconverted = registry.create_run(PRESETS["seed-mlp"].config, "not converted yet")
+        torn_model = save_torn_model(unconverted.path / registry.MODEL_FILE)
+        registry.update_status(unconverted, {"state": "stopped"})
         torn = registry.create_run(PRESETS["seed-mlp"].config, "torn between 4 and 9")
         save_torn_model(torn.path / registry.MODEL_FILE)
+        write_lite_files(torn_model, torn.path, source_name=registry.MODEL_FILE)
         registry.update_status(torn, {"state": "stopped"})
         good = registry.create_run(PRESETS["seed-mlp"].config, "small mlp")
-        train_small_model(good.path / registry.MODEL_FILE)
+        write_lite_files(train_small_model(good.path / registry.MODEL_FILE), good.path, source_name=registry.MODEL_FILE)
         registry.update_status(good, {"state": "finished", "test_accuracy": 0.95})
-        yield {"good": good.id, "corrupt": corrupt.id, "torn": torn.id}
+        yield {"good": good.id, "corrupt": corrupt.id, "torn": torn.id, "unconverted": unconverted.id}
 
 
 def save_torn_model(path):
@@ -52,6 +59,7 @@ def save_torn_model(path):
         ]
     )
     model.save(path)
+    return model
 
 
 def train_small_model(path):
@@ -74,6 +82,7 @@ def train_small_model(path):
     model.compile("adam", "sparse_categorical_crossentropy")
     model.fit(data.x_train[:10_000, ..., None], data.y_train[:10_000], epochs=3, batch_size=64, verbose=0)
     model.save(path)
+    return model
 
 
 @pytest.fixture
@@ -164,12 +173,31 @@ def test_an_empty_picture_asks_for_a_digit(app):
     assert not app.get("plotly_chart")
 
 
+def rerun_until(app, condition, timeout=120):
+    """Rerun the page until `condition(app)` holds: the background job it waits on has ended."""
+    deadline = time.monotonic() + timeout
+    while not condition(app):
+        assert time.monotonic() < deadline, "the background job did not end"
+        time.sleep(0.5)
+        app.run()
+        assert not app.exception
+    return app
+
+
+def test_a_model_without_a_lite_copy_is_converted_in_the_background(app, runs):
+    app.selectbox(key="predict_model").set_value(runs["unconverted"]).run()
+    assert "not converted yet: " in app.info[0].value and "answers meanwhile" in app.info[0].value
+    rerun_until(app, lambda app: app.caption[0].value.startswith("Model: not converted yet"))
+    upload(app, "seven.jpg", photo_of_test_digit(SEVEN), "image/jpeg")
+    assert ">9</div>" in app.markdown[0].value and app.metric[0].value == "50.0%"
+
+
 def test_a_corrupt_model_falls_back_to_the_default(app, runs):
     app.selectbox(key="predict_model").set_value(runs["corrupt"]).run()
     assert not app.exception
-    assert len(app.error) == 1
+    rerun_until(app, lambda app: len(app.error) == 1)
     message = app.error[0].value
-    assert "model.keras is damaged" in message and "Using the default model" in message
+    assert "model.keras is damaged" in message and "answers meanwhile" in message
     default = app.selectbox(key="predict_model").options[0]
     assert app.caption[0].value == f"Model: {default}"
     assert "corrupt run" not in default

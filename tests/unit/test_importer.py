@@ -1,5 +1,6 @@
 """Importing uploaded models: good ones become runs that follow the model contract (wrapped with
-built-in layers when needed, input scale measured); anything else is refused with a message."""
+built-in layers when needed, input scale measured) with a LiteRT copy; anything else is refused
+with a message. The server only runs the static checks and queues the import job."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from core import compare, importer, registry
+from core import compare, importer, job_main, jobs, registry, scheduler
 from core.data import load_mnist
 from core.inference import load_classifier
 from tests import tiny_models
@@ -61,6 +62,7 @@ def test_contract_model_is_imported_unchanged(files):
     assert info["parameters"] == report.parameters == 784 * 32 + 32 + 33 * 10
     assert run.description == "imported: Sequential: Dense 32, Dense 10"
     assert registry.usable_model_path(run) is not None and registry.read_evaluation(run) is None
+    assert load_classifier(run.path / registry.LITE_MODEL_FILE).probabilities(load_mnist().x_test[0]).argmax() == 7
 
 
 def test_vector_input_unit_scale_logits_model_is_wrapped(files):
@@ -68,10 +70,9 @@ def test_vector_input_unit_scale_logits_model_is_wrapped(files):
     assert report.input_scale == "[0, 1]" and report.input_description == "784-value vector"
     assert report.scale_accuracy["[0, 1]"] > 0.8
     assert [note.split(":")[0] for note in report.wrapped_with] == ["Rescaling(1/255)", "Reshape(784,)", "Softmax"]
-    classifier = load_classifier(report.run.path / registry.MODEL_FILE)  # Safe mode + contract.
+    classifier = load_classifier(report.run.path / registry.LITE_MODEL_FILE)  # The wrapped model.
     data = load_mnist()
-    batch = data.x_test[:200, ..., None].astype(np.float32)
-    probabilities = np.asarray(classifier.model(batch, training=False))
+    probabilities = classifier.probabilities_batch(data.x_test[:200])
     assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)
     assert (probabilities.argmax(axis=1) == data.y_test[:200]).mean() > 0.8
     assert report.run.name == "Vector net"
@@ -94,7 +95,7 @@ def test_unusable_models_are_refused(files, runs_dir, name, message):
 
 def zip_with(entries: dict[str, bytes]) -> bytes:
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, content in entries.items():
             archive.writestr(name, content)
     return buffer.getvalue()
@@ -124,3 +125,36 @@ def test_bad_files_are_refused_with_a_message(files, runs_dir, make, message):
     with pytest.raises(importer.ImportRefused, match=message):
         importer.import_model(make(files["contract"]), "upload.keras", mnist=load_mnist())
     assert not registry.list_runs(include_shipped=False)
+
+
+def test_the_server_queues_an_import_that_a_job_carries_out(files, monkeypatch):
+    monkeypatch.setattr(scheduler, "tick", lambda: None)  # The job runs in this process below.
+    target = importer.request_import(files["vector_logits"], "net.keras", "from the page")
+    assert jobs.read("import", target)["state"] == jobs.QUEUED
+    assert job_main.run_job("import", target) == 0
+    report = jobs.read("import", target)["result"]
+    run = registry.open_run(registry.runs_dir() / report["run_id"])
+    assert run.name == report["name"] == "from the page" and report["input_scale"] == "[0, 1]"
+    assert report["test_accuracy"] == registry.read_evaluation(run)["accuracy"] > 0.8
+    assert "784-value vector" in importer.summary(report)
+    assert list((jobs.jobs_dir() / importer.UPLOADS_FOLDER).iterdir()) == []  # The upload is gone.
+
+
+def test_a_refused_import_job_reports_why_and_leaves_nothing(files, monkeypatch):
+    monkeypatch.setattr(scheduler, "tick", lambda: None)
+    target = importer.request_import(files["wrong_output"], "five.keras")
+    assert job_main.run_job("import", target) == 1
+    job = jobs.read("import", target)
+    assert job["state"] == jobs.FAILED and job["error"].startswith("The model in five.keras gives output of shape (5,)")
+    assert not registry.list_runs(include_shipped=False)
+    assert list((jobs.jobs_dir() / importer.UPLOADS_FOLDER).iterdir()) == []
+
+
+def test_static_checks_refuse_in_the_server_before_any_job(files):
+    bomb = zip_with({"config.json": b" " * (importer.MAX_CONFIG_BYTES + 1)})
+    assert len(bomb) < 100_000
+    with pytest.raises(importer.ImportRefused, match="far larger than any digit classifier"):
+        importer.request_import(bomb, "bomb.keras")
+    with pytest.raises(importer.ImportRefused, match="contains a Lambda layer"):
+        importer.request_import(files["lambda"], "lambda.keras")
+    assert jobs.all_jobs() == []

@@ -1,0 +1,62 @@
+"""Visit every page as a user would, in this process, then print which heavy modules it loaded.
+
+Run by tests/app/test_light_server.py in a fresh process (`python -m tests.app.visit_every_page`)
+over a runs folder holding one trained run: the server must never import TensorFlow.
+"""
+
+import io
+import json
+import sys
+
+import numpy as np
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from core import prediction, registry
+from core.data import load_mnist
+from tests.app import APP
+
+
+def visit(app: AppTest, page: str) -> AppTest:
+    app.switch_page(page).run()
+    assert not app.exception, (page, app.exception)
+    return app
+
+
+def seven_png() -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(load_mnist().x_test[0]).resize((140, 140)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def main() -> None:
+    app = AppTest.from_file(APP, default_timeout=120)
+    app.run()
+    for page in ("pages/explore.py", "pages/statistics.py", "pages/train.py", "pages/runs.py", "pages/compare.py"):
+        visit(app, page)
+    visit(app, "pages/run_detail.py")
+    assert app.metric[0].label == "Test accuracy", "run detail shows the stored evaluation"
+
+    visit(app, "pages/predict.py")
+    predictions = []
+    for choice in prediction.model_choices(registry.list_runs())[:2]:  # The shipped model, the run.
+        app.selectbox(key="predict_model").set_value(choice.id).run()
+        app.segmented_control(key="predict_source").set_value("Upload").run()
+        app.file_uploader(key="predict_upload").set_value(("seven.png", seven_png(), "image/png")).run()
+        assert not app.exception and not app.error, [e.value for e in app.error]
+        predictions.append(next(m.value for m in app.markdown if "predicted-digit" in m.value))
+
+    visit(app, "pages/insight.py")
+    app.radio(key="insight_method").set_value("pixel_flip").run()
+    assert not app.exception and len(app.image) >= 3
+    visit(app, "pages/model_io.py")
+    app.file_uploader(key="io_upload").set_value(("notes.keras", b"not a model", "application/octet-stream")).run()
+    app.button(key="io_import").click().run()
+    assert "not a Keras model file" in app.error[0].value
+    heavy = sorted(name for name in ("tensorflow", "keras", "jax", "torch") if name in sys.modules)
+    print(json.dumps({"predictions": predictions, "heavy_modules": heavy}))
+
+
+if __name__ == "__main__":
+    np.seterr(all="ignore")
+    main()

@@ -5,7 +5,6 @@ Everything here is shared by all sessions and must be treated as read-only by ca
 
 from __future__ import annotations
 
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +12,7 @@ import streamlit as st
 
 from core import compare, explore, registry, saliency, scheduler
 from core.data import MnistData, load_mnist
-from core.device import DeviceInfo, probe_device
+from core.device import DeviceInfo, detect_device
 from core.inference import Classifier, ModelLoadError, load_classifier
 
 
@@ -47,15 +46,9 @@ def start_scheduler() -> None:
 
 
 @st.cache_resource(show_spinner=False)
-def _device_probe() -> Future:
-    """Started once per server; the answer takes seconds because it imports TensorFlow."""
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="device-probe").submit(probe_device)
-
-
-def training_device() -> DeviceInfo | None:
-    """The device training uses, or None while the probe is still running."""
-    probe = _device_probe()
-    return probe.result() if probe.done() else None
+def training_device() -> DeviceInfo:
+    """The device training uses, detected once per server."""
+    return detect_device()
 
 
 @st.cache_data(show_spinner=False)

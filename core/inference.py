@@ -11,6 +11,7 @@ of a traceback. `lite_is_fresh` tells whether a folder's LiteRT files still matc
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -22,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from core.preprocess import model_input
-from core.registry import CHECKPOINT_FILE, MODEL_FILE
+from core.registry import CHECKPOINT_FILE, FIRST_LAYER_FILE, LITE_INFO_FILE, LITE_MODEL_FILE, MODEL_FILE
 
 __all__ = [
     "Classifier",
@@ -39,9 +40,6 @@ __all__ = [
     "source_stamp",
 ]
 
-LITE_MODEL_FILE = "model.tflite"
-FIRST_LAYER_FILE = "first_layer.npz"
-LITE_INFO_FILE = "lite.json"  # Which Keras file the LiteRT files were converted from.
 # The Keras files a run is served from, preferred first (as registry.usable_model_path).
 SOURCE_FILES = (MODEL_FILE, CHECKPOINT_FILE)
 
@@ -236,9 +234,15 @@ def source_stamp(path: Path, with_hash: bool = True) -> dict[str, Any]:
     stat = path.stat()
     stamp: dict[str, Any] = {"source_mtime_ns": stat.st_mtime_ns, "source_bytes": stat.st_size}
     if with_hash:
-        with open(path, "rb") as handle:
-            stamp["source_sha256"] = hashlib.file_digest(handle, "sha256").hexdigest()
+        stamp["source_sha256"] = _sha256(str(path), stat.st_mtime_ns, stat.st_size)
     return stamp
+
+
+@functools.lru_cache(maxsize=256)
+def _sha256(path: str, mtime_ns: int, size: int) -> str:
+    """Hashed once per file version: pages ask about the shipped model on every script run."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def lite_is_fresh(folder: str | os.PathLike) -> bool:

@@ -25,23 +25,11 @@ with data_column:
         config={"displayModeBar": False},
     )
 
-
-@st.fragment(run_every=1.0)
-def wait_for_device() -> None:
-    """Polls only until the probe answers, then reruns the page once to show the result."""
-    if app_cache.training_device() is not None:
-        st.rerun()
-    st.info("Detecting the compute device (TensorFlow starts once per server)...", icon=":material/hourglass_top:")
-
-
 with device_column:
     st.subheader("Compute")
     device = app_cache.training_device()
-    if device is None:
-        wait_for_device()
-    else:
-        st.metric("Training runs on", device.label)
-        st.caption(f"TensorFlow {device.tensorflow_version}; a GPU is used automatically when TensorFlow sees one.")
+    st.metric("Training runs on", device.label)
+    st.caption(f"TensorFlow {device.tensorflow_version}, in background jobs; a GPU is used automatically when TensorFlow sees one.")
 
 st.subheader("Pages")
 PAGE_LINKS = [

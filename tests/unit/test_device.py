@@ -1,5 +1,6 @@
 """Device detection, with the device list mocked: the GPU path cannot be exercised for real here."""
 
+import subprocess
 import sys
 import types
 
@@ -57,7 +58,26 @@ def test_gpu_without_details_falls_back_to_its_device_name(monkeypatch):
     assert device.configure_tensorflow().name == "/physical_device:GPU:0"
 
 
-def test_probe_answers_from_a_subprocess():
-    info = device.probe_device()
-    assert info.kind in {"CPU", "GPU"} and info.tensorflow_version.startswith("2.")
-    assert info.cpu_count >= 1
+def test_detection_reads_the_installed_tensorflow_without_importing_it():
+    info = device.detect_device()
+    assert "tensorflow" not in sys.modules or info  # Imported by other tests; checked below.
+    assert info.tensorflow_version.startswith("2.") and info.cpu_count == device.available_cpu_count()
+    assert info.kind == "CPU"  # No NVIDIA driver here.
+
+
+def test_detection_names_the_drivers_gpus_when_cuda_libraries_are_installed(monkeypatch, tmp_path):
+    for index, model in enumerate(["NVIDIA H200", "NVIDIA H200"]):
+        (tmp_path / f"0000:0{index}:00.0").mkdir()
+        (tmp_path / f"0000:0{index}:00.0" / "information").write_text(f"Model: \t\t {model}\nIRQ: 1\n")
+    real_path = device.Path
+    monkeypatch.setattr(device, "Path", lambda p: tmp_path if p == "/proc/driver/nvidia/gpus" else real_path(p))
+    monkeypatch.setattr(device, "_tensorflow_has_cuda", lambda: True)
+    assert device.detect_device().label == "GPU: NVIDIA H200"
+    monkeypatch.setattr(device, "_tensorflow_has_cuda", lambda: False)  # A CPU-only TensorFlow.
+    assert device.detect_device().kind == "CPU"
+
+
+def test_detection_does_not_import_tensorflow():
+    code = "import sys; from core import device; device.detect_device(); print('tensorflow' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], cwd=device.Path(__file__).parents[2], capture_output=True, text=True)
+    assert result.stdout.strip() == "False", result.stderr

@@ -19,10 +19,10 @@ ALLOWED_DROP = 0.01  # One accuracy point.
 
 
 def shipped_model_path():
+    """The shipped model's LiteRT file: what the predict page answers with."""
     shipped = [run for run in registry.list_runs(include_shipped=True) if run.shipped]
-    paths = [registry.usable_model_path(run) for run in shipped]
-    paths = [path for path in paths if path is not None]
-    assert paths, f"no shipped model with weights under {registry.SHIPPED_MODELS_DIR}"
+    paths = [run.path / registry.LITE_MODEL_FILE for run in shipped if (run.path / registry.LITE_MODEL_FILE).is_file()]
+    assert paths, f"no shipped model with a LiteRT file under {registry.SHIPPED_MODELS_DIR}"
     return paths[0]
 
 
@@ -44,7 +44,7 @@ def accuracies(model_path, count: int = DIGITS, seed: int = 0) -> tuple[float, f
     """(accuracy on the original 28x28 digits, accuracy after drawing + preprocessing)."""
     from core.inference import load_classifier
 
-    model = load_classifier(model_path).model
+    classifier = load_classifier(model_path)
     data = load_mnist()
     rng = np.random.default_rng(seed)
     chosen = rng.choice(len(data.y_test), count, replace=False)
@@ -54,7 +54,7 @@ def accuracies(model_path, count: int = DIGITS, seed: int = 0) -> tuple[float, f
     )
 
     def accuracy(images: np.ndarray) -> float:
-        probabilities = model.predict(images[..., None], batch_size=500, verbose=0)
+        probabilities = classifier.probabilities_batch(images)
         return float(np.mean(probabilities.argmax(axis=1) == data.y_test[chosen]))
 
     return accuracy(originals), accuracy(redrawn)

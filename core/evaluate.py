@@ -177,7 +177,7 @@ def evaluate_and_store(
     """Evaluate `model` on the test digits and store evaluation.json and predictions.npz.
 
     The one place a run's evaluation is computed: the worker calls it at the end of training,
-    `core.evaluate_job` for runs and imports that lack one. `x_test` is (N, 28, 28) uint8 on the
+    `core.model_jobs` for runs and imports that lack one. `x_test` is (N, 28, 28) uint8 on the
     model contract's 0-255 scale; `extra` keys (e.g. which model file) go into the JSON.
     """
     probabilities = np.asarray(

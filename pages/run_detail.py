@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from core import app_cache, compare, evaluate, evaluate_job, figures, registry, widgets
+from core import app_cache, compare, evaluate, figures, model_jobs, registry, widgets
 
 GALLERY_SIZE, COLUMNS = 60, 12
 ANY = "any"
@@ -19,20 +19,18 @@ run = widgets.focused_run_picker(runs, key="detail_run")
 
 @st.fragment(run_every=2.0)
 def wait_for_evaluation() -> None:
-    if evaluate_job.evaluation_state(registry.reload(run)) != evaluate_job.RUNNING:
+    if model_jobs.evaluation_state(registry.reload(run)) != model_jobs.RUNNING:
         st.rerun()
-    st.info(f"Evaluating {run.name} on the 10,000 test digits in the background...", icon=":material/hourglass_top:")
+    st.info(f"{run.name}: {model_jobs.waiting_message('evaluate', run)}", icon=":material/hourglass_top:")
 
 
-state = evaluate_job.evaluation_state(run)
-if state == evaluate_job.NEEDED:
-    evaluate_job.request_evaluation([run])
-    state = evaluate_job.evaluation_state(run)
-if state == evaluate_job.RUNNING:
+model_jobs.request_evaluation([run])
+state = model_jobs.evaluation_state(run)
+if state == model_jobs.RUNNING:
     wait_for_evaluation()
     st.stop()
-if state != evaluate_job.READY:
-    reason = evaluate_job.failure(run) if state == evaluate_job.FAILED else "this model has no stored test evaluation"
+if state != model_jobs.READY:
+    reason = model_jobs.failure("evaluate", run) if state == model_jobs.FAILED else "this model has no stored test evaluation"
     st.error(f"No evaluation for {run.name}: {reason}.", icon=":material/error:")
     st.stop()
 

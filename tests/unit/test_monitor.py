@@ -30,6 +30,17 @@ def test_progress_before_the_worker_reports():
     assert monitor.progress(record("queued")) == (0.0, "queued")
 
 
+def test_progress_says_what_the_worker_does_before_and_after_its_epochs():
+    """From the first second: the scheduler claims a run as "starting", the worker moves on."""
+    assert monitor.progress(record("running", phase="starting")) == (0.0, "starting TensorFlow...")
+    assert monitor.progress(record("running", phase="loading"))[1] == "loading the 70,000 digits..."
+    assert monitor.progress(record("running", phase="compiling"))[1] == "building and compiling the model..."
+    done = record("running", {"epochs": 4, "epochs_completed": 4}, phase="evaluating")
+    assert monitor.progress(done) == (1.0, "evaluating on the 10,000 test digits...")
+    training = record("running", {"epoch": 1, "epochs": 4, "batch": 0, "batches_per_epoch": 100}, phase="training")
+    assert monitor.progress(training)[1].startswith("epoch 1/4 · batch 0/100")
+
+
 def test_runs_table_rows():
     table = monitor.runs_table([record("finished", {"epochs_completed": 4}, test_accuracy=0.98765, device="CPU (2 cores)")])
     row = table.iloc[0]

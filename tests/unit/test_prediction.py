@@ -49,10 +49,10 @@ def test_pickable_models_and_labels(runs_dir, tmp_path):
     architecture = PRESETS["fast-cnn"].config.describe()
     assert choices[0].label == f"First-launch CNN · {architecture} · shipped · 99.01% test accuracy"
     assert choices[1].label.endswith("finished · 99.12% test accuracy")
-    assert choices[1].path.name == registry.MODEL_FILE
+    assert choices[1].run.name == "done" and registry.usable_model_path(choices[1].run).name == registry.MODEL_FILE
     assert choices[2].label.endswith("stopped · not tested")
     assert choices[3].label.endswith("failed, last checkpoint · not tested")
-    assert choices[3].path.name == registry.CHECKPOINT_FILE
+    assert registry.usable_model_path(choices[3].run).name == registry.CHECKPOINT_FILE
 
 
 def test_no_models(runs_dir):

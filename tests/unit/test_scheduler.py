@@ -57,6 +57,7 @@ def test_two_sessions_submitting_at_once_start_exactly_one_run():
         thread.join()
     assert sorted(states(submitted)) == ["queued", "running"]
     running = next(run for run in submitted if registry.reload(run).state == "running")
+    assert registry.reload(running).status["phase"] in ("starting", "loading", "compiling", "training")
     waiting = next(run for run in submitted if run is not running)
 
     assert scheduler.tick() is None  # Still busy: nothing more starts.

@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import pytest
 
-from core import registry, worker
+from core import inference, registry, worker
 from core.config import DenseLayer, ModelConfig
 from core.data import load_mnist
 from core.models import build_model, compile_model
@@ -48,7 +48,7 @@ def test_digits():
 def start_worker(run: registry.RunRecord) -> subprocess.Popen:
     with open(run.path / registry.LOG_FILE, "ab") as log:
         return subprocess.Popen(
-            [sys.executable, "-m", "core.worker", str(run.path)],
+            [sys.executable, "-m", "core.job_main", "train", run.id],  # As the scheduler starts it.
             cwd=registry.PROJECT_ROOT,
             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
             stdout=log,
@@ -129,6 +129,14 @@ def test_model_evaluation_and_predictions_are_saved(twin_runs, test_digits):
     np.testing.assert_array_equal(probabilities.argmax(axis=1), stored["labels"][: len(digits)])
 
 
+def test_the_worker_leaves_a_lite_model_for_the_server(twin_runs, test_digits):
+    run = twin_runs[0]
+    assert inference.lite_is_fresh(run.path)
+    lite = inference.load_classifier(run.path / registry.LITE_MODEL_FILE).probabilities_batch(test_digits[0][:50, ..., 0])
+    keras_probabilities = keras.saving.load_model(run.path / "model.keras").predict(test_digits[0][:50], verbose=0)
+    np.testing.assert_allclose(lite, keras_probabilities, atol=1e-4)
+
+
 def test_same_seed_gives_the_same_first_epoch(twin_runs):
     first, second = (epoch_points(run)[0] for run in twin_runs)
     for name in ("loss", "accuracy", "val_loss", "val_accuracy"):
@@ -153,6 +161,7 @@ def test_stop_mid_run_saves_weights_within_two_seconds(test_digits):
     assert run.progress["epochs_completed"] < LONG.epochs
     assert len(epoch_points(run)) == run.progress["epochs_completed"]
     assert_model_predicts(run.path / "model.keras", test_digits[0])
+    assert inference.lite_is_fresh(run.path)  # Written after Stop answered, before the job ended.
 
 
 def test_killed_worker_reads_failed_and_keeps_its_checkpoint(test_digits):

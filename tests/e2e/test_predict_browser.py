@@ -65,7 +65,7 @@ def test_draw_a_one_and_a_zero_then_upload_a_bad_file(page, app_url, default_mod
     loop = [(140 + 55 * math.sin(2 * math.pi * k / 36), 140 - 85 * math.cos(2 * math.pi * k / 36)) for k in range(38)]
     stroke(page, canvas, loop)
     lift_and_expect(page, "0")
-    expect(page.get_by_text("Confidence")).to_be_visible()
+    expect(page.get_by_text("Confidence", exact=True)).to_have_count(1)  # Once the last rerun settled.
 
     page.get_by_role("radio", name="Upload").click()
     page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(

@@ -1,7 +1,23 @@
-"""Keep every test away from the project's own runs folder."""
+"""Keep every test away from the project's own runs folder, and clean up job processes."""
 
 import os
 import tempfile
 
+import pytest
+
 os.environ.setdefault("MNIST_RUNS_DIR", tempfile.mkdtemp(prefix="mnist-test-runs-"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from core import scheduler  # noqa: E402 - after MNIST_RUNS_DIR is set.
+
+
+@pytest.fixture
+def job_processes():
+    """Kills what the scheduler started in this process when the test ends, and reaps it."""
+    yield
+    with scheduler._children_lock:
+        children = list(scheduler._children.values())
+    for child in children:
+        child.kill()
+        child.wait()
+    scheduler.reap_children()

@@ -20,17 +20,11 @@ SLEEPER = [sys.executable, "-c", "import time; time.sleep(120)"]
 
 
 @pytest.fixture(autouse=True)
-def runs_root(tmp_path, monkeypatch):
+def runs_root(tmp_path, monkeypatch, job_processes):
     monkeypatch.setenv("MNIST_RUNS_DIR", str(tmp_path))
     monkeypatch.delenv("MNIST_MAX_JOBS", raising=False)
     monkeypatch.setattr(jobs, "command", lambda kind, target: SLEEPER)
-    yield tmp_path
-    with scheduler._children_lock:
-        children = list(scheduler._children.values())
-    for child in children:
-        child.kill()
-        child.wait()
-    scheduler.reap_children()
+    return tmp_path
 
 
 def finished_run(name: str) -> registry.RunRecord:

@@ -20,15 +20,9 @@ CONFIG = ModelConfig(
 
 
 @pytest.fixture(autouse=True)
-def runs_root(tmp_path, monkeypatch):
+def runs_root(tmp_path, monkeypatch, job_processes):
     monkeypatch.setenv("MNIST_RUNS_DIR", str(tmp_path))
-    yield tmp_path
-    with scheduler._children_lock:
-        children = list(scheduler._children.values())
-    for child in children:
-        child.kill()
-        child.wait()
-    scheduler.reap_children()
+    return tmp_path
 
 
 def states(runs):

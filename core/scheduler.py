@@ -89,6 +89,8 @@ def _prune_orphans(runs_by_id: dict[str, RunRecord]) -> None:
 def tick() -> RunRecord | None:
     """One scheduling step; returns the training run it started, if any."""
     reap_children()
+    if not any(job["state"] in jobs.PENDING_STATES for job in jobs.all_jobs()):
+        return None  # Nothing to start or to reap: an idle server reads no run folder.
     with jobs.queue_lock():
         runs = {run.id: run for run in registry.reconcile_all()}
         jobs.reap_dead()

@@ -102,13 +102,13 @@ def test_a_failed_job_is_redone_only_for_a_new_stamp():
     assert scheduler.request("evaluate", run.id, stamp=2)["state"] == jobs.RUNNING
 
 
-def test_jobs_of_deleted_runs_are_forgotten():
-    run = finished_run("a")
+def test_jobs_of_deleted_runs_are_forgotten_when_the_queue_next_works():
+    run, other = finished_run("a"), finished_run("b")
     scheduler.request("evaluate", run.id, stamp=1)
     jobs.finish("evaluate", run.id, {})
     registry.delete_run(run)
-    scheduler.tick()
-    assert jobs.all_jobs() == []
+    scheduler.request("evaluate", other.id, stamp=1)
+    assert [(job["kind"], job["target"]) for job in jobs.all_jobs()] == [("evaluate", other.id)]
 
 
 def test_job_processes_run_at_lower_priority_than_the_server():

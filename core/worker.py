@@ -63,18 +63,35 @@ class TrainingDiverged(RuntimeError):
 
 @dataclass(frozen=True)
 class TrainingSplit:
-    x_train: np.ndarray
+    """Which digits to fit on and to validate on: indices into the dataset's own uint8 arrays.
+
+    Nothing is copied up front: `fit_model` gathers one batch at a time, so the 55,000 training
+    digits never exist twice. `x_train` and `x_val` gather a whole (N, 28, 28, 1) copy, for
+    callers that want plain arrays (the pixel statistics, benchmarks).
+    """
+
+    train_images: np.ndarray
+    train_index: np.ndarray
     y_train: np.ndarray
-    x_val: np.ndarray
+    val_images: np.ndarray
+    val_index: np.ndarray
     y_val: np.ndarray
     validation_label: str
 
+    @property
+    def x_train(self) -> np.ndarray:
+        return self.train_images[self.train_index][..., None]
+
+    @property
+    def x_val(self) -> np.ndarray:
+        return self.val_images[self.val_index][..., None]
+
 
 def prepare_split(config: ModelConfig, data: MnistData) -> TrainingSplit:
-    """The digits to fit on and to validate on, as (N, 28, 28, 1) uint8 arrays.
+    """The digits to fit on and to validate on.
 
     One seeded permutation picks the `train_limit` subset and the hold-out, so a seed always
-    selects the same digits. Pixels stay uint8 (a quarter of float32's memory); the model's
+    selects the same digits. Pixels stay uint8 (a quarter of float32's memory) until the model's
     float32 input casts each batch.
     """
     order = np.random.default_rng(config.seed).permutation(len(data.y_train))
@@ -82,34 +99,31 @@ def prepare_split(config: ModelConfig, data: MnistData) -> TrainingSplit:
         order = order[: config.train_limit]
     if config.validation == "holdout":
         val_index, train_index = order[: config.validation_size], order[config.validation_size :]
-        x_val, y_val = data.x_train[val_index], data.y_train[val_index]
+        val_images, y_val = data.x_train, data.y_train[val_index]
         label = f"hold-out ({len(val_index):,} training digits)"
     else:
         train_index = order
-        x_val, y_val = data.x_test, data.y_test
+        val_images, val_index, y_val = data.x_test, np.arange(len(data.y_test)), data.y_test
         label = f"test set ({len(y_val):,} digits)"
     return TrainingSplit(
-        data.x_train[train_index][..., None],
-        data.y_train[train_index],
-        x_val[..., None],
-        y_val,
-        label,
+        data.x_train, train_index, data.y_train[train_index], val_images, val_index, y_val, label
     )
 
 
 def pixel_statistics(images: np.ndarray) -> tuple[float, float]:
     """Mean and standard deviation of all pixels on the [0, 1] scale.
 
-    Summed in chunks: a float64 copy of 55,000 digits at once would need 345 MB.
+    Exact integer sums, in chunks: a few MB beside the uint8 images, where a float64 copy of
+    55,000 digits would need 345 MB.
     """
-    total = total_squares = 0.0
+    total = total_squares = 0
     for start in range(0, len(images), STATISTICS_CHUNK):
-        chunk = images[start : start + STATISTICS_CHUNK].astype(np.float64) / 255.0
-        total += chunk.sum()
-        total_squares += np.square(chunk).sum()
+        chunk = images[start : start + STATISTICS_CHUNK].astype(np.uint32)
+        total += int(chunk.sum(dtype=np.uint64))
+        total_squares += int(np.square(chunk, out=chunk).sum(dtype=np.uint64))
     count = images.size
-    mean = total / count
-    return mean, math.sqrt(max(total_squares / count - mean**2, 0.0))
+    mean = total / count / 255.0
+    return mean, math.sqrt(max(total_squares / count / 255.0**2 - mean**2, 0.0))
 
 
 def save_model_atomically(model: keras.Model, path: Path) -> None:
@@ -361,14 +375,44 @@ def _compiled_model(config: ModelConfig, split: TrainingSplit) -> keras.Model:
     return model
 
 
+class _DigitBatches(keras.utils.PyDataset):
+    """(images, labels) batches gathered by index from uint8 arrays; in a new order each epoch
+    when given a shuffle seed.
+
+    `model.fit` on numpy arrays first turns each whole array into a tensor (a full copy); this
+    copies one batch at a time, and the model's float32 input casts it.
+    """
+
+    def __init__(self, images, labels, index, batch_size: int, shuffle_seed: int | None = None):
+        super().__init__()
+        self.images, self.labels, self.index, self.batch_size = images, labels, index, batch_size
+        self.order = np.arange(len(index))
+        self.rng = None if shuffle_seed is None else np.random.default_rng(shuffle_seed)
+        self.on_epoch_end()
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.index) / self.batch_size)
+
+    def __getitem__(self, batch: int) -> tuple[np.ndarray, np.ndarray]:
+        chosen = self.order[batch * self.batch_size : (batch + 1) * self.batch_size]
+        return self.images[self.index[chosen]][..., None], self.labels[chosen]
+
+    def on_epoch_end(self) -> None:
+        if self.rng is not None:
+            self.rng.shuffle(self.order)
+
+
 def fit_model(model: keras.Model, config: ModelConfig, split: TrainingSplit, callbacks: list) -> None:
     """The one `fit` call, shared with bench/train_throughput.py so both train identically."""
     model.fit(
-        split.x_train,
-        split.y_train,
-        batch_size=config.batch_size,
+        _DigitBatches(
+            split.train_images, split.y_train, split.train_index, config.batch_size, config.seed
+        ),
         epochs=config.epochs,
-        validation_data=(split.x_val, split.y_val),
+        validation_data=_DigitBatches(
+            split.val_images, split.y_val, split.val_index, config.batch_size
+        ),
+        shuffle=False,  # The training batches draw their own seeded order each epoch.
         callbacks=callbacks,
         verbose=0,
     )

@@ -81,3 +81,43 @@ def test_detection_does_not_import_tensorflow():
     code = "import sys; from core import device; device.detect_device(); print('tensorflow' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], cwd=device.Path(__file__).parents[2], capture_output=True, text=True)
     assert result.stdout.strip() == "False", result.stderr
+
+
+RESIDENT_LIBRARY = """
+import ctypes, re, shutil, sys
+import numpy.core._multiarray_umath as source
+from core import device
+
+copy = shutil.copy(source.__file__, sys.argv[1])  # A file no other process maps.
+ctypes.CDLL(copy)
+
+def resident_kb():
+    total, ours = 0, False
+    for line in open("/proc/self/smaps"):
+        if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+            ours = line.rstrip().endswith(copy) and line.split()[1] in ("r--p", "r-xp")
+        elif ours and line.startswith("Rss:"):
+            total += int(line.split()[1])
+    return total
+
+for line in open("/proc/self/maps"):  # Touch every read-only page, as a loader's relocations do.
+    fields = line.split()
+    if fields[-1] == copy and fields[1].startswith("r") and "w" not in fields[1]:
+        start, end = (int(v, 16) for v in fields[0].split("-"))
+        ctypes.string_at(start, end - start)
+before = resident_kb()
+released = device.release_library_pages()
+print(before, resident_kb(), released)
+"""
+
+
+def test_a_job_gives_back_the_library_pages_it_does_not_use(tmp_path):
+    """Pages of a library only this process maps leave its resident set (shared ones stay)."""
+    result = subprocess.run(
+        [sys.executable, "-c", RESIDENT_LIBRARY, str(tmp_path / "library.so")],
+        cwd=device.Path(__file__).parents[2], capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    before, after, released = map(int, result.stdout.split())
+    assert before > 1000 and released > 0
+    assert after < before / 4

@@ -268,5 +268,6 @@ def waiting_message(job: dict[str, Any] | None) -> str:
         again = " (started again after its process was killed)" if job.get("killed") else ""
         return f"A background job is {doing}{again}..."
     busy = sorted({KINDS[other["kind"]].doing for other in running_jobs()})
-    behind = f" after the job that is {' and '.join(busy)}" if busy else ""
-    return f"Queued: a background job will start {doing}{behind}."
+    if not busy:
+        return f"Queued for {doing}; it starts in a moment."
+    return f"Queued for {doing}, after the background job that is {' and '.join(busy)}."

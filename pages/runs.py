@@ -6,7 +6,7 @@ worker died as failed); it polls once a second, and leaving or reloading it neve
 
 import streamlit as st
 
-from core import app_cache, figures, monitor, registry
+from core import app_cache, figures, jobs, monitor, registry
 
 st.title(":material/monitoring: Training runs")
 
@@ -42,7 +42,7 @@ def show_run(run: registry.RunRecord) -> None:
         fraction, text = monitor.progress(run)
         st.progress(fraction, text=text)
     elif run.state == "queued":
-        st.info("Queued: it starts when the run ahead of it ends.", icon=":material/schedule:")
+        st.info(jobs.waiting_message(jobs.read("train", run.id)) or "Queued.", icon=":material/schedule:")
     if run.status.get("test_accuracy") is not None:
         accuracy, loss = st.columns(2)
         accuracy.metric("Test accuracy", f"{100 * run.status['test_accuracy']:.2f}%")

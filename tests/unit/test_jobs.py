@@ -60,7 +60,10 @@ def test_one_job_at_a_time_by_default_and_urgent_jobs_before_training():
     conversion = scheduler.request("convert", b.id, stamp=1)
     assert evaluation["state"] == jobs.RUNNING
     assert states(("train", queued_run), ("convert", b)) == [jobs.QUEUED, jobs.QUEUED]
-    assert "after the job that is evaluating" in jobs.waiting_message(jobs.read("convert", b.id))
+    assert jobs.waiting_message(jobs.read("convert", b.id)) == (
+        "Queued for preparing the model for fast predictions, after the background job that is "
+        "evaluating on the 10,000 test digits."
+    )
 
     jobs.finish("evaluate", a.id, {"accuracy": 0.9})
     scheduler.tick()  # The conversion was asked for after the run, but a person waits on it.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from core import registry
+from core import prediction, registry
 from core.data import load_mnist
 from core.preprocess import to_mnist
 
@@ -40,6 +40,11 @@ def as_drawn(digit: np.ndarray, rng: np.random.Generator, dark_on_light: bool) -
     return np.dstack([ink, ink, ink, np.full_like(ink, 255)])
 
 
+def preprocessed(drawing: np.ndarray) -> np.ndarray:
+    """What the predict page makes of it: the canvas path for RGBA drawings, the upload path else."""
+    return (prediction.preprocess_canvas(drawing) if drawing.ndim == 3 else to_mnist(drawing)).pixels
+
+
 def accuracies(model_path, count: int = DIGITS, seed: int = 0) -> tuple[float, float]:
     """(accuracy on the original 28x28 digits, accuracy after drawing + preprocessing)."""
     from core.inference import load_classifier
@@ -49,9 +54,7 @@ def accuracies(model_path, count: int = DIGITS, seed: int = 0) -> tuple[float, f
     rng = np.random.default_rng(seed)
     chosen = rng.choice(len(data.y_test), count, replace=False)
     originals = data.x_test[chosen].astype(np.float32)
-    redrawn = np.stack(
-        [to_mnist(as_drawn(data.x_test[i], rng, dark_on_light=k % 2 == 1)).pixels for k, i in enumerate(chosen)]
-    )
+    redrawn = np.stack([preprocessed(as_drawn(data.x_test[i], rng, dark_on_light=k % 2 == 1)) for k, i in enumerate(chosen)])
 
     def accuracy(images: np.ndarray) -> float:
         probabilities = classifier.probabilities_batch(images)

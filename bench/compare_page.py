@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 from core import registry  # noqa: E402
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, PROJECT_ROOT, _free_port, _wait_until_healthy  # noqa: E402
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, PROJECT_ROOT, streamlit_server  # noqa: E402
 
 
 def train_template(runs_dir: Path) -> Path:
@@ -46,16 +46,6 @@ def fill(runs_dir: Path, template: Path, count: int) -> None:
         shutil.copytree(template, target, ignore=shutil.ignore_patterns(registry.CHECKPOINT_FILE, ".lock"))
         registry.write_json(target / registry.META_FILE, {"name": f"copy {index + 1:02d}", "notes": ""})
     shutil.rmtree(template)
-
-
-def start_server(port: int, runs_dir: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
-         "--server.port", str(port), "--server.headless", "true",
-         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=PROJECT_ROOT, env={**os.environ, "MNIST_RUNS_DIR": str(runs_dir)},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
 
 
 def warm_up(context, url: str) -> None:
@@ -103,24 +93,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="compare-bench-") as folder:
         runs_dir = Path(folder)
         fill(runs_dir, train_template(runs_dir), args.runs)
-        port = _free_port()
-        url = f"http://127.0.0.1:{port}"
-        server = start_server(port, runs_dir)
-        try:
-            _wait_until_healthy(url, server)
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-                context = browser.new_context(viewport={"width": 1400, "height": 1000})
-                warm_up(context, url)
-                tab = context.new_page()
-                tab.goto(url)
-                first_click = time_navigation(tab)  # Also loads the table and Plotly scripts.
-                clicks = [time_navigation(tab) for _ in range(args.repeats)]
-                loads = [time_url_load(context, url) for _ in range(args.repeats)]
-                browser.close()
-        finally:
-            server.terminate()
-            server.wait()
+        with streamlit_server(runs_dir, runs_dir / "server.log") as url, sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            warm_up(context, url)
+            tab = context.new_page()
+            tab.goto(url)
+            first_click = time_navigation(tab)  # Also loads the table and Plotly scripts.
+            clicks = [time_navigation(tab) for _ in range(args.repeats)]
+            loads = [time_url_load(context, url) for _ in range(args.repeats)]
+            browser.close()
     print(f"compare page with {args.runs} runs (plus any shipped model): leaderboard shown / page complete")
     print(f"  sidebar click, first in the tab (loads the table and Plotly scripts): "
           f"{first_click[0]:.2f} s / {first_click[1]:.2f} s")

@@ -39,15 +39,12 @@ import math
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
-from contextlib import contextmanager
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -55,9 +52,8 @@ sys.path.insert(0, str(PROJECT_ROOT))
 
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+from bench.procfs import process_tree, status_kb  # noqa: E402
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, streamlit_process  # noqa: E402
 
 SECOND_MODEL_NAME = "footprint second model"
 PAGES = {  # Sidebar link -> the page's heading.
@@ -102,28 +98,9 @@ ANSWER_JS = """() => {
 # --- /proc --------------------------------------------------------------------------------------
 
 
-def process_tree(pid: int) -> list[int]:
-    """`pid` and all its descendants, from each thread's /proc children list."""
-    tree, index = [pid], 0
-    while index < len(tree):
-        for children in Path(f"/proc/{tree[index]}/task").glob("*/children"):
-            try:
-                tree.extend(int(child) for child in children.read_text().split())
-            except OSError:
-                pass
-        index += 1
-    return tree
-
-
 def rss_mb(pid: int) -> float:
     """VmRSS of one process in MB (10^6 bytes), 0 once it has gone."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024 / 1e6
-    except (OSError, ValueError):
-        pass
-    return 0.0
+    return status_kb(pid, "VmRSS") * 1024 / 1e6
 
 
 def cpu_seconds(pid: int, reaped_children: bool = False) -> float:
@@ -208,49 +185,6 @@ def prepare_runs(folder: Path) -> None:
     subprocess.run(command, cwd=PROJECT_ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     if not list(folder.glob("*/model.tflite")):
         raise SystemExit("the seed-mlp run wrote no model.tflite")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@contextmanager
-def streamlit_server(runs: Path, watcher: str):
-    """A fresh `streamlit run app.py` on 127.0.0.1; yields (url, process) once healthy."""
-    port = free_port()
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
-               "--browser.gatherUsageStats", "false", "--server.port", str(port),
-               "--server.headless", "true", "--server.fileWatcherType", watcher]
-    with open(runs / "server.log", "w") as log:
-        server = subprocess.Popen(command, cwd=PROJECT_ROOT, env={**os.environ, "MNIST_RUNS_DIR": str(runs)},
-                                  stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(url, server)
-        yield url, server
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-
-
-def wait_until_healthy(url: str, server: subprocess.Popen, timeout_s: float = 90) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"streamlit exited with code {server.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise SystemExit("streamlit did not become healthy in time")
 
 
 # --- browser ------------------------------------------------------------------------------------
@@ -380,7 +314,7 @@ def measure_server(browser, template: Path, watcher: str, idle_s: float, train: 
     with tempfile.TemporaryDirectory(prefix="footprint-runs-") as folder:
         runs = Path(folder) / "runs"
         shutil.copytree(template, runs)
-        with streamlit_server(runs, watcher) as (url, server):
+        with streamlit_process(runs, runs / "server.log", watcher) as (url, server):
             sampler = MemorySampler(server.pid)
             sampler.start()
             context = browser.new_context(viewport={"width": 1400, "height": 1000})

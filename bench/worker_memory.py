@@ -22,31 +22,11 @@ import time
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_ROOT))
+
+from bench.procfs import process_tree, status_kb  # noqa: E402
+
 SAMPLE_SECONDS = 0.05
-
-
-def status_kb(pid: int, field: str) -> int:
-    """A kB field of /proc/<pid>/status, or 0 once the process has gone."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(f"{field}:"):
-                return int(line.split()[1])
-    except (OSError, ValueError):
-        pass
-    return 0
-
-
-def process_tree(pid: int) -> list[int]:
-    """`pid` and all its descendants, from each thread's /proc children list."""
-    tree, index = [pid], 0
-    while index < len(tree):
-        for children in Path(f"/proc/{tree[index]}/task").glob("*/children"):
-            try:
-                tree.extend(int(child) for child in children.read_text().split())
-            except OSError:
-                pass
-        index += 1
-    return tree
 
 
 def sample_until_exit(worker: subprocess.Popen) -> tuple[int, int]:

@@ -54,8 +54,8 @@ def runs_dir(tmp_path_factory) -> Path:
 
 
 @contextmanager
-def streamlit_server(runs_dir: Path, log_path: Path) -> Iterator[str]:
-    """`streamlit run app.py` on 127.0.0.1 and a free port; yields its URL once healthy."""
+def streamlit_process(runs_dir: Path, log_path: Path, watcher: str = "none") -> Iterator[tuple[str, subprocess.Popen]]:
+    """`streamlit run app.py` on 127.0.0.1 and a free port; yields (URL, process) once healthy."""
     port = _free_port()
     with open(log_path, "w") as log:
         server = subprocess.Popen(
@@ -65,7 +65,7 @@ def streamlit_server(runs_dir: Path, log_path: Path) -> Iterator[str]:
                 "--server.port", str(port),
                 "--server.headless", "true",
                 "--browser.gatherUsageStats", "false",
-                "--server.fileWatcherType", "none",
+                "--server.fileWatcherType", watcher,
             ],
             cwd=PROJECT_ROOT,
             env={**os.environ, "MNIST_RUNS_DIR": str(runs_dir)},
@@ -75,13 +75,21 @@ def streamlit_server(runs_dir: Path, log_path: Path) -> Iterator[str]:
         url = f"http://127.0.0.1:{port}"
         try:
             _wait_until_healthy(url, server)
-            yield url
+            yield url, server
         finally:
             server.terminate()
             try:
                 server.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 server.kill()
+                server.wait()
+
+
+@contextmanager
+def streamlit_server(runs_dir: Path, log_path: Path) -> Iterator[str]:
+    """As `streamlit_process`, yielding only the URL."""
+    with streamlit_process(runs_dir, log_path) as (url, _):
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ def grid_labels(page):
 def test_home_then_explore_then_filter(page, app_url):
     page.goto(app_url)
     expect(page.get_by_role("heading", name="MNIST digit recognition")).to_be_visible()
-    expect(page.get_by_text("60,000")).to_be_visible()
+    expect(page.get_by_text("60,000", exact=True)).to_be_visible()  # Not the chart legend.
 
     page.get_by_role("link", name="Explore digits").first.click()
     expect(page.get_by_role("heading", name="Explore digits")).to_be_visible()

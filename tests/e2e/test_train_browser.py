@@ -20,7 +20,7 @@ def set_number(page, label, value):
 def test_start_a_run_and_watch_it_train(page, app_url):
     page.goto(app_url)
     page.get_by_role("link", name="Design and train").first.click()
-    expect(page.get_by_text("669,706")).to_be_visible()
+    expect(page.get_by_text("669,706", exact=True)).to_be_visible()
 
     set_number(page, "Training digits (0 = all 60,000)", 12000)
     set_number(page, "Hold-out size", 2000)

@@ -10,28 +10,13 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from core import compare, explore, registry, saliency, scheduler
+from core import compare, explore, navigation, registry, saliency, scheduler
 from core.data import MnistData, load_mnist
 from core.device import DeviceInfo, detect_device
 from core.inference import Classifier, ModelLoadError, load_classifier
 
 
-def _use_app_navigation() -> None:
-    """Route every session through app.py's navigation, even one opened on a page's own URL.
-
-    Streamlit treats a `pages/` folder next to the entry point as an old-style multipage app
-    until some session has called `st.navigation`; a first visitor arriving on /predict would get
-    the bare page without app.py's layout, navigation and scheduler. Switching that mode off and
-    rerunning sends the run through app.py instead.
-    """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
-
-
-_use_app_navigation()
+navigation.route_every_session_through_app()  # Before any page draws: see its docstring.
 
 
 @st.cache_resource(show_spinner="Loading the 70,000 MNIST digits...")

@@ -3,24 +3,31 @@ Streamlit)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
 from core import app_cache, compare, model_jobs, registry
 from core.inference import Classifier, ModelLoadError
 from core.registry import RunRecord
+from core.session_keys import FOCUS_RUN
 
 
-def focused_run_picker(runs: list[RunRecord], key: str, label: str = "Run") -> RunRecord:
+def focused_run_picker(
+    runs: list[RunRecord], key: str, label: str = "Run", describe: Callable[[RunRecord], str] = compare.run_label,
+) -> RunRecord:
     """A run picker that opens on the run last chosen on any page, and makes its choice that run."""
     by_id = {run.id: run for run in runs}
-    if st.session_state.get("focus_run") in by_id:
-        st.session_state[key] = st.session_state.focus_run
+    if st.session_state.get(FOCUS_RUN) in by_id:
+        st.session_state[key] = st.session_state[FOCUS_RUN]
+    elif st.session_state.get(key) not in by_id:  # A run deleted meanwhile.
+        st.session_state[key] = runs[0].id
     run_id = st.selectbox(
-        label, list(by_id), format_func=lambda i: compare.run_label(by_id[i]), key=key,
+        label, list(by_id), format_func=lambda i: describe(by_id[i]), key=key,
         # A new choice must become the focus before the rerun, or the line above would undo it.
-        on_change=lambda: st.session_state.update(focus_run=st.session_state[key]),
+        on_change=lambda: st.session_state.update({FOCUS_RUN: st.session_state[key]}),
     )
-    st.session_state.focus_run = run_id
+    st.session_state[FOCUS_RUN] = run_id
     return by_id[run_id]
 
 

@@ -2,14 +2,14 @@
 
 import streamlit as st
 
-from core import app_cache, compare, figures, model_jobs, registry, widgets
+from core import app_cache, compare, figures, model_jobs, navigation, registry, session_keys, widgets
 
 st.title(":material/leaderboard: Compare runs")
 
 runs = [run for run in registry.reconcile_all(include_shipped=True) if not run.broken]
 if not runs:
     st.info("No runs yet. Train a model (or import one), then compare runs here.", icon=":material/info:")
-    st.page_link("pages/train.py", label="Design and train", icon=":material/model_training:")
+    navigation.link("train")
     st.stop()
 by_id = {run.id: run for run in runs}
 
@@ -50,11 +50,11 @@ if any(model_jobs.evaluation_state(run) == model_jobs.RUNNING for run in runs):
 st.subheader("Training curves, overlaid")
 with_curves = [row["id"] for row in rows if app_cache.metrics_summary(by_id[row["id"]])["epochs_done"]]
 ranked = [run_id for run_id in table["id"] if run_id in with_curves]
-if "compare_overlay" not in st.session_state:  # The best run of each of the two best architectures.
-    st.session_state.compare_overlay = compare.best_per_model(table, ranked)[:2]
-st.session_state.compare_overlay = [i for i in st.session_state.compare_overlay if i in ranked]  # Deleted ones go.
+if session_keys.COMPARE_OVERLAY not in st.session_state:  # The best run of each of the two best architectures.
+    st.session_state[session_keys.COMPARE_OVERLAY] = compare.best_per_model(table, ranked)[:2]
+st.session_state[session_keys.COMPARE_OVERLAY] = [i for i in st.session_state[session_keys.COMPARE_OVERLAY] if i in ranked]  # Deleted ones go.
 chosen = st.multiselect(
-    "Runs to overlay", ranked, format_func=lambda run_id: compare.run_label(by_id[run_id]), key="compare_overlay",
+    "Runs to overlay", ranked, format_func=lambda run_id: compare.run_label(by_id[run_id]), key=session_keys.COMPARE_OVERLAY,
     placeholder="Choose runs to compare their loss and accuracy",
 )
 if chosen:
@@ -83,7 +83,7 @@ if saved:
         st.rerun()
 detail, delete = st.columns([3, 1])
 with detail:
-    st.page_link("pages/run_detail.py", label="Confusion matrix and mistakes of this run", icon=":material/grid_on:")
+    navigation.link("run_detail", "Confusion matrix and mistakes of this run")
 with delete:
     if st.button("Delete run", icon=":material/delete:", disabled=run.read_only or run.is_live, key="compare_delete"):
         st.session_state.compare_doomed = run.id
@@ -100,7 +100,7 @@ if st.session_state.get("compare_doomed") == run.id:
         except registry.RegistryError as error:
             st.error(str(error), icon=":material/error:")
             st.stop()
-        for key in ("compare_doomed", "focus_run", "compare_overlay", "compare_manage"):
+        for key in ("compare_doomed", session_keys.FOCUS_RUN, session_keys.COMPARE_OVERLAY, "compare_manage"):
             st.session_state.pop(key, None)
         st.toast(f"Deleted {run.name}.", icon=":material/delete:")
         st.rerun()

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core import app_cache, explore, figures
+from core import app_cache, explore, figures, navigation
 from core.data import TEST_SIZE, TRAIN_SIZE
 
 st.title(":material/draw: MNIST digit recognition")
@@ -32,16 +32,6 @@ with device_column:
     st.caption(f"TensorFlow {device.tensorflow_version}, in background jobs; a GPU is used automatically when TensorFlow sees one.")
 
 st.subheader("Pages")
-PAGE_LINKS = [
-    ("pages/explore.py", "Explore digits: browse samples by digit, zoom into one digit's pixels", ":material/grid_view:"),
-    ("pages/statistics.py", "Dataset statistics: class balance, mean digits, normalisation", ":material/bar_chart:"),
-    ("pages/train.py", "Design and train: presets, layers, dropout, optimiser, schedule; start a run", ":material/model_training:"),
-    ("pages/runs.py", "Training runs: live curves and progress, stop or cancel, logs", ":material/monitoring:"),
-    ("pages/predict.py", "Predict: draw or upload a digit and see the class probabilities", ":material/online_prediction:"),
-    ("pages/model_io.py", "Export and import: models, configs, metrics, a standalone Keras script", ":material/import_export:"),
-    ("pages/compare.py", "Compare runs: leaderboard, overlaid curves, rename, notes, delete", ":material/leaderboard:"),
-    ("pages/run_detail.py", "Run detail: confusion matrix, per-class scores, misclassified digits", ":material/grid_on:"),
-    ("pages/insight.py", "What the model looks at: saliency maps and first-layer weights", ":material/visibility:"),
-]
-for page, label, icon in PAGE_LINKS:
-    st.page_link(page, label=label, icon=icon)
+for page in navigation.PAGES:
+    if page is not navigation.HOME:
+        navigation.link(page.name, label=f"{page.title}: {page.summary}")

@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from core import app_cache, compare, figures, registry, saliency, widgets
+from core import app_cache, compare, figures, registry, saliency, session_keys, widgets
 
 TEST, DRAWN = "A test digit", "The digit drawn on the predict page"
 METHOD_LABELS = {"occlusion": "Occlusion", "pixel_flip": "Pixel flip"}
@@ -14,13 +14,13 @@ if not runs:
     st.info("No trained model yet. Train one, then come back.", icon=":material/info:")
     st.stop()
 by_id = {run.id: run for run in runs}
-drawn = st.session_state.get("handover_digit")
+drawn = st.session_state.get(session_keys.HANDOVER_DIGIT)
 if drawn is not None and st.session_state.get("insight_seen_handover") is not drawn:
     # A new digit from the predict page: look at it with the model that classified it.
     st.session_state.insight_seen_handover = drawn
     st.session_state.insight_source = DRAWN
-    if st.session_state.get("handover_model") in by_id:
-        st.session_state.focus_run = st.session_state.handover_model
+    if st.session_state.get(session_keys.HANDOVER_MODEL) in by_id:
+        st.session_state[session_keys.FOCUS_RUN] = st.session_state[session_keys.HANDOVER_MODEL]
 
 run = widgets.focused_run_picker(runs, key="insight_run", label="Model")
 if widgets.prepared_classifier(run) is None:
@@ -35,7 +35,7 @@ with digit_column:
     source = st.segmented_control("Digit", sources, required=True, key="insight_source")
     if source == DRAWN and drawn is not None:
         image, label = np.asarray(drawn, dtype=np.float32), None
-        drawn_for = by_id.get(st.session_state.get("handover_model"))
+        drawn_for = by_id.get(st.session_state.get(session_keys.HANDOVER_MODEL))
         st.caption("Drawn on the predict page" + (f" and classified by {drawn_for.name}." if drawn_for else "."))
     else:
         data = app_cache.mnist()

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core import app_cache, compare, export, importer, jobs, registry, widgets
+from core import app_cache, compare, export, importer, jobs, navigation, registry, session_keys, widgets
 
 st.title(":material/import_export: Export and import")
 export_tab, import_tab = st.tabs([":material/download: Export a run", ":material/upload: Import a model"])
@@ -58,7 +58,7 @@ with import_tab:
     name = st.text_input("Name in the dashboard (optional)", max_chars=80, key="io_name")
     if st.button("Import", type="primary", icon=":material/upload:", disabled=upload is None, key="io_import"):
         try:
-            st.session_state.io_import_job = importer.request_import(upload.getvalue(), upload.name, name.strip() or None)
+            st.session_state[session_keys.IMPORT_JOB] = importer.request_import(upload.getvalue(), upload.name, name.strip() or None)
         except importer.ImportRefused as error:
             st.error(str(error), icon=":material/block:")
 
@@ -67,11 +67,11 @@ with import_tab:
         job = jobs.read("import", target)
         if job is None or job["state"] not in jobs.PENDING_STATES:
             if job is not None and job["state"] == jobs.DONE:  # Other pages open on the new run.
-                st.session_state.focus_run = job["result"]["run_id"]
+                st.session_state[session_keys.FOCUS_RUN] = job["result"]["run_id"]
             st.rerun()
         st.info(jobs.waiting_message(job), icon=":material/hourglass_top:")
 
-    target = st.session_state.get("io_import_job")
+    target = st.session_state.get(session_keys.IMPORT_JOB)
     job = jobs.read("import", target) if target else None
     if job is not None and job["state"] in jobs.PENDING_STATES:
         wait_for_import(job["target"])
@@ -84,5 +84,5 @@ with import_tab:
             st.caption(f"Wrapped with {note}.")
         for warning in report["warnings"]:
             st.warning(warning, icon=":material/warning:")
-        st.page_link("pages/predict.py", label="Try it on the predict page", icon=":material/online_prediction:")
-        st.page_link("pages/compare.py", label="See it in the leaderboard", icon=":material/leaderboard:")
+        navigation.link("predict", "Try it on the predict page")
+        navigation.link("compare", "See it in the leaderboard")

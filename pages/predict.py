@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from core import figures, prediction, registry, widgets
+from core import figures, prediction, registry, session_keys, widgets
 from core.inference import describe_prediction
 from core.preprocess import ImageError, Preprocessed
 
@@ -80,8 +80,8 @@ def show_result(digit: Preprocessed | None, preprocessing_s: float = 0.0) -> Non
         probabilities = classifier.probabilities(digit.pixels)
         elapsed_ms = 1000 * (preprocessing_s + time.perf_counter() - started)
         result = describe_prediction(probabilities)
-        st.session_state["handover_digit"] = digit.pixels
-        st.session_state["handover_model"] = choice.id
+        st.session_state[session_keys.HANDOVER_DIGIT] = digit.pixels
+        st.session_state[session_keys.HANDOVER_MODEL] = choice.id
     answer, seen = st.columns(2)
     with answer:
         css_class, text, opacity = ("predicted-digit", result.digit, 1) if result else ("no-digit", "?", 0.2)

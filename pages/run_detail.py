@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from core import app_cache, compare, evaluate, figures, model_jobs, registry, widgets
+from core import app_cache, compare, evaluate, figures, model_jobs, navigation, registry, widgets
 
 GALLERY_SIZE, COLUMNS = 60, 12
 ANY = "any"
@@ -12,7 +12,7 @@ st.title(":material/grid_on: Run detail")
 runs = compare.comparable_runs(registry.reconcile_all(include_shipped=True))
 if not runs:
     st.info("No finished run with a model yet. Train one, then come back.", icon=":material/info:")
-    st.page_link("pages/train.py", label="Design and train", icon=":material/model_training:")
+    navigation.link("train")
     st.stop()
 run = widgets.focused_run_picker(runs, key="detail_run")
 
@@ -88,4 +88,4 @@ else:
         f"{len(indices):,} mistakes match; the {len(shown)} most confident are shown. "
         "Each tile: true digit → predicted digit and the model's confidence in its wrong answer."
     )
-st.page_link("pages/insight.py", label="What this model looks at (saliency)", icon=":material/visibility:")
+navigation.link("insight", "What this model looks at (saliency)")

@@ -6,7 +6,7 @@ worker died as failed); it polls once a second, and leaving or reloading it neve
 
 import streamlit as st
 
-from core import app_cache, figures, jobs, monitor, registry
+from core import app_cache, figures, jobs, monitor, navigation, registry, widgets
 
 st.title(":material/monitoring: Training runs")
 
@@ -59,14 +59,10 @@ def live_runs() -> None:
     runs = registry.reconcile_all()
     if not runs:
         st.info("No runs yet. Design a network and start one.", icon=":material/info:")
-        st.page_link("pages/train.py", label="Design and train", icon=":material/model_training:")
+        navigation.link("train")
         return
     st.dataframe(monitor.runs_table(runs), hide_index=True, width="stretch")
-    by_id = {run.id: run for run in runs}
-    if st.session_state.get("selected_run") not in by_id:
-        st.session_state.selected_run = runs[0].id
-    selected = st.selectbox("Run", list(by_id), format_func=lambda run_id: f"{by_id[run_id].name} ({by_id[run_id].state})", key="selected_run")
-    show_run(by_id[selected])
+    show_run(widgets.focused_run_picker(runs, key="runs_run", describe=lambda run: f"{run.name} ({run.state})"))
 
 
 live_runs()

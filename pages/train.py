@@ -3,11 +3,11 @@
 import pandas as pd
 import streamlit as st
 
-from core import app_cache, architecture, config as cfg, designer, monitor, registry, scheduler
+from core import app_cache, architecture, config as cfg, designer, monitor, navigation, registry, scheduler, session_keys
 from core.config import PRESETS, ConfigError
 
 st.title(":material/model_training: Design and train")
-PREFIX = "design_"
+PREFIX = session_keys.DESIGN_PREFIX
 
 
 def load_preset() -> None:
@@ -104,10 +104,10 @@ st.dataframe(pd.DataFrame(architecture.summary_rows(config)), hide_index=True, w
 name = st.text_input("Run name (optional)", placeholder=config.describe(), max_chars=80)
 if st.button("Start training", type="primary", icon=":material/play_arrow:"):
     run = scheduler.submit_run(config, name.strip() or None)
-    st.session_state.selected_run = run.id
-    st.switch_page("pages/runs.py")
+    st.session_state[session_keys.FOCUS_RUN] = run.id  # Runs, compare, run detail and export open on it.
+    navigation.switch_to("runs")
 recent = registry.reconcile_all()[:5]
 if recent:
     st.subheader("Recent runs")
     st.dataframe(monitor.runs_table(recent), hide_index=True, width="stretch")
-st.page_link("pages/runs.py", label="See training runs, live", icon=":material/monitoring:")
+navigation.link("runs", "See training runs, live")

@@ -62,6 +62,7 @@ def test_start_queues_a_run_and_the_runs_page_shows_it(train_page, runs_dir):
 
     [run] = registry.list_runs(include_shipped=False)
     assert run.name == "tiny from AppTest" and run.config.train_limit == 2000
+    assert train_page.selectbox(key="runs_run").value == run.id
     assert run.state in ("queued", "running", "finished")
     assert any("tiny from AppTest" in row for row in train_page.dataframe[0].value["name"])
 
@@ -72,6 +73,8 @@ def test_start_queues_a_run_and_the_runs_page_shows_it(train_page, runs_dir):
     train_page.switch_page("pages/runs.py").run()
     assert any(m.label == "Test accuracy" for m in train_page.metric)
     assert "finished" in train_page.dataframe[0].value["state"].tolist()
+    train_page.switch_page("pages/run_detail.py").run()  # The started run is the one in focus there too.
+    assert train_page.selectbox(key="detail_run").value == run.id
 
     train_page.switch_page("pages/train.py").run()
     recent = train_page.dataframe[1].value

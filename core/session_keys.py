@@ -1,0 +1,34 @@
+"""Session-state keys that more than one page (or app.py) uses, with who writes and who reads them.
+
+Keys a single page keeps to itself (its widgets' keys) stay on that page.
+"""
+
+FOCUS_RUN = "focus_run"
+"""The run in view on every run picker. Written by the pickers (core/widgets.focused_run_picker: runs,
+compare, run detail, export, insight), by train on starting a run, by export and import on
+importing a model, by insight for a handed-over digit; cleared by compare on a delete."""
+
+HANDOVER_DIGIT = "handover_digit"
+"""The last 28x28 digit drawn or uploaded on predict (writes it); insight (reads it) explains it."""
+
+HANDOVER_MODEL = "handover_model"
+"""The id of the model that classified HANDOVER_DIGIT: written by predict, read by insight."""
+
+IMPORT_JOB = "io_import_job"
+"""The target of the import job the export and import page asked for (it writes and reads it), so
+the page keeps showing its progress and report after a visit elsewhere."""
+
+DESIGN_PREFIX = "design_"
+"""Prefix of the train page's network-design widgets; app.py keeps them across pages."""
+
+EXPLORE_PREFIX = "explore_"
+"""Prefix of the explore page's filter widgets; app.py keeps them across pages."""
+
+COMPARE_OVERLAY = "compare_overlay"
+"""The runs compare overlays (its widget, which it writes and prunes); app.py keeps it across pages,
+compare drops it when a run is deleted."""
+
+
+def kept_across_pages(key: object) -> bool:
+    """Whether app.py keeps this widget's value while its page is not shown."""
+    return str(key).startswith((DESIGN_PREFIX, EXPLORE_PREFIX)) or key == COMPARE_OVERLAY

@@ -1,0 +1,20 @@
+"""The page declarations app.py, Home and every link are built from."""
+
+from pathlib import Path
+
+from core import navigation, session_keys
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_every_declared_page_has_its_file_and_every_page_file_is_declared():
+    declared = [page.file for page in navigation.PAGES]
+    assert len(set(declared)) == len(declared)
+    assert all((ROOT / file).is_file() for file in declared)
+    assert {f"pages/{path.name}" for path in (ROOT / "pages").glob("*.py")} == set(declared)
+
+
+def test_widget_values_kept_across_pages():
+    assert session_keys.kept_across_pages("design_epochs") and session_keys.kept_across_pages("explore_digits")
+    assert session_keys.kept_across_pages(session_keys.COMPARE_OVERLAY)
+    assert not session_keys.kept_across_pages(session_keys.FOCUS_RUN) and not session_keys.kept_across_pages("compare_delete")

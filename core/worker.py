@@ -13,26 +13,26 @@ draw them together:
   {"kind": "epoch", "epoch": 2, "step": 860, "loss", "accuracy", "val_loss", "val_accuracy",
    "learning_rate", "seconds", "time"}
 A batch point at batch b (0-based) of epoch e (0-based) sits at e + (b + 1) / steps_per_epoch; its
-loss and accuracy are Keras's running means over the epoch so far. `time` counts seconds since
-training began; `seconds` is the epoch's duration, validation included.
+loss and accuracy are the means over the batches since the previous point (not Keras's running
+means over the epoch, which reset each epoch and draw a sawtooth). `time` counts seconds since
+training began; `seconds` is the epoch's duration, validation included. The callbacks that write
+these, status.json's progress and the checkpoint are in core.callbacks.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import os
 import platform
 import subprocess
-import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import keras
 import numpy as np
 
 from core import registry
+from core.callbacks import RunMonitor, StopRequested, TrainingProgress, save_model_atomically
 from core.config import ModelConfig
 from core.convert import write_lite_files
 from core.data import MnistData, load_mnist
@@ -43,22 +43,7 @@ from core.registry import RunRecord
 
 logger = logging.getLogger(__name__)
 
-# How often a batch point is logged and how often status.json is rewritten. Each costs a clock
-# read per batch and a small write a few times a second: well under 1% of a training step.
-POINT_INTERVAL_SECONDS = 0.3
-STATUS_INTERVAL_SECONDS = 0.5
 STATISTICS_CHUNK = 4096
-EPOCH_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
-# Batch points carry the mean over the batches since the previous point, not the epoch so far.
-BATCH_METRICS = ("loss", "accuracy")
-
-
-class _StopRequested(Exception):
-    """Raised from a callback to leave `fit` at once, even in the middle of validation."""
-
-
-class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite: further epochs cannot recover."""
 
 
 @dataclass(frozen=True)
@@ -126,175 +111,6 @@ def pixel_statistics(images: np.ndarray) -> tuple[float, float]:
     return mean, math.sqrt(max(total_squares / count / 255.0**2 - mean**2, 0.0))
 
 
-def save_model_atomically(model: keras.Model, path: Path) -> None:
-    """Save under a temporary name and rename, so `path` is never a half-written model."""
-    with registry.atomic_path(path, suffix=".keras") as temp:
-        model.save(temp)
-
-
-def _finite_or_none(value: Any) -> float | None:
-    return float(value) if value is not None and math.isfinite(value) else None
-
-
-class RunMonitor(keras.callbacks.Callback):
-    """Streams metrics and progress into the run folder, keeps a checkpoint, honours Stop.
-
-    Keras calls it between batches, so the per-batch work is one clock read and one stat of the
-    stop file; metrics are buffered and written a few times a second.
-    """
-
-    def __init__(
-        self,
-        run: RunRecord,
-        *,
-        batch_size: int,
-        point_interval: float = POINT_INTERVAL_SECONDS,
-        status_interval: float = STATUS_INTERVAL_SECONDS,
-    ):
-        super().__init__()
-        self.run = run
-        self.batch_size = batch_size
-        self.point_interval = point_interval
-        self.status_interval = status_interval
-        self.epochs_completed = 0
-        self.has_trained = False
-        self._stop_file = str(run.path / registry.STOP_FILE)
-        self._pending: list[dict[str, Any]] = []
-        self._last_epoch_seconds: float | None = None
-
-    def on_train_begin(self, logs=None):
-        self._train_start = time.monotonic()
-        self._next_point = self._next_status = 0.0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._check_stop()  # Catches a request made while the last epoch was being saved.
-        self._epoch = epoch
-        self._epoch_start = time.monotonic()
-        self._sums_at_last_point = (0, {name: 0.0 for name in BATCH_METRICS})
-        self._publish(phase="training", batches_done=0, now=self._epoch_start)
-
-    def on_train_batch_end(self, batch, logs=None):
-        self._check_stop()
-        now = time.monotonic()
-        if now >= self._next_point:  # Always true after the first batch.
-            self._next_point = now + self.point_interval
-            self._pending.append(self._batch_point(batch, logs, now))
-            self.has_trained = True
-        if now >= self._next_status:
-            self._next_status = now + self.status_interval
-            self._flush()
-            self._publish(phase="training", batches_done=batch + 1, now=now)
-
-    def on_test_begin(self, logs=None):
-        steps = self.params["steps"]
-        self._publish(phase="validating", batches_done=steps, now=time.monotonic())
-
-    def on_test_batch_end(self, batch, logs=None):
-        self._check_stop()
-
-    def on_epoch_end(self, epoch, logs=None):
-        now = time.monotonic()
-        seconds = now - self._epoch_start
-        self._last_epoch_seconds = seconds
-        point = self._epoch_point(epoch, logs or {}, seconds, now)
-        self._pending.append(point)
-        self._flush()
-        save_model_atomically(self.model, self.run.path / registry.CHECKPOINT_FILE)
-        self.epochs_completed = epoch + 1
-        self._publish(phase="training", batches_done=self.params["steps"], now=now)
-        logger.info(_epoch_summary(point, self.params["epochs"]))
-
-    def _check_stop(self) -> None:
-        if os.path.exists(self._stop_file):
-            raise _StopRequested
-
-    def _learning_rate(self) -> float:
-        return float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
-
-    def _interval_means(self, batches_done: int, logs: dict) -> dict[str, float | None]:
-        """Each metric's mean over the batches since the last point.
-
-        Keras reports running means over the epoch so far, which reset at every epoch and so draw
-        a sawtooth; n * mean_n - k * mean_k is the sum over batches k+1..n.
-        """
-        last_batches, last_sums = self._sums_at_last_point
-        sums = {name: logs[name] * batches_done for name in BATCH_METRICS if logs.get(name) is not None}
-        self._sums_at_last_point = (batches_done, {**last_sums, **sums})
-        return {
-            name: (sums[name] - last_sums[name]) / (batches_done - last_batches) if name in sums else None
-            for name in BATCH_METRICS
-        }
-
-    def _batch_point(self, batch: int, logs: dict | None, now: float) -> dict[str, Any]:
-        logs = logs or {}
-        loss = logs.get("loss")
-        if loss is not None and not math.isfinite(loss):
-            raise TrainingDiverged(
-                f"the loss became {loss} in epoch {self._epoch + 1}; "
-                "try a lower learning rate or a warm-up schedule"
-            )
-        steps = self.params["steps"]
-        return {
-            "kind": "batch",
-            "epoch": round(self._epoch + (batch + 1) / steps, 5),
-            "step": self._epoch * steps + batch + 1,
-            **self._interval_means(batch + 1, logs),
-            "learning_rate": self._learning_rate(),
-            "time": round(now - self._train_start, 3),
-        }
-
-    def _epoch_point(self, epoch: int, logs: dict, seconds: float, now: float) -> dict[str, Any]:
-        return {
-            "kind": "epoch",
-            "epoch": epoch + 1,
-            "step": (epoch + 1) * self.params["steps"],
-            **{name: _finite_or_none(logs.get(name)) for name in EPOCH_METRICS},
-            "learning_rate": self._learning_rate(),
-            "seconds": round(seconds, 3),
-            "time": round(now - self._train_start, 3),
-        }
-
-    def _flush(self) -> None:
-        registry.append_metrics(self.run, self._pending)
-        self._pending = []
-
-    def _publish(self, *, phase: str, batches_done: int, now: float) -> None:
-        steps, epochs = self.params["steps"], self.params["epochs"]
-        elapsed = now - self._epoch_start
-        rate = batches_done / elapsed if batches_done and elapsed > 0 else None
-        progress = {
-            "epoch": self._epoch + 1,
-            "epochs": epochs,
-            "epochs_completed": self.epochs_completed,
-            "batch": batches_done,
-            "batches_per_epoch": steps,
-            "samples_per_sec": round(rate * self.batch_size, 1) if rate else None,
-            "eta_seconds": self._eta(batches_done, rate, steps, epochs),
-        }
-        registry.update_status(self.run, {"phase": phase, "progress": progress})
-
-    def _eta(self, batches_done: int, rate: float | None, steps: int, epochs: int) -> float | None:
-        """Seconds to the end of training, from the last whole epoch once one has been timed."""
-        if self._last_epoch_seconds is not None:
-            epoch_seconds = self._last_epoch_seconds
-        elif rate:
-            epoch_seconds = steps / rate
-        else:
-            return None
-        remaining_epochs = epochs - self._epoch - 1
-        this_epoch = (steps - batches_done) / rate if rate else epoch_seconds
-        return round(this_epoch + remaining_epochs * epoch_seconds, 1)
-
-
-def _epoch_summary(point: dict[str, Any], epochs: int) -> str:
-    def show(name: str) -> str:
-        value = point.get(name)
-        return "n/a" if value is None else f"{value:.4f}"
-
-    metrics = ", ".join(f"{name} {show(name)}" for name in EPOCH_METRICS)
-    return f"epoch {point['epoch']}/{epochs}: {metrics} ({point['seconds']:.1f} s)"
-
-
 def library_versions(tensorflow_version: str) -> dict[str, str]:
     return {
         "tensorflow": tensorflow_version,
@@ -348,14 +164,14 @@ def _finish(run: RunRecord, state: str, **fields: Any) -> RunRecord:
     return registry.reload(run)
 
 
-def _callbacks(run: RunRecord, config: ModelConfig) -> tuple[RunMonitor, list]:
+def _callbacks(run: RunRecord, config: ModelConfig) -> tuple[TrainingProgress, list]:
     monitor = RunMonitor(run, batch_size=config.batch_size)
     if config.early_stopping_patience == 0:
-        return monitor, [monitor]
+        return monitor.progress, [monitor]
     early_stopping = keras.callbacks.EarlyStopping(
         monitor="val_loss", patience=config.early_stopping_patience, restore_best_weights=True
     )
-    return monitor, [monitor, early_stopping]
+    return monitor.progress, [monitor, early_stopping]
 
 
 def _evaluate_on_test(run: RunRecord, model: keras.Model, data: MnistData) -> dict[str, Any]:
@@ -428,16 +244,16 @@ def _fit(run: RunRecord) -> RunRecord:
         run, {"phase": "compiling", "validation": split.validation_label, "training_samples": samples}
     )
     model = _compiled_model(config, split)
-    monitor, callbacks = _callbacks(run, config)
+    progress, callbacks = _callbacks(run, config)
     try:
         fit_model(model, config, split, callbacks)
-    except (_StopRequested, KeyboardInterrupt):
-        return _save_stopped(run, model, monitor)
-    return _save_finished(run, model, monitor, data)
+    except (StopRequested, KeyboardInterrupt):
+        return _save_stopped(run, model, progress)
+    return _save_finished(run, model, progress, data)
 
 
 def _save_finished(
-    run: RunRecord, model: keras.Model, monitor: RunMonitor, data: MnistData
+    run: RunRecord, model: keras.Model, progress: TrainingProgress, data: MnistData
 ) -> RunRecord:
     registry.update_status(run, {"phase": "saving"})
     save_model_atomically(model, run.path / registry.MODEL_FILE)
@@ -451,17 +267,17 @@ def _save_finished(
         phase="done",
         test_accuracy=evaluation["accuracy"],
         test_loss=evaluation["loss"],
-        early_stopped=monitor.epochs_completed < run.config.epochs,
+        early_stopped=progress.epochs_completed < run.config.epochs,
     )
 
 
-def _save_stopped(run: RunRecord, model: keras.Model, monitor: RunMonitor) -> RunRecord:
+def _save_stopped(run: RunRecord, model: keras.Model, progress: TrainingProgress) -> RunRecord:
     """Keep the weights trained so far as the run's model."""
-    if not monitor.has_trained:
+    if not progress.has_trained:
         return _finish(run, "stopped", phase="stopped", stop_reason="stopped before training")
     registry.update_status(run, {"phase": "saving"})
     save_model_atomically(model, run.path / registry.MODEL_FILE)
-    logger.info("stopped after %d completed epoch(s)", monitor.epochs_completed)
+    logger.info("stopped after %d completed epoch(s)", progress.epochs_completed)
     stopped = _finish(run, "stopped", phase="stopped", stop_reason="stop requested")
     # After the state change, so Stop answers at once; this process still holds its job slot.
     write_lite_files(model, run.path, source_name=registry.MODEL_FILE)

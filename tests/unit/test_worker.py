@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import pytest
 
-from core import inference, registry, worker
+from core import callbacks, inference, registry, worker
 from core.config import DenseLayer, ModelConfig
 from core.data import load_mnist
 from core.models import build_model, compile_model
@@ -110,7 +110,7 @@ def test_metrics_stream_has_batch_and_epoch_points(twin_runs):
     positions = [r["epoch"] for r in records]
     assert positions == sorted(positions)
     for point in epochs:
-        assert set(worker.EPOCH_METRICS) | {"learning_rate", "seconds"} <= set(point)
+        assert set(callbacks.EPOCH_METRICS) | {"learning_rate", "seconds"} <= set(point)
         assert 0 < point["val_accuracy"] <= 1
 
 
@@ -197,7 +197,7 @@ def test_stop_during_validation_aborts_it():
 
     stopper = StopDuringValidation()
     monitor = worker.RunMonitor(run, batch_size=64)
-    with pytest.raises(worker._StopRequested):
+    with pytest.raises(callbacks.StopRequested):
         model.fit(
             digits,
             labels,
@@ -227,22 +227,3 @@ def test_command_line_training_writes_a_listed_run(runs_root):
     run = next(run for run in registry.list_runs() if run.name == "from the shell")
     assert run.state == "finished" and run.status["launcher"] == "cli"
     assert "epoch 1/1" in (run.path / registry.LOG_FILE).read_text()
-
-
-def test_batch_points_carry_interval_means_not_epoch_running_means():
-    monitor = worker.RunMonitor(registry.create_run(TINY, "interval means"), batch_size=64)
-    monitor.params = {"steps": 10, "epochs": 2}
-    monitor.on_train_begin()
-    batch_losses = [4.0, 2.0, 3.0, 1.0, 5.0]
-    for epoch in range(2):
-        monitor.on_epoch_begin(epoch)
-        means = []
-        for n in range(1, len(batch_losses) + 1):  # Keras' logs: the running mean so far.
-            running = float(np.mean(batch_losses[:n]))
-            means.append(monitor._interval_means(n, {"loss": running, "accuracy": 0.5})["loss"])
-        assert means[0] == pytest.approx(4.0)
-        assert means[1:] == pytest.approx(batch_losses[1:])
-    # Points every two batches: each is the mean of the two batches since the last one.
-    monitor.on_epoch_begin(0)
-    assert monitor._interval_means(2, {"loss": 3.0, "accuracy": None})["loss"] == pytest.approx(3.0)
-    assert monitor._interval_means(4, {"loss": 2.5, "accuracy": None}) == {"loss": pytest.approx(2.0), "accuracy": None}

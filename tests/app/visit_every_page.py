@@ -12,14 +12,14 @@ import numpy as np
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from core import prediction, registry
+from core import navigation, prediction, registry
 from core.data import load_mnist
 from tests.app import APP
 
 
-def visit(app: AppTest, page: str) -> AppTest:
-    app.switch_page(page).run()
-    assert not app.exception, (page, app.exception)
+def visit(app: AppTest, name: str) -> AppTest:
+    app.switch_page(navigation.page(name).file).run()
+    assert not app.exception, (name, app.exception)
     return app
 
 
@@ -32,12 +32,12 @@ def seven_png() -> bytes:
 def main() -> None:
     app = AppTest.from_file(APP, default_timeout=120)
     app.run()
-    for page in ("pages/explore.py", "pages/statistics.py", "pages/train.py", "pages/runs.py", "pages/compare.py"):
-        visit(app, page)
-    visit(app, "pages/run_detail.py")
+    for name in ("explore", "statistics", "train", "runs", "compare"):
+        visit(app, name)
+    visit(app, "run_detail")
     assert app.metric[0].label == "Test accuracy", "run detail shows the stored evaluation"
 
-    visit(app, "pages/predict.py")
+    visit(app, "predict")
     predictions = []
     for choice in prediction.model_choices(registry.list_runs())[:2]:  # The shipped model, the run.
         app.selectbox(key="predict_model").set_value(choice.id).run()
@@ -46,10 +46,10 @@ def main() -> None:
         assert not app.exception and not app.error, [e.value for e in app.error]
         predictions.append(next(m.value for m in app.markdown if "predicted-digit" in m.value))
 
-    visit(app, "pages/insight.py")
+    visit(app, "insight")
     app.radio(key="insight_method").set_value("pixel_flip").run()
     assert not app.exception and len(app.image) >= 3
-    visit(app, "pages/model_io.py")
+    visit(app, "model_io")
     app.file_uploader(key="io_upload").set_value(("notes.keras", b"not a model", "application/octet-stream")).run()
     app.button(key="io_import").click().run()
     assert "not a Keras model file" in app.error[0].value

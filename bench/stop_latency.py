@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core import registry  # noqa: E402
+from core import registry, run_results  # noqa: E402
 from core.config import DenseLayer, ModelConfig  # noqa: E402
 
 CONFIG = ModelConfig(hidden_layers=(DenseLayer(64),), batch_size=64, epochs=50, train_limit=3000, validation_size=1000)
@@ -41,7 +41,7 @@ def one_stop(rng: random.Random) -> float:
         [sys.executable, "-m", "core.job_main", "train", run.id], cwd=registry.PROJECT_ROOT,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-    wait_for(lambda: any(r["kind"] == "batch" for r in registry.read_metrics(run)), 180)
+    wait_for(lambda: any(r["kind"] == "batch" for r in run_results.read_metrics(run)), 180)
     time.sleep(rng.uniform(0, 3))  # Anywhere in an epoch, validation included.
     asked = time.monotonic()
     registry.request_stop(run)

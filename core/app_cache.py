@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from core import compare, explore, navigation, registry, saliency, scheduler
+from core import compare, explore, navigation, registry, run_results, saliency, scheduler
 from core.data import MnistData, load_mnist
 from core.device import DeviceInfo, detect_device
 from core.inference import Classifier, ModelLoadError, load_classifier
@@ -83,7 +83,7 @@ def _stamp(path: Path) -> tuple[int, int]:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _run_metrics(path: str, stamp: tuple[int, int], _run: registry.RunRecord) -> list[dict]:
-    return registry.read_metrics(_run)
+    return run_results.read_metrics(_run)
 
 
 def run_metrics(run: registry.RunRecord) -> list[dict]:
@@ -104,7 +104,7 @@ def metrics_summary(run: registry.RunRecord) -> dict:
 
 @st.cache_data(show_spinner=False, max_entries=512)
 def _evaluation(path: str, stamp: tuple[int, int], _run: registry.RunRecord) -> dict | None:
-    return registry.read_evaluation(_run)
+    return run_results.read_evaluation(_run)
 
 
 def evaluation(run: registry.RunRecord) -> dict | None:
@@ -114,7 +114,7 @@ def evaluation(run: registry.RunRecord) -> dict | None:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _predictions(path: str, stamp: tuple[int, int], _run: registry.RunRecord) -> dict | None:
-    return registry.read_predictions(_run)
+    return run_results.read_predictions(_run)
 
 
 def predictions(run: registry.RunRecord) -> dict | None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import keras
 
-from core import registry
+from core import atomic_files, registry, run_results
 from core.registry import RunRecord
 
 logger = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ class TrainingDiverged(RuntimeError):
 
 def save_model_atomically(model: keras.Model, path: Path) -> None:
     """Save under a temporary name and rename, so `path` is never a half-written model."""
-    with registry.atomic_path(path, suffix=".keras") as temp:
+    with atomic_files.atomic_path(path, suffix=".keras") as temp:
         model.save(temp)
 
 
@@ -204,7 +204,7 @@ class MetricsStream(keras.callbacks.Callback):
         }
 
     def _flush(self) -> None:
-        registry.append_metrics(self.run, self._pending)
+        run_results.append_metrics(self.run, self._pending)
         self._pending = []
 
 

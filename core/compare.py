@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from core import architecture, registry
+from core import architecture, run_results
 from core.registry import RunRecord
 
 LEADERBOARD_COLUMNS = [
@@ -120,7 +120,7 @@ def comparable_runs(runs: list[RunRecord]) -> list[RunRecord]:
     """Runs that can be shown in detail: readable, not training, with a model file."""
     return [
         run for run in runs
-        if not run.broken and not run.is_active and registry.usable_model_path(run) is not None
+        if not run.broken and not run.is_active and run_results.usable_model_path(run) is not None
     ]
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from core import registry
+from core import atomic_files
 from core.inference import (
     ACTIVATION_PREFIX,
     FIRST_LAYER_FILE,
@@ -91,11 +91,11 @@ def write_lite_files(model: Any, folder: Path, *, source_name: str) -> None:
         exported = Path(scratch) / LITE_MODEL_FILE
         _export(model, exported, source_name)
         difference = _check_agreement(model, exported, source_name)
-        with registry.atomic_path(folder / LITE_MODEL_FILE) as temp:
+        with atomic_files.atomic_path(folder / LITE_MODEL_FILE) as temp:
             os.replace(exported, temp)
     _write_first_layer(model, folder)
     # Last, so the record never vouches for files that were not all written.
-    registry.write_json(folder / LITE_INFO_FILE, {"source": source_name, **stamp, "max_difference": difference})
+    atomic_files.write_json(folder / LITE_INFO_FILE, {"source": source_name, **stamp, "max_difference": difference})
 
 
 def _export(model: Any, path: Path, source_name: str) -> None:
@@ -174,7 +174,7 @@ def _write_first_layer(model: Any, folder: Path) -> None:
     if layer is None:
         target.unlink(missing_ok=True)  # A previous model's weights must not be shown for this one.
         return
-    with registry.atomic_path(target, suffix=".npz") as temp:
+    with atomic_files.atomic_path(target, suffix=".npz") as temp:
         np.savez(
             temp,
             kind=np.array(layer.kind),

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from core import registry
+from core import atomic_files, registry
 
 NUM_CLASSES = 10
 
@@ -188,8 +188,8 @@ def evaluate_and_store(
     labels = predicted_labels(probabilities)
     evaluation = {"dataset": "test", **evaluate_predictions(y_test, labels, probabilities), **extra}
     run_path = Path(run_path)
-    registry.write_json(run_path / registry.EVALUATION_FILE, evaluation)
-    with registry.atomic_path(run_path / registry.PREDICTIONS_FILE, suffix=".npz") as temp:
+    atomic_files.write_json(run_path / registry.EVALUATION_FILE, evaluation)
+    with atomic_files.atomic_path(run_path / registry.PREDICTIONS_FILE, suffix=".npz") as temp:
         np.savez_compressed(
             temp,
             labels=labels,

@@ -16,7 +16,7 @@ from textwrap import indent
 
 import pandas as pd
 
-from core import registry
+from core import registry, run_results
 from core.config import ConfigError, ModelConfig
 from core.registry import RunRecord
 
@@ -34,7 +34,7 @@ def file_stem(run: RunRecord) -> str:
 
 def model_bytes(run: RunRecord) -> bytes | None:
     """The run's .keras file (the final model, else the last checkpoint), or None."""
-    path = registry.usable_model_path(run)
+    path = run_results.usable_model_path(run)
     return path.read_bytes() if path else None
 
 

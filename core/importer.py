@@ -24,11 +24,8 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import secrets
-import shutil
 import tempfile
-import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from core import jobs, registry, scheduler
+from core import atomic_files, jobs, registry, scheduler
 from core.config import ModelConfig
 from core.registry import RunRecord
 
@@ -299,38 +296,22 @@ def import_model(
 
 
 def _register(original: bytes | None, wrapped: Any, info: dict[str, Any], name: str) -> RunRecord:
-    """A finished run folder holding the model, filled under a hidden name and renamed in."""
-    root = registry.runs_dir()
-    staging = Path(tempfile.mkdtemp(prefix=".creating-", dir=root))
-    staging.chmod(0o755)
-    try:
+    """A finished run folder holding the model (the upload's bytes, or the wrapped model)."""
+
+    def add_model(folder: Path) -> None:
         if wrapped is None:
-            (staging / registry.MODEL_FILE).write_bytes(original)
+            (folder / registry.MODEL_FILE).write_bytes(original)
         else:
-            wrapped.save(staging / registry.MODEL_FILE)
-        now = registry.now_iso()
-        status = {
-            **registry.initial_status(PLACEHOLDER_CONFIG),
-            "state": "finished", "phase": "done", "launcher": "import",
-            "started": now, "ended": now,
-        }
-        status["progress"]["epochs"] = 0
-        registry.write_json(staging / registry.CONFIG_FILE, PLACEHOLDER_CONFIG.to_dict())
-        registry.write_json(staging / registry.META_FILE, {"name": name, "notes": "", "imported": info})
-        registry.write_json(staging / registry.STATUS_FILE, status)
-        (staging / registry.METRICS_FILE).touch()
-        while True:
-            run_id = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
-            try:
-                os.rename(staging, root / run_id)
-                break
-            except OSError:
-                if not (root / run_id).exists():
-                    raise
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return registry.open_run(root / run_id)
+            wrapped.save(folder / registry.MODEL_FILE)
+
+    now = registry.now_iso()
+    finished = {
+        "state": "finished", "phase": "done", "launcher": "import",
+        "started": now, "ended": now, "progress": {"epochs": 0},
+    }
+    return registry.create_run(
+        PLACEHOLDER_CONFIG, name, status_changes=finished, meta_changes={"imported": info}, add_files=add_model
+    )
 
 
 def _make_servable(run: RunRecord) -> None:
@@ -360,7 +341,7 @@ def request_import(data: bytes, filename: str, name: str | None = None) -> str:
     upload and queue its import job; the job's target, to follow with `jobs.read("import", ...)`."""
     check_archive(data, filename)
     target = secrets.token_hex(8)
-    with registry.atomic_path(_upload_path(target), suffix=".keras") as temp:
+    with atomic_files.atomic_path(_upload_path(target), suffix=".keras") as temp:
         temp.write_bytes(data)
     scheduler.request("import", target, payload={"filename": filename, "name": name})
     return target

@@ -40,7 +40,7 @@ __all__ = [
     "source_stamp",
 ]
 
-# The Keras files a run is served from, preferred first (as registry.usable_model_path).
+# The Keras files a run is served from, preferred first (as run_results.usable_model_path).
 SOURCE_FILES = (MODEL_FILE, CHECKPOINT_FILE)
 
 PROBABILITIES_OUTPUT = "probabilities"

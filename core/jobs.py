@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core import registry
+from core import atomic_files, processes, registry
 
 JOBS_FOLDER = ".jobs"
 LOCK_FILE = ".scheduler.lock"
@@ -40,7 +40,7 @@ QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 PENDING_STATES = (QUEUED, RUNNING)
 # Seconds a TensorFlow job may go without a recorded pid before it counts as dead: spawning takes
 # milliseconds, so this only matters after a crash between claim and spawn.
-CLAIM_GRACE_SECONDS = registry.CLAIM_GRACE_SECONDS
+CLAIM_GRACE_SECONDS = processes.CLAIM_GRACE_SECONDS
 # Job processes yield the CPU to the server, so drawing on the predict page stays snappy.
 JOB_NICENESS = 10
 TARGET_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$")
@@ -109,14 +109,14 @@ def queue_lock() -> Iterator[None]:
 def read(kind: str, target: str) -> dict[str, Any] | None:
     """The job's record, or None if nobody asked for it (or its file is damaged)."""
     try:
-        data = registry.read_json(job_path(kind, target))
+        data = atomic_files.read_json(job_path(kind, target))
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) and data.get("state") in (QUEUED, RUNNING, DONE, FAILED) else None
 
 
 def _write(job: dict[str, Any]) -> dict[str, Any]:
-    registry.write_json(job_path(job["kind"], job["target"]), job)
+    atomic_files.write_json(job_path(job["kind"], job["target"]), job)
     return job
 
 
@@ -160,8 +160,8 @@ def all_jobs() -> list[dict[str, Any]]:
 def is_alive(job: dict[str, Any]) -> bool:
     """Whether the process holding a running job still exists (a fresh claim counts as alive)."""
     if job.get("pid") is None:
-        return registry.age_seconds(job.get("started")) < CLAIM_GRACE_SECONDS
-    return registry.process_is_alive(int(job["pid"]), job.get("pid_start"))
+        return processes.age_seconds(job.get("started")) < CLAIM_GRACE_SECONDS
+    return processes.process_is_alive(int(job["pid"]), job.get("pid_start"))
 
 
 def end(job: dict[str, Any], state: str, **fields: Any) -> dict[str, Any]:
@@ -221,7 +221,7 @@ def spawn(job: dict[str, Any], log_path: Path) -> subprocess.Popen:
     _write(
         {
             **job, "state": RUNNING, "attempts": job["attempts"] + 1, "started": registry.now_iso(),
-            **registry.process_identity(child.pid),
+            **processes.process_identity(child.pid),
         }
     )
     return child

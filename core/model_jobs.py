@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core import inference, jobs, registry, scheduler
+from core import inference, jobs, registry, run_results, scheduler
 from core.registry import RunRecord
 
 READY, RUNNING, NEEDED, FAILED, UNAVAILABLE = "ready", "running", "needed", "failed", "unavailable"
@@ -24,7 +24,7 @@ def has_evaluation(run: RunRecord) -> bool:
 
 def model_stamp(run: RunRecord) -> int | None:
     """The usable model file's modification time: a new file deserves a new try of a failed job."""
-    path = registry.usable_model_path(run)
+    path = run_results.usable_model_path(run)
     try:
         return path.stat().st_mtime_ns if path else None
     except OSError:
@@ -60,7 +60,7 @@ def evaluation_state(run: RunRecord) -> str:
     """
     if has_evaluation(run):
         return READY
-    if run.broken or run.is_active or registry.usable_model_path(run) is None or run.shipped:
+    if run.broken or run.is_active or run_results.usable_model_path(run) is None or run.shipped:
         return UNAVAILABLE
     return _job_state("evaluate", run)
 
@@ -80,7 +80,7 @@ def lite_state(run: RunRecord) -> str:
     needed, failed, or unavailable (no weights, still training, broken, or shipped without one)."""
     if inference.lite_is_fresh(run.path):
         return READY
-    if run.broken or run.is_active or registry.usable_model_path(run) is None or run.shipped:
+    if run.broken or run.is_active or run_results.usable_model_path(run) is None or run.shipped:
         return UNAVAILABLE
     return _job_state("convert", run)
 
@@ -97,7 +97,7 @@ def request_lite(run: RunRecord) -> str:
 
 def _run_for(target: str) -> RunRecord:
     run = registry.open_run(registry.runs_dir() / target)
-    if run.broken or registry.usable_model_path(run) is None:
+    if run.broken or run_results.usable_model_path(run) is None:
         raise jobs.JobRefused(f"{run.name} has no readable model file ({run.broken or 'no weights saved'}).")
     return run
 
@@ -111,7 +111,7 @@ def evaluate_job(target: str) -> dict[str, Any]:
     from core.evaluate import evaluate_and_store
 
     run = _run_for(target)
-    path = registry.usable_model_path(run)
+    path = run_results.usable_model_path(run)
     data = load_mnist()
     evaluation = evaluate_and_store(
         run.path, load_keras_model(path), data.x_test, data.y_test, model_file=path.name, evaluated_by="background"
@@ -126,7 +126,7 @@ def convert_job(target: str) -> dict[str, Any]:
     from core.convert import load_keras_model, write_lite_files
 
     run = _run_for(target)
-    path = registry.usable_model_path(run)
+    path = run_results.usable_model_path(run)
     if inference.lite_is_fresh(run.path):  # Written meanwhile, e.g. by a worker that was stopping.
         return {"source": path.name}
     write_lite_files(load_keras_model(path), run.path, source_name=path.name)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from core import compare, registry
+from core import compare, registry, run_results
 from core.preprocess import Preprocessed, decode_upload, to_mnist
 from core.registry import RunRecord
 
@@ -38,7 +38,7 @@ def model_choices(runs: Iterable[RunRecord]) -> list[ModelChoice]:
     """Shipped models first (the default is the first), then every run with usable weights."""
     choices = []
     for run in compare.comparable_runs(list(runs)):
-        path = registry.usable_model_path(run)
+        path = run_results.usable_model_path(run)
         choices.append(ModelChoice(run.id, describe_run(run, path), run, run.shipped))
     return sorted(choices, key=lambda choice: not choice.shipped)  # Stable: keeps newest first.
 

@@ -2,10 +2,11 @@
 
 Each run lives in `<runs>/<run-id>/` (see docs/ARCHITECTURE.md for the files). Several processes
 read and write these folders at once (Streamlit sessions, the scheduler, training workers, the
-CLI), so every JSON file is replaced atomically, and status and meta updates are
-read-modify-write steps under a per-run `flock`. Readers never lock: they only ever see a whole
-file. Models shipped with the project (`<project>/models/<id>/`) use the same layout and are listed
-read-only.
+CLI), so every JSON file is replaced atomically (core/atomic_files), and status and meta updates
+are read-modify-write steps under a per-run `flock`. Readers never lock: they only ever see a
+whole file. Models shipped with the project (`<project>/models/<id>/`) use the same layout and
+are listed read-only. What a run produced is read by core/run_results; runs whose worker died are
+marked failed by core/reconcile.
 
 Nothing here imports TensorFlow, so pages can use it freely.
 """
@@ -13,24 +14,21 @@ Nothing here imports TensorFlow, so pages can use it freely.
 from __future__ import annotations
 
 import fcntl
-import json
-import math
 import os
 import secrets
 import shutil
-import socket
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from core.atomic_files import read_json, read_json_object, write_json
 from core.config import ModelConfig
+from core.processes import process_identity, worker_is_alive
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_MODELS_DIR = PROJECT_ROOT / "models"
@@ -54,11 +52,6 @@ STATES = ("queued", "running", "stopping", "stopped", "finished", "failed")
 LIVE_STATES = ("running", "stopping")
 ACTIVE_STATES = ("queued", *LIVE_STATES)
 BROKEN = "broken"
-
-# A run the scheduler has claimed but whose worker pid is not recorded yet is given this long
-# before it counts as dead; spawning takes milliseconds, so this only matters after a crash.
-CLAIM_GRACE_SECONDS = 60.0
-
 
 class RegistryError(RuntimeError):
     """An operation the run's state does not allow; the message is meant for the user."""
@@ -140,49 +133,6 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
-def _json_safe(value: Any) -> Any:
-    """NaN and infinity become null: they are not JSON, and browsers reject them."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, Mapping):
-        return {key: _json_safe(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(item) for item in value]
-    return value
-
-
-@contextmanager
-def atomic_path(path: Path, suffix: str = "") -> Iterator[Path]:
-    """A temporary path beside `path` that replaces it only if the block completes.
-
-    Same folder, so `os.replace` is a rename on one filesystem: readers see the old file or the
-    new one, never a half-written one. `suffix` keeps extensions that writers insist on (Keras
-    refuses to save a model to a name that does not end in ".keras").
-    """
-    handle, temp_name = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=f".tmp{suffix}", dir=path.parent
-    )
-    os.close(handle)
-    try:
-        yield Path(temp_name)
-        os.chmod(temp_name, 0o644)  # mkstemp's 0600 would hide the file from other users.
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-
-
-def write_json(path: Path, data: Any) -> None:
-    """Write JSON atomically."""
-    text = json.dumps(_json_safe(data), indent=2)
-    with atomic_path(path) as temp:
-        temp.write_text(text + "\n", encoding="utf-8")
-
-
-def read_json(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
 @contextmanager
 def run_lock(path: Path) -> Iterator[None]:
     """Serialise read-modify-write updates of one run's status and meta across processes."""
@@ -233,51 +183,22 @@ def initial_status(config: ModelConfig) -> dict[str, Any]:
     }
 
 
-def process_start_ticks(pid: int) -> int | None:
-    """When `pid` started (clock ticks since boot), or None if no such process.
-
-    Recorded with the pid so a later check can tell our worker from an unrelated process that
-    was given the same pid after the worker died.
-    """
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # The command name may contain spaces and parentheses, so count fields after the last ')'.
-    fields_after_name = text[text.rindex(")") + 2 :].split()
-    if fields_after_name[0] in ("Z", "X"):
-        return None  # A zombie has finished; only its exit status is waiting to be read.
-    return int(fields_after_name[19])
-
-
-def process_is_alive(pid: int, start_ticks: int | None) -> bool:
-    if not Path("/proc").is_dir():  # Not Linux: whether the pid exists is all one can check.
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            pass  # It exists, under another user.
-        return True
-    actual = process_start_ticks(pid)
-    return actual is not None and (start_ticks is None or actual == start_ticks)
-
-
-def process_identity(pid: int | None = None) -> dict[str, Any]:
-    """The status fields that let `reconcile` recognise this process later."""
-    pid = os.getpid() if pid is None else pid
-    return {"pid": pid, "pid_start": process_start_ticks(pid), "host": socket.gethostname()}
-
-
 def create_run(
-    config: ModelConfig, name: str | None = None, *, start_now: bool = False
+    config: ModelConfig,
+    name: str | None = None,
+    *,
+    start_now: bool = False,
+    status_changes: Mapping[str, Any] | None = None,
+    meta_changes: Mapping[str, Any] | None = None,
+    add_files: Callable[[Path], None] | None = None,
 ) -> RunRecord:
-    """A new run folder, queued for the scheduler.
+    """A new run folder, queued for the scheduler; the one way any run folder is made.
 
     `start_now=True` is for a process that trains the run itself (the CLI): the run starts as
     running with the caller's pid, so the scheduler never picks it and waits for it instead.
-    The folder is filled under a hidden name and renamed into place, so nobody ever lists a
-    run without its files.
+    `status_changes` and `meta_changes` are merged into the initial files, and `add_files(folder)`
+    writes more (an imported model). The folder is filled under a hidden name and renamed into
+    place, so nobody ever lists a run without its files.
     """
     root = runs_dir()
     status = initial_status(config)
@@ -285,27 +206,37 @@ def create_run(
         status.update(state="running", launcher="cli", phase="starting", **process_identity())
     staging = Path(tempfile.mkdtemp(prefix=".creating-", dir=root))
     staging.chmod(0o755)
-    write_json(staging / CONFIG_FILE, config.to_dict())
-    write_json(staging / META_FILE, {"name": name or "", "notes": ""})
-    write_json(staging / STATUS_FILE, status)
-    (staging / METRICS_FILE).touch()
+    try:
+        if add_files is not None:
+            add_files(staging)
+        write_json(staging / CONFIG_FILE, config.to_dict())
+        write_json(staging / META_FILE, {"name": name or "", "notes": "", **(meta_changes or {})})
+        write_json(staging / STATUS_FILE, _merged_status(status, status_changes or {}))
+        (staging / METRICS_FILE).touch()
+        run_id = _rename_into_place(staging, root)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return open_run(root / run_id)
+
+
+def _rename_into_place(staging: Path, root: Path) -> str:
+    """Give a filled staging folder a fresh run id; the rename fails when the target exists,
+    because a run folder is never empty, so concurrent creators never share a folder."""
     while True:
         run_id = _new_run_id()
         try:
-            # Fails when the target exists, because a run folder is never empty.
             os.rename(staging, root / run_id)
-            break
+            return run_id
         except OSError:
-            if (root / run_id).exists():
-                continue
-            raise
-    return open_run(root / run_id)
+            if not (root / run_id).exists():
+                raise
 
 
 def open_run(path: Path, *, shipped: bool = False) -> RunRecord:
     """Read a run folder anywhere on disk; a damaged one comes back marked broken."""
     path = Path(path)
-    meta = _read_optional_json(path / META_FILE)
+    meta = read_json_object(path / META_FILE)
 
     def broken(config: ModelConfig | None, reason: str) -> RunRecord:
         return RunRecord(path.name, path, config, meta=meta, shipped=shipped, broken=reason)
@@ -331,7 +262,7 @@ def open_run(path: Path, *, shipped: bool = False) -> RunRecord:
 
 def _shipped_status(path: Path, config: ModelConfig) -> dict[str, Any]:
     """A shipped model without status.json: finished, with its stored test results."""
-    evaluation = _read_optional_json(path / EVALUATION_FILE)
+    evaluation = read_json_object(path / EVALUATION_FILE)
     return {
         **initial_status(config),
         "state": "finished",
@@ -341,14 +272,6 @@ def _shipped_status(path: Path, config: ModelConfig) -> dict[str, Any]:
         "test_accuracy": evaluation.get("accuracy"),
         "test_loss": evaluation.get("loss"),
     }
-
-
-def _read_optional_json(path: Path) -> dict[str, Any]:
-    try:
-        data = read_json(path)
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _run_folders(root: Path) -> list[Path]:
@@ -392,18 +315,23 @@ def update_status(
         status = read_json(run.path / STATUS_FILE)
         if only_if is not None and status.get("state") not in only_if:
             return None
-        changes = dict(changes)
-        if "progress" in changes:
-            changes["progress"] = {**(status.get("progress") or {}), **changes["progress"]}
-        status.update(changes)
+        status = _merged_status(status, changes)
         write_json(run.path / STATUS_FILE, status)
         return status
+
+
+def _merged_status(status: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """`status` with `changes` applied; a `progress` dict is merged key by key."""
+    merged = {**status, **changes}
+    if "progress" in changes:
+        merged["progress"] = {**(status.get("progress") or {}), **changes["progress"]}
+    return merged
 
 
 def _update_meta(run: RunRecord, **changes: str) -> RunRecord:
     _writable(run)
     with run_lock(run.path):
-        meta = {**_read_optional_json(run.path / META_FILE), **changes}
+        meta = {**read_json_object(run.path / META_FILE), **changes}
         write_json(run.path / META_FILE, meta)
     return reload(run)
 
@@ -440,129 +368,14 @@ def request_stop(run: RunRecord) -> RunRecord:
 def delete_run(run: RunRecord) -> None:
     """Delete a run folder. Shipped models and runs still training are refused."""
     _writable(run)
-    run = reconcile(reload(run))
+    run = reload(run)
     if not run.broken:
         cancelled = {"state": "stopped", "stop_reason": "cancelled", "ended": now_iso()}
         update_status(run, cancelled, only_if=("queued",))
-        if reload(run).is_live:
+        current = reload(run)
+        if current.is_live and worker_is_alive(current.status):  # A dead worker's run may go.
             raise RegistryError(f"{run.name} is still training; stop it before deleting it")
     # Renaming first makes the run vanish from listings at once, even if removal takes a while.
     doomed = run.path.with_name(f".deleting-{run.id}-{secrets.token_hex(3)}")
     os.rename(run.path, doomed)
     shutil.rmtree(doomed, ignore_errors=True)
-
-
-def _death_reason(run: RunRecord) -> str:
-    progress = run.progress
-    phase = run.status.get("phase")
-    if phase == "evaluating":
-        where = "while evaluating the trained model"
-    elif phase in ("queued", "starting", "loading", "compiling") or not progress.get("epoch"):
-        where = "before training started"
-    else:
-        where = f"during epoch {progress['epoch']}"
-    if (run.path / MODEL_FILE).exists():
-        kept = "the saved model is kept"
-    elif (run.path / CHECKPOINT_FILE).exists():
-        kept = "the last completed epoch's weights are kept"
-    else:
-        kept = "no epoch had completed, so no weights were kept"
-    return f"worker process died (killed or out of memory) {where}; {kept}"
-
-
-def age_seconds(timestamp: Any) -> float:
-    """Seconds since an ISO timestamp written by `now_iso`; infinite for none or a bad one."""
-    try:
-        return time.time() - datetime.fromisoformat(timestamp).timestamp()
-    except (TypeError, ValueError):
-        return math.inf
-
-
-def _worker_is_alive(status: Mapping[str, Any]) -> bool:
-    if status.get("host") not in (None, socket.gethostname()):
-        return True  # Another machine's process: nothing here can tell, so trust the status.
-    pid = status.get("pid")
-    if pid is None:
-        return age_seconds(status.get("claimed")) < CLAIM_GRACE_SECONDS
-    return process_is_alive(pid, status.get("pid_start"))
-
-
-def reconcile(run: RunRecord) -> RunRecord:
-    """Mark a run failed if it claims to be training but its worker process is gone.
-
-    A worker killed by SIGKILL or the out-of-memory killer cannot report its own death; this
-    notices a vanished pid, a zombie, or a pid now used by a different process.
-    """
-    if run.shipped or run.broken or not run.is_live or _worker_is_alive(run.status):
-        return run
-    failed = {"state": "failed", "error": _death_reason(run), "ended": now_iso()}
-    with run_lock(run.path):
-        current = open_run(run.path)
-        if current.is_live and not _worker_is_alive(current.status):
-            write_json(run.path / STATUS_FILE, {**current.status, **failed})
-    return reload(run)
-
-
-def reconcile_all(include_shipped: bool = False) -> list[RunRecord]:
-    """`list_runs` with every run whose worker died marked failed: what pages should show."""
-    return [reconcile(run) for run in list_runs(include_shipped=include_shipped)]
-
-
-def append_metrics(run: RunRecord, records: list[dict[str, Any]]) -> None:
-    """Append whole lines in one write, so a crash can only tear the last line."""
-    if not records:
-        return
-    text = "".join(json.dumps(_json_safe(record)) + "\n" for record in records)
-    with open(run.path / METRICS_FILE, "a", encoding="utf-8") as handle:
-        handle.write(text)
-
-
-def read_metrics(run: RunRecord) -> list[dict[str, Any]]:
-    """Every metrics record in order; a torn or corrupt line (a killed writer) is skipped."""
-    try:
-        lines = (run.path / METRICS_FILE).read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return []
-    records = []
-    for line in lines:
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(record, dict):
-            records.append(record)
-    return records
-
-
-def read_log(run: RunRecord, max_chars: int = 20_000) -> str:
-    """The end of the worker's log (where a failed run's traceback is), or "" if there is none."""
-    try:
-        with open(run.path / LOG_FILE, "rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            handle.seek(max(handle.tell() - max_chars, 0))
-            return handle.read().decode("utf-8", errors="replace")
-    except OSError:
-        return ""
-
-
-def usable_model_path(run: RunRecord) -> Path | None:
-    """The final model, else the last completed epoch's checkpoint, else None."""
-    for name in (MODEL_FILE, CHECKPOINT_FILE):
-        if (run.path / name).is_file():
-            return run.path / name
-    return None
-
-
-def read_evaluation(run: RunRecord) -> dict[str, Any] | None:
-    """The stored test-set evaluation, or None if the run has none (yet)."""
-    data = _read_optional_json(run.path / EVALUATION_FILE)
-    return data or None
-
-
-def read_predictions(run: RunRecord) -> dict[str, np.ndarray] | None:
-    """Stored test-set predictions: `labels`, `probabilities`, `y_true`; None if absent."""
-    try:
-        with np.load(run.path / PREDICTIONS_FILE, allow_pickle=False) as archive:
-            return {name: archive[name] for name in archive.files}
-    except (OSError, ValueError):
-        return None

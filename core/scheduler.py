@@ -14,7 +14,7 @@ import logging
 import subprocess
 import threading
 
-from core import jobs, registry
+from core import jobs, processes, reconcile, registry
 from core.config import ModelConfig
 from core.registry import RunRecord
 
@@ -67,7 +67,7 @@ def _start_training(job: dict, run: RunRecord | None) -> RunRecord | None:
         registry.update_status(run, failed)
         return registry.reload(run)
     _remember(child)
-    registry.update_status(run, registry.process_identity(child.pid))
+    registry.update_status(run, processes.process_identity(child.pid))
     logger.info("started run %s (worker pid %d)", run.id, child.pid)
     return registry.reload(run)
 
@@ -92,7 +92,7 @@ def tick() -> RunRecord | None:
     if not any(job["state"] in jobs.PENDING_STATES for job in jobs.all_jobs()):
         return None  # Nothing to start or to reap: an idle server reads no run folder.
     with jobs.queue_lock():
-        runs = {run.id: run for run in registry.reconcile_all()}
+        runs = {run.id: run for run in reconcile.reconcile_all()}
         jobs.reap_dead()
         _prune_orphans(runs)
         running = jobs.running_jobs()

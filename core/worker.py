@@ -31,7 +31,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from core import registry
+from core import processes, registry
 from core.callbacks import RunMonitor, StopRequested, TrainingProgress, save_model_atomically
 from core.config import ModelConfig
 from core.convert import write_lite_files
@@ -149,7 +149,7 @@ def _claim(run: RunRecord) -> bool:
         "versions": library_versions(device.tensorflow_version),
         "git_commit": git_commit(),
         "seed": run.config.seed,
-        **registry.process_identity(),
+        **processes.process_identity(),
     }
     if registry.update_status(run, started, only_if=("queued", "running")) is not None:
         logger.info("training %s (%s) on %s", run.id, run.config.describe(), device.label)

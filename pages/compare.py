@@ -2,11 +2,11 @@
 
 import streamlit as st
 
-from core import app_cache, compare, figures, model_jobs, navigation, registry, session_keys, widgets
+from core import app_cache, compare, figures, model_jobs, navigation, reconcile, registry, session_keys, widgets
 
 st.title(":material/leaderboard: Compare runs")
 
-runs = [run for run in registry.reconcile_all(include_shipped=True) if not run.broken]
+runs = [run for run in reconcile.reconcile_all(include_shipped=True) if not run.broken]
 if not runs:
     st.info("No runs yet. Train a model (or import one), then compare runs here.", icon=":material/info:")
     navigation.link("train")

@@ -3,13 +3,13 @@
 import numpy as np
 import streamlit as st
 
-from core import app_cache, compare, figures, registry, saliency, session_keys, widgets
+from core import app_cache, compare, figures, reconcile, saliency, session_keys, widgets
 
 TEST, DRAWN = "A test digit", "The digit drawn on the predict page"
 METHOD_LABELS = {"occlusion": "Occlusion", "pixel_flip": "Pixel flip"}
 
 st.title(":material/visibility: What the model looks at")
-runs = compare.comparable_runs(registry.reconcile_all(include_shipped=True))
+runs = compare.comparable_runs(reconcile.reconcile_all(include_shipped=True))
 if not runs:
     st.info("No trained model yet. Train one, then come back.", icon=":material/info:")
     st.stop()

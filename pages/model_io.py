@@ -2,19 +2,19 @@
 
 import streamlit as st
 
-from core import app_cache, compare, export, importer, jobs, navigation, registry, session_keys, widgets
+from core import app_cache, compare, export, importer, jobs, navigation, reconcile, registry, run_results, session_keys, widgets
 
 st.title(":material/import_export: Export and import")
 export_tab, import_tab = st.tabs([":material/download: Export a run", ":material/upload: Import a model"])
 
 with export_tab:
-    runs = compare.comparable_runs(registry.reconcile_all(include_shipped=True))
+    runs = compare.comparable_runs(reconcile.reconcile_all(include_shipped=True))
     if not runs:
         st.info("No run with a saved model yet. Train one first.", icon=":material/info:")
     else:
         run = widgets.focused_run_picker(runs, key="io_run")
         stem, imported = export.file_stem(run), compare.imported_info(run) is not None
-        model_path = registry.usable_model_path(run)
+        model_path = run_results.usable_model_path(run)
         model_column, config_column, metrics_column, script_column = st.columns(4)
         model_column.download_button(
             "Model (.keras)", lambda: export.model_bytes(run) or b"", file_name=f"{stem}.keras",

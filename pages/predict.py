@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from core import figures, prediction, registry, session_keys, widgets
+from core import figures, prediction, reconcile, session_keys, widgets
 from core.inference import describe_prediction
 from core.preprocess import ImageError, Preprocessed
 
@@ -17,7 +17,7 @@ SOURCE_ICONS = {DRAW: ":material/draw:", UPLOAD: ":material/upload:"}
 st.title(":material/online_prediction: Predict a digit")
 
 # Reconciled, so a run whose worker died is listed as failed (with its checkpoint), not running.
-choices = prediction.model_choices(registry.reconcile_all(include_shipped=True))
+choices = prediction.model_choices(reconcile.reconcile_all(include_shipped=True))
 if not choices:
     st.warning("There is no trained model yet. Train one first, then come back here.", icon=":material/model_training:")
     st.stop()

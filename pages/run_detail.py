@@ -3,13 +3,13 @@
 import pandas as pd
 import streamlit as st
 
-from core import app_cache, compare, evaluate, figures, model_jobs, navigation, registry, widgets
+from core import app_cache, compare, evaluate, figures, model_jobs, navigation, reconcile, registry, widgets
 
 GALLERY_SIZE, COLUMNS = 60, 12
 ANY = "any"
 
 st.title(":material/grid_on: Run detail")
-runs = compare.comparable_runs(registry.reconcile_all(include_shipped=True))
+runs = compare.comparable_runs(reconcile.reconcile_all(include_shipped=True))
 if not runs:
     st.info("No finished run with a model yet. Train one, then come back.", icon=":material/info:")
     navigation.link("train")

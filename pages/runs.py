@@ -6,7 +6,7 @@ worker died as failed); it polls once a second, and leaving or reloading it neve
 
 import streamlit as st
 
-from core import app_cache, figures, jobs, monitor, navigation, registry, widgets
+from core import app_cache, figures, jobs, monitor, navigation, reconcile, registry, run_results, widgets
 
 st.title(":material/monitoring: Training runs")
 
@@ -51,12 +51,12 @@ def show_run(run: registry.RunRecord) -> None:
     if metrics:
         st.plotly_chart(figures.training_curves({run.name: metrics}), key=f"curves_{run.id}")
     with st.expander("Worker log"):
-        st.code(registry.read_log(run) or "(empty)", language=None)
+        st.code(run_results.read_log(run) or "(empty)", language=None)
 
 
 @st.fragment(run_every=1.0)
 def live_runs() -> None:
-    runs = registry.reconcile_all()
+    runs = reconcile.reconcile_all()
     if not runs:
         st.info("No runs yet. Design a network and start one.", icon=":material/info:")
         navigation.link("train")

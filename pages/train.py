@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from core import app_cache, architecture, config as cfg, designer, monitor, navigation, registry, scheduler, session_keys
+from core import app_cache, architecture, config as cfg, designer, monitor, navigation, reconcile, scheduler, session_keys
 from core.config import PRESETS, ConfigError
 
 st.title(":material/model_training: Design and train")
@@ -106,7 +106,7 @@ if st.button("Start training", type="primary", icon=":material/play_arrow:"):
     run = scheduler.submit_run(config, name.strip() or None)
     st.session_state[session_keys.FOCUS_RUN] = run.id  # Runs, compare, run detail and export open on it.
     navigation.switch_to("runs")
-recent = registry.reconcile_all()[:5]
+recent = reconcile.reconcile_all()[:5]
 if recent:
     st.subheader("Recent runs")
     st.dataframe(monitor.runs_table(recent), hide_index=True, width="stretch")

@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from core import model_jobs, registry
+from core import atomic_files, model_jobs, registry, run_results
 from core.data import load_mnist
 from tests import tiny_models
 from tests.app import open_page
@@ -39,7 +39,7 @@ def runs(tmp_path_factory):
         shipped_root = root / "models"
         shutil.copytree(cnn.path, shipped_root / "shipped-cnn")
         (shipped_root / "shipped-cnn" / registry.STATUS_FILE).unlink()
-        registry.write_json(shipped_root / "shipped-cnn" / registry.META_FILE, {"name": "first-launch model"})
+        atomic_files.write_json(shipped_root / "shipped-cnn" / registry.META_FILE, {"name": "first-launch model"})
         patch.setattr(registry, "SHIPPED_MODELS_DIR", shipped_root)
         yield {"cnn": cnn, "mlp": mlp}
 
@@ -91,7 +91,7 @@ def test_delete_asks_first_and_the_shipped_model_cannot_be_deleted(runs):
 def test_run_detail_shows_confusion_pairs_and_mistakes(runs):
     app = open_page("pages/run_detail.py", {"focus_run": runs["cnn"].id})
     assert app.selectbox(key="detail_run").value == runs["cnn"].id
-    evaluation = registry.read_evaluation(runs["cnn"])
+    evaluation = run_results.read_evaluation(runs["cnn"])
     assert app.metric[0].value == f"{100 * evaluation['accuracy']:.2f}%"
     assert len(app.get("plotly_chart")) == 1
     per_class, pairs = app.dataframe[0].value, app.dataframe[1].value
@@ -101,7 +101,7 @@ def test_run_detail_shows_confusion_pairs_and_mistakes(runs):
     app.toggle(key="detail_normalised").set_value(True).run()
     app.selectbox(key="detail_true").set_value(9).run()
     assert not app.exception
-    y_true, labels = load_mnist().y_test, registry.read_predictions(runs["cnn"])["labels"]
+    y_true, labels = load_mnist().y_test, run_results.read_predictions(runs["cnn"])["labels"]
     nines = int(((y_true == 9) & (labels != 9)).sum())
     assert f"{nines:,} mistakes match" in app.caption[-1].value
     assert all(label.startswith("9→") for label in _labels(app.get("html")[0].proto.body))
@@ -164,8 +164,8 @@ def test_export_buttons_and_import_of_a_good_and_a_bad_file(runs, tmp_path):
     assert "pixels as [0, 1]" in app.success[0].value
     imported = next(run for run in registry.list_runs() if run.name == "uploaded vector net")
     assert model_jobs.evaluation_state(imported) == model_jobs.READY
-    assert registry.read_evaluation(imported)["accuracy"] > 0.8
-    assert f"{100 * registry.read_evaluation(imported)['accuracy']:.2f}% on the 10,000 test digits" in app.success[0].value
+    assert run_results.read_evaluation(imported)["accuracy"] > 0.8
+    assert f"{100 * run_results.read_evaluation(imported)['accuracy']:.2f}% on the 10,000 test digits" in app.success[0].value
 
 
 def test_the_page_reruns_cleanly_after_its_buttons_were_used(runs):

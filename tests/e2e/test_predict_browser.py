@@ -9,7 +9,7 @@ import sys
 import pytest
 from playwright.sync_api import expect
 
-from core import registry
+from core import registry, run_results
 from tests.e2e.conftest import PROJECT_ROOT
 
 MODEL_LOAD_TIMEOUT_MS = 120_000
@@ -20,7 +20,7 @@ ANSWER_TIMEOUT_MS = 30_000
 def default_model(runs_dir):
     """The page's default model is the shipped one; without it, train a quick stand-in."""
     shipped = [run for run in registry.list_runs(include_shipped=True) if run.shipped]
-    if any(registry.usable_model_path(run) for run in shipped):
+    if any(run_results.usable_model_path(run) for run in shipped):
         return "shipped"
     command = [sys.executable, "-m", "core.train", "--preset", "fast-cnn", "--epochs", "2",
                "--runs-dir", str(runs_dir), "--name", "e2e stand-in"]

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from core import callbacks, registry
+from core import callbacks, registry, run_results
 from core.config import DenseLayer, ModelConfig
 
 TINY = ModelConfig(hidden_layers=(DenseLayer(16),), batch_size=64, epochs=2)
@@ -27,7 +27,7 @@ class StubModel:
         self.seen_at_save: list[list[dict]] = []
 
     def save(self, path):
-        self.seen_at_save.append(registry.read_metrics(self.run))
+        self.seen_at_save.append(run_results.read_metrics(self.run))
         path.write_bytes(b"weights")
 
 
@@ -85,7 +85,7 @@ def test_run_monitor_records_an_epoch_in_order(run):
 
     [at_save] = model.seen_at_save
     assert [record["kind"] for record in at_save][-1] == "epoch"
-    assert at_save == registry.read_metrics(run)
+    assert at_save == run_results.read_metrics(run)
     first, epoch = at_save[0], at_save[-1]
     assert first["kind"] == "batch" and first["step"] == 1 and first["epoch"] == pytest.approx(0.1)
     assert first["loss"] == pytest.approx(1.0) and first["learning_rate"] == pytest.approx(0.01)
@@ -109,4 +109,4 @@ def test_nothing_counts_as_trained_when_stop_comes_before_the_first_batch(run):
     with pytest.raises(callbacks.StopRequested):
         monitor.on_train_batch_end(0, {"loss": 1.0, "accuracy": 0.5})
     assert not monitor.progress.has_trained
-    assert registry.read_metrics(run) == []
+    assert run_results.read_metrics(run) == []

@@ -4,7 +4,7 @@ store-an-evaluation function, checked against small cases worked out by hand."""
 import numpy as np
 import pytest
 
-from core import registry
+from core import atomic_files, registry
 from core.evaluate import (
     evaluate_and_store,
     misclassified,
@@ -88,7 +88,7 @@ def test_evaluate_and_store_writes_both_files(tmp_path):
     evaluation = evaluate_and_store(tmp_path, model, x, Y_TRUE, model_file="model.keras")
     assert model.seen == (6, 28, 28, 1)
     assert evaluation["accuracy"] == pytest.approx(2 / 6) and evaluation["model_file"] == "model.keras"
-    assert registry.read_json(tmp_path / registry.EVALUATION_FILE)["errors"] == 4
+    assert atomic_files.read_json(tmp_path / registry.EVALUATION_FILE)["errors"] == 4
     with np.load(tmp_path / registry.PREDICTIONS_FILE) as stored:
         assert stored["labels"].tolist() == [0, 0, 1, 1, 1, 0]
         assert stored["probabilities"].dtype == np.float16

@@ -10,7 +10,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from core import compare, importer, job_main, jobs, registry, scheduler
+from core import compare, importer, job_main, jobs, registry, run_results, scheduler
 from core.data import load_mnist
 from core.inference import load_classifier
 from tests import tiny_models
@@ -61,7 +61,7 @@ def test_contract_model_is_imported_unchanged(files):
     info = compare.imported_info(registry.reload(run))
     assert info["parameters"] == report.parameters == 784 * 32 + 32 + 33 * 10
     assert run.description == "imported: Sequential: Dense 32, Dense 10"
-    assert registry.usable_model_path(run) is not None and registry.read_evaluation(run) is None
+    assert run_results.usable_model_path(run) is not None and run_results.read_evaluation(run) is None
     assert load_classifier(run.path / registry.LITE_MODEL_FILE).probabilities(load_mnist().x_test[0]).argmax() == 7
 
 
@@ -135,7 +135,7 @@ def test_the_server_queues_an_import_that_a_job_carries_out(files, monkeypatch):
     report = jobs.read("import", target)["result"]
     run = registry.open_run(registry.runs_dir() / report["run_id"])
     assert run.name == report["name"] == "from the page" and report["input_scale"] == "[0, 1]"
-    assert report["test_accuracy"] == registry.read_evaluation(run)["accuracy"] > 0.8
+    assert report["test_accuracy"] == run_results.read_evaluation(run)["accuracy"] > 0.8
     assert "784-value vector" in importer.summary(report)
     assert list((jobs.jobs_dir() / importer.UPLOADS_FOLDER).iterdir()) == []  # The upload is gone.
 

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from core import jobs, registry, scheduler
+from core import jobs, processes, registry, scheduler
 from core.config import DenseLayer, ModelConfig
 
 CONFIG = ModelConfig(hidden_layers=(DenseLayer(32),), epochs=5, train_limit=2000, validation_size=1000)
@@ -36,7 +36,7 @@ def finished_run(name: str) -> registry.RunRecord:
 
 def kill(job: dict) -> None:
     os.kill(job["pid"], signal.SIGKILL)
-    while registry.process_start_ticks(job["pid"]) is not None:
+    while processes.process_start_ticks(job["pid"]) is not None:
         time.sleep(0.01)
         scheduler.reap_children()
 

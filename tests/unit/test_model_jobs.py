@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from core import job_main, jobs, model_jobs, registry, scheduler
+from core import job_main, jobs, model_jobs, registry, run_results, scheduler
 from core.config import ModelConfig
 from core.data import load_mnist
 from tests import assert_labels_agree_but_for_near_ties, tiny_models
@@ -57,9 +57,9 @@ def test_a_stopped_run_is_evaluated_in_the_background_once(model):
     assert model_jobs.request_evaluation([run]) == []  # Merged: never launched twice.
     assert wait_while_running(model_jobs.evaluation_state, run) == model_jobs.READY
     run = registry.reload(run)
-    evaluation = registry.read_evaluation(run)
+    evaluation = run_results.read_evaluation(run)
     data = load_mnist()
-    stored = registry.read_predictions(run)["labels"]
+    stored = run_results.read_predictions(run)["labels"]
     assert evaluation["accuracy"] == (stored == data.y_test).mean()
     assert evaluation["model_file"] == "model.keras" and evaluation["evaluated_by"] == "background"
     assert_labels_agree_but_for_near_ties(model.predict(data.x_test[..., None], verbose=0), stored)

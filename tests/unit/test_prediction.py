@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from core import prediction, registry
+from core import atomic_files, prediction, registry, run_results
 from core.config import PRESETS
 from core.preprocess import ImageError
 
@@ -36,9 +36,9 @@ def test_pickable_models_and_labels(runs_dir, tmp_path):
     (runs_dir / "broken").mkdir()
     shipped_dir = tmp_path / "shipped" / "first-launch"
     shipped_dir.mkdir(parents=True)
-    registry.write_json(shipped_dir / registry.CONFIG_FILE, PRESETS["fast-cnn"].config.to_dict())
-    registry.write_json(shipped_dir / registry.META_FILE, {"name": "First-launch CNN"})
-    registry.write_json(shipped_dir / registry.EVALUATION_FILE, {"accuracy": 0.9901})
+    atomic_files.write_json(shipped_dir / registry.CONFIG_FILE, PRESETS["fast-cnn"].config.to_dict())
+    atomic_files.write_json(shipped_dir / registry.META_FILE, {"name": "First-launch CNN"})
+    atomic_files.write_json(shipped_dir / registry.EVALUATION_FILE, {"accuracy": 0.9901})
     (shipped_dir / registry.MODEL_FILE).write_bytes(b"weights")
     shipped = registry.open_run(shipped_dir, shipped=True)
 
@@ -49,10 +49,10 @@ def test_pickable_models_and_labels(runs_dir, tmp_path):
     architecture = PRESETS["fast-cnn"].config.describe()
     assert choices[0].label == f"First-launch CNN · {architecture} · shipped · 99.01% test accuracy"
     assert choices[1].label.endswith("finished · 99.12% test accuracy")
-    assert choices[1].run.name == "done" and registry.usable_model_path(choices[1].run).name == registry.MODEL_FILE
+    assert choices[1].run.name == "done" and run_results.usable_model_path(choices[1].run).name == registry.MODEL_FILE
     assert choices[2].label.endswith("stopped · not tested")
     assert choices[3].label.endswith("failed, last checkpoint · not tested")
-    assert registry.usable_model_path(choices[3].run).name == registry.CHECKPOINT_FILE
+    assert run_results.usable_model_path(choices[3].run).name == registry.CHECKPOINT_FILE
 
 
 def test_no_models(runs_dir):

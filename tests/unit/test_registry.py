@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from core import registry
+from core import atomic_files, processes, reconcile, registry, run_results
 from core.config import DenseLayer, ModelConfig
 from core.registry import RegistryError
 
@@ -62,30 +62,30 @@ def test_run_ids_are_unique_and_time_sortable_under_concurrency():
 
 def test_json_write_is_atomic(tmp_path, monkeypatch):
     path = tmp_path / "status.json"
-    registry.write_json(path, {"state": "queued"})
+    atomic_files.write_json(path, {"state": "queued"})
 
     def fail(*args, **kwargs):
         raise OSError("disk full")
 
     monkeypatch.setattr(type(path), "write_text", fail)
     with pytest.raises(OSError):
-        registry.write_json(path, {"state": "running"})
+        atomic_files.write_json(path, {"state": "running"})
     assert json.loads(path.read_text()) == {"state": "queued"}
     assert [p.name for p in tmp_path.iterdir()] == ["status.json"]
 
 
 def test_non_finite_numbers_are_written_as_null(tmp_path):
-    registry.write_json(tmp_path / "x.json", {"loss": float("nan"), "values": [float("inf"), 1.0]})
+    atomic_files.write_json(tmp_path / "x.json", {"loss": float("nan"), "values": [float("inf"), 1.0]})
     assert json.loads((tmp_path / "x.json").read_text()) == {"loss": None, "values": [None, 1.0]}
 
 
 def test_torn_last_metrics_line_is_ignored():
     run = registry.create_run(CONFIG)
     records = [{"kind": "batch", "epoch": 0.5}, {"kind": "epoch", "epoch": 1}]
-    registry.append_metrics(run, records)
+    run_results.append_metrics(run, records)
     with open(run.path / registry.METRICS_FILE, "a") as handle:
         handle.write('{"kind": "batch", "epo')
-    assert registry.read_metrics(run) == records
+    assert run_results.read_metrics(run) == records
 
 
 def test_damaged_folders_are_listed_as_broken_without_raising(runs_root):
@@ -117,7 +117,7 @@ def test_shipped_models_are_listed_read_only(tmp_path):
     assert [r.id for r in listed] == [run.id, "seed-mlp"]
     model = listed[1]
     assert model.shipped and model.read_only and model.state == "finished"
-    assert registry.usable_model_path(model) == shipped / "model.keras"
+    assert run_results.usable_model_path(model) == shipped / "model.keras"
     assert [r.id for r in registry.list_runs(include_shipped=False)] == [run.id]
     changes = (registry.delete_run, registry.request_stop, lambda r: registry.rename_run(r, "x"))
     for change in changes:
@@ -135,11 +135,11 @@ def test_rename_and_notes():
 
 def test_usable_model_prefers_final_model_over_checkpoint():
     run = registry.create_run(CONFIG)
-    assert registry.usable_model_path(run) is None
+    assert run_results.usable_model_path(run) is None
     (run.path / "checkpoint.keras").write_bytes(b"")
-    assert registry.usable_model_path(run).name == "checkpoint.keras"
+    assert run_results.usable_model_path(run).name == "checkpoint.keras"
     (run.path / "model.keras").write_bytes(b"")
-    assert registry.usable_model_path(run).name == "model.keras"
+    assert run_results.usable_model_path(run).name == "model.keras"
 
 
 def test_stopping_a_queued_run_cancels_it_at_once():
@@ -174,12 +174,12 @@ def test_update_status_is_compare_and_set():
 
 def test_reconcile_fails_a_run_whose_worker_died():
     run = registry.create_run(CONFIG)
-    worker = registry.process_identity(dead_pid())
+    worker = processes.process_identity(dead_pid())
     registry.update_status(
         run, {"state": "running", "phase": "training", "progress": {"epoch": 3}, **worker}
     )
     (run.path / "checkpoint.keras").write_bytes(b"")
-    run = registry.reconcile(registry.reload(run))
+    run = reconcile.reconcile(registry.reload(run))
     assert run.state == "failed"
     assert run.status["error"] == (
         "worker process died (killed or out of memory) during epoch 3; "
@@ -189,27 +189,27 @@ def test_reconcile_fails_a_run_whose_worker_died():
 
 def test_reconcile_detects_a_zombie_and_a_reused_pid():
     zombie = subprocess.Popen([sys.executable, "-c", "pass"])
-    identity = registry.process_identity(zombie.pid)
-    while registry.process_start_ticks(zombie.pid) is not None:
+    identity = processes.process_identity(zombie.pid)
+    while processes.process_start_ticks(zombie.pid) is not None:
         time.sleep(0.01)  # Exits within a moment; never waited for, so it stays a zombie.
     run = registry.create_run(CONFIG)
     registry.update_status(run, {"state": "running", **identity})
-    assert registry.reconcile(registry.reload(run)).state == "failed"
+    assert reconcile.reconcile(registry.reload(run)).state == "failed"
     zombie.wait()
 
     reused = registry.create_run(CONFIG, start_now=True)
     registry.update_status(reused, {"pid_start": reused.status["pid_start"] - 1})
-    assert registry.reconcile(registry.reload(reused)).state == "failed"
+    assert reconcile.reconcile(registry.reload(reused)).state == "failed"
 
 
 def test_reconcile_leaves_a_live_worker_alone():
     run = registry.create_run(CONFIG, start_now=True)
-    assert registry.reconcile(run).state == "running"
+    assert reconcile.reconcile(run).state == "running"
     assert os.getpid() == run.status["pid"]
 
 
 def test_read_log_returns_the_end_of_the_log():
     run = registry.create_run(CONFIG)
-    assert registry.read_log(run) == ""
+    assert run_results.read_log(run) == ""
     (run.path / registry.LOG_FILE).write_text("start\n" + "x" * 100 + "\nTraceback: boom\n")
-    assert registry.read_log(run, max_chars=16) == "Traceback: boom\n"
+    assert run_results.read_log(run, max_chars=16) == "Traceback: boom\n"

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from core import jobs, registry, scheduler
+from core import jobs, processes, registry, scheduler
 from core.config import DenseLayer, ModelConfig
 
 CONFIG = ModelConfig(
@@ -33,7 +33,7 @@ def kill(run):
     """SIGKILL the run's worker and wait until the kernel has finished it off."""
     pid = registry.reload(run).status["pid"]
     os.kill(pid, signal.SIGKILL)
-    while registry.process_start_ticks(pid) is not None:
+    while processes.process_start_ticks(pid) is not None:
         time.sleep(0.01)
 
 

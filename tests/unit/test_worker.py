@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import pytest
 
-from core import callbacks, inference, registry, worker
+from core import callbacks, inference, reconcile, registry, run_results, worker
 from core.config import DenseLayer, ModelConfig
 from core.data import load_mnist
 from core.models import build_model, compile_model
@@ -68,7 +68,7 @@ def wait_for(condition, timeout: float, interval: float = 0.01):
 
 
 def epoch_points(run):
-    return [record for record in registry.read_metrics(run) if record["kind"] == "epoch"]
+    return [record for record in run_results.read_metrics(run) if record["kind"] == "epoch"]
 
 
 def assert_model_predicts(path, digits):
@@ -102,7 +102,7 @@ def test_finished_run_status(twin_runs):
 
 
 def test_metrics_stream_has_batch_and_epoch_points(twin_runs):
-    records = registry.read_metrics(twin_runs[0])
+    records = run_results.read_metrics(twin_runs[0])
     batches = [r for r in records if r["kind"] == "batch"]
     epochs = [r for r in records if r["kind"] == "epoch"]
     assert batches and [r["epoch"] for r in epochs] == [1, 2]
@@ -116,13 +116,13 @@ def test_metrics_stream_has_batch_and_epoch_points(twin_runs):
 
 def test_model_evaluation_and_predictions_are_saved(twin_runs, test_digits):
     run = twin_runs[0]
-    assert registry.usable_model_path(run) == run.path / "model.keras"
+    assert run_results.usable_model_path(run) == run.path / "model.keras"
     assert (run.path / "checkpoint.keras").is_file()
-    evaluation = registry.read_evaluation(run)
+    evaluation = run_results.read_evaluation(run)
     assert evaluation["accuracy"] == run.status["test_accuracy"]
     assert np.sum(evaluation["confusion_matrix"]) == 10000
     assert len(evaluation["per_class"]) == 10
-    stored = registry.read_predictions(run)
+    stored = run_results.read_predictions(run)
     assert stored["probabilities"].shape == (10000, 10) and stored["labels"].shape == (10000,)
 
     digits, _ = test_digits
@@ -149,7 +149,7 @@ def test_stop_mid_run_ends_within_the_epoch_and_saves_weights(test_digits):
     seconds that takes are measured by bench/stop_latency.py, not asserted on a shared CI box)."""
     run = registry.create_run(LONG, "stopped")
     process = start_worker(run)
-    wait_for(lambda: any(r["kind"] == "batch" for r in registry.read_metrics(run)), WORKER_TIMEOUT)
+    wait_for(lambda: any(r["kind"] == "batch" for r in run_results.read_metrics(run)), WORKER_TIMEOUT)
 
     epochs_done_when_asked = registry.reload(run).progress["epochs_completed"]
     registry.request_stop(run)
@@ -172,7 +172,7 @@ def test_killed_worker_reads_failed_and_keeps_its_checkpoint(test_digits):
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=10)
 
-    run = registry.reconcile(registry.reload(run))
+    run = reconcile.reconcile(registry.reload(run))
     assert run.state == "failed"
     died = "worker process died (killed or out of memory) during epoch "
     assert run.status["error"].startswith(died)

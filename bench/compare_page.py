@@ -33,9 +33,27 @@ from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, PROJECT_ROOT, streamlit_
 
 def train_template(runs_dir: Path) -> Path:
     subprocess.run(
-        [sys.executable, "-m", "core.train", "--preset", "fast-cnn", "--epochs", "1", "--train-limit", "3000",
-         "--validation-size", "1000", "--runs-dir", str(runs_dir), "--name", "template"],
-        cwd=PROJECT_ROOT, check=True, stdout=subprocess.DEVNULL, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        [
+            sys.executable,
+            "-m",
+            "core.train",
+            "--preset",
+            "fast-cnn",
+            "--epochs",
+            "1",
+            "--train-limit",
+            "3000",
+            "--validation-size",
+            "1000",
+            "--runs-dir",
+            str(runs_dir),
+            "--name",
+            "template",
+        ],
+        cwd=PROJECT_ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
     )
     return next(p for p in runs_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
 
@@ -104,12 +122,16 @@ def main() -> None:
             loads = [time_url_load(context, url) for _ in range(args.repeats)]
             browser.close()
     print(f"compare page with {args.runs} runs (plus any shipped model): leaderboard shown / page complete")
-    print(f"  sidebar click, first in the tab (loads the table and Plotly scripts): "
-          f"{first_click[0]:.2f} s / {first_click[1]:.2f} s")
+    print(
+        f"  sidebar click, first in the tab (loads the table and Plotly scripts): "
+        f"{first_click[0]:.2f} s / {first_click[1]:.2f} s"
+    )
     for what, times in (("sidebar click, later", clicks), ("new tab on /compare", loads)):
         tables, complete = [t for t, _ in times], [c for _, c in times]
-        print(f"  {what}: median {statistics.median(tables):.2f} s / {statistics.median(complete):.2f} s, "
-              f"max {max(tables):.2f} s / {max(complete):.2f} s over {len(times)}")
+        print(
+            f"  {what}: median {statistics.median(tables):.2f} s / {statistics.median(complete):.2f} s, "
+            f"max {max(tables):.2f} s / {max(complete):.2f} s over {len(times)}"
+        )
 
 
 if __name__ == "__main__":

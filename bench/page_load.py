@@ -5,6 +5,7 @@ explore page once the data is cached. Starts its own server on 127.0.0.1 and dri
 """
 
 import argparse
+import functools
 import statistics
 import sys
 import tempfile
@@ -37,24 +38,41 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    times: dict[str, list[float]] = {"home page visible (new tab)": [], "explore, first visit in the tab": [], "explore, later visits": []}
-    with tempfile.TemporaryDirectory() as runs, streamlit_server(Path(runs), Path(runs) / "server.log") as url:
+    times: dict[str, list[float]] = {
+        "home page visible (new tab)": [],
+        "explore, first visit in the tab": [],
+        "explore, later visits": [],
+    }
+    with (
+        tempfile.TemporaryDirectory() as runs,
+        streamlit_server(Path(runs), Path(runs) / "server.log") as url,
+    ):
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             for _ in range(args.repeats):
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                home_visible = lambda: expect(page.get_by_text("Training digits")).to_be_visible(timeout=30_000)  # noqa: E731
-                times["home page visible (new tab)"].append(time_to(lambda: page.goto(url), home_visible))
+
+                def home_visible(page=page):
+                    expect(page.get_by_text("Training digits")).to_be_visible(timeout=30_000)
+
+                times["home page visible (new tab)"].append(
+                    time_to(functools.partial(page.goto, url), home_visible)
+                )
                 page.locator(".stPlotlyChart .main-svg").first.wait_for(timeout=30_000)
                 time.sleep(1)  # A person reads the home page before moving on.
-                times["explore, first visit in the tab"].append(time_to(show_explore(page), hundred_digits(page)))
+                times["explore, first visit in the tab"].append(
+                    time_to(show_explore(page), hundred_digits(page))
+                )
                 page.get_by_role("link", name="Home").first.click()
                 home_visible()
                 times["explore, later visits"].append(time_to(show_explore(page), hundred_digits(page)))
                 page.close()
             browser.close()
     for name, values in times.items():
-        print(f"{name:34s} median {statistics.median(values):.2f} s, min {min(values):.2f} s, max {max(values):.2f} s")
+        print(
+            f"{name:34s} median {statistics.median(values):.2f} "
+            f"s, min {min(values):.2f} s, max {max(values):.2f} s"
+        )
 
 
 if __name__ == "__main__":

@@ -99,7 +99,7 @@ def between_strokes(gap_s: float) -> None:
 def measure(classifier, urls: list[str], labels: np.ndarray, gap_s: float) -> dict[str, float]:
     """Wall time per stroke, and the median of each stage: decode, preprocess, model call."""
     seconds, stages, correct = [], [], 0
-    for url, label in zip(urls, labels):
+    for url, label in zip(urls, labels, strict=True):
         between_strokes(gap_s)
         started = time.perf_counter()
         image = decode_canvas_url(url)
@@ -127,11 +127,27 @@ def measure(classifier, urls: list[str], labels: np.ndarray, gap_s: float) -> di
 
 def start_training(runs_dir: Path, niceness: int) -> subprocess.Popen:
     """A fast-cnn run (20 epochs, so it outlasts the measurement), niced like the job queue's."""
-    command = [sys.executable, "-m", "core.train", "--preset", "fast-cnn", "--epochs", "20",
-               "--runs-dir", str(runs_dir), "--name", "latency bench load"]
-    process = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True,
-                               preexec_fn=lambda: os.nice(niceness))
+    command = [
+        sys.executable,
+        "-m",
+        "core.train",
+        "--preset",
+        "fast-cnn",
+        "--epochs",
+        "20",
+        "--runs-dir",
+        str(runs_dir),
+        "--name",
+        "latency bench load",
+    ]
+    process = subprocess.Popen(
+        command,
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        preexec_fn=lambda: os.nice(niceness),
+    )
     deadline = time.monotonic() + TRAINING_START_TIMEOUT_S
     while time.monotonic() < deadline:  # Wait until it is fitting batches, not importing.
         if process.poll() is not None:
@@ -156,20 +172,30 @@ def stop_training(process: subprocess.Popen) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, help="a model.tflite or its run folder (default: the shipped model)")
+    parser.add_argument(
+        "--model", type=Path, help="a model.tflite or its run folder (default: the shipped model)"
+    )
     parser.add_argument("--strokes", type=int, default=300)
     parser.add_argument("--gap", type=float, default=0.05, help="idle seconds between strokes")
     parser.add_argument("--skip-training", action="store_true", help="only the idle measurement")
-    parser.add_argument("--train-niceness", type=int, default=JOB_NICENESS,
-                        help=f"niceness of the training run (default {JOB_NICENESS}, as the job queue starts runs)")
+    parser.add_argument(
+        "--train-niceness",
+        type=int,
+        default=JOB_NICENESS,
+        help=f"niceness of the training run (default {JOB_NICENESS}, as the job queue starts runs)",
+    )
     args = parser.parse_args(argv)
 
     path = lite_model_path(args.model.resolve()) if args.model else shipped_model_path()
     classifier = load_classifier(path)
     urls, labels = canvas_data_urls(args.strokes)
     measure(classifier, urls[:20], labels[:20], args.gap)  # Warm caches the way a first few strokes would.
-    results = {"model": str(path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path),
-               "strokes": args.strokes, "cpu_count": os.cpu_count(), "train_niceness": args.train_niceness}
+    results = {
+        "model": str(path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path),
+        "strokes": args.strokes,
+        "cpu_count": os.cpu_count(),
+        "train_niceness": args.train_niceness,
+    }
     results["idle"] = measure(classifier, urls, labels, args.gap)
     print(f"no training:     {_line(results['idle'])}", flush=True)
     if not args.skip_training:
@@ -188,10 +214,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _line(result: dict[str, float]) -> str:
-    return (f"p50 {result['p50_ms']:.1f} ms, p95 {result['p95_ms']:.1f} ms, max {result['max_ms']:.1f} ms "
-            f"(medians: decode {result['decode_p50_ms']:.1f}, preprocess {result['preprocess_p50_ms']:.1f}, "
-            f"model {result['model_p50_ms']:.2f} ms; accuracy {100 * result['accuracy']:.1f}%, "
-            f"1-min load average {result['load_1min']:.1f})")
+    return (
+        f"p50 {result['p50_ms']:.1f} ms, p95 {result['p95_ms']:.1f} ms, max {result['max_ms']:.1f} ms "
+        f"(medians: decode {result['decode_p50_ms']:.1f}, preprocess {result['preprocess_p50_ms']:.1f}, "
+        f"model {result['model_p50_ms']:.2f} ms; accuracy {100 * result['accuracy']:.1f}%, "
+        f"1-min load average {result['load_1min']:.1f})"
+    )
 
 
 if __name__ == "__main__":

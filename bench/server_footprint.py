@@ -69,7 +69,9 @@ PAGES = {  # Sidebar link -> the page's heading.
     "What the model looks at": "What the model looks at",
 }
 ONE = [(140, 45), *[(140 + i // 6, 45 + 10 * i) for i in range(1, 20)]]
-ZERO = [(140 + 55 * math.sin(2 * math.pi * k / 36), 140 - 85 * math.cos(2 * math.pi * k / 36)) for k in range(38)]
+ZERO = [
+    (140 + 55 * math.sin(2 * math.pi * k / 36), 140 - 85 * math.cos(2 * math.pi * k / 36)) for k in range(38)
+]
 SAMPLE_S = 0.1
 TICKS_PER_S = os.sysconf("SC_CLK_TCK")
 TIMEOUT_MS = 120_000
@@ -84,7 +86,8 @@ CLOCKS_JS = """() => {
 # The canvas component renders into a shadow root, which querySelector does not enter.
 CANVAS_READY_JS = """() => {
     const find = (root) => root.querySelector("canvas.upper-canvas")
-        || [...root.querySelectorAll("*")].filter((e) => e.shadowRoot).map((e) => find(e.shadowRoot)).find(Boolean);
+        || [...root.querySelectorAll("*")].filter((e) => e.shadowRoot)
+            .map((e) => find(e.shadowRoot)).find(Boolean);
     const canvas = find(document);
     const box = canvas && canvas.getBoundingClientRect();
     return box && box.width > 0 && box.height > 0 ? performance.now() : null;
@@ -180,9 +183,26 @@ def wait_for_no_children(pid: int, timeout_s: float = 600) -> float:
 
 def prepare_runs(folder: Path) -> None:
     """A runs folder holding a finished seed-mlp run (model.keras and model.tflite)."""
-    command = [sys.executable, "-m", "core.train", "--preset", "seed-mlp", "--epochs", "1",
-               "--train-limit", "5000", "--validation-size", "1000", "--runs-dir", str(folder), "--name", SECOND_MODEL_NAME]
-    subprocess.run(command, cwd=PROJECT_ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    command = [
+        sys.executable,
+        "-m",
+        "core.train",
+        "--preset",
+        "seed-mlp",
+        "--epochs",
+        "1",
+        "--train-limit",
+        "5000",
+        "--validation-size",
+        "1000",
+        "--runs-dir",
+        str(folder),
+        "--name",
+        SECOND_MODEL_NAME,
+    ]
+    subprocess.run(
+        command, cwd=PROJECT_ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     if not list(folder.glob("*/model.tflite")):
         raise SystemExit("the seed-mlp run wrote no model.tflite")
 
@@ -286,9 +306,15 @@ def train_fast_cnn(page, runs: Path, sampler: MemorySampler) -> dict:
     folder, state = wait_for_new_run(runs)
     wait_for_no_children(sampler.server_pid)
     log = (folder / "worker.log").read_text() if folder else ""
-    return {"state": state, "seconds": time.monotonic() - started, **{f"{k}_peak_mb": v for k, v in sampler.peaks.items()},
-            "peak_times": sampler.peak_times, "processes": sorted(set(sampler.children_seen.values())),
-            "worker_log": log, "series": sampler.series}
+    return {
+        "state": state,
+        "seconds": time.monotonic() - started,
+        **{f"{k}_peak_mb": v for k, v in sampler.peaks.items()},
+        "peak_times": sampler.peak_times,
+        "processes": sorted(set(sampler.children_seen.values())),
+        "worker_log": log,
+        "series": sampler.series,
+    }
 
 
 def wait_for_new_run(runs: Path, timeout_s: float = 900) -> tuple[Path | None, str]:
@@ -301,7 +327,11 @@ def wait_for_new_run(runs: Path, timeout_s: float = 900) -> tuple[Path | None, s
                 config = json.loads((status_path.parent / "config.json").read_text())
             except (OSError, ValueError):
                 continue
-            if config.get("architecture") == "cnn" and status.get("state") in ("finished", "failed", "stopped"):
+            if config.get("architecture") == "cnn" and status.get("state") in (
+                "finished",
+                "failed",
+                "stopped",
+            ):
                 return status_path.parent, status["state"]
         time.sleep(1)
     return None, "timed out"
@@ -351,45 +381,77 @@ def measure_server(browser, template: Path, watcher: str, idle_s: float, train: 
 
 def report(result: dict) -> None:
     answers = ", ".join(f"{a['drawn']}->{a['answer']} {a['seconds']:.2f} s" for a in result["answers"])
-    print(f"[{result['watcher']}] Predict canvas ready {result['canvas_ready_s']:.2f} s after the click; "
-          f"mouse-up to answer (shipped, shipped, second, second): {answers}")
-    print(f"[{result['watcher']}] server RSS after the tour {result['rss_mb']:.0f} MB "
-          f"(started {result['rss_started_mb']:.0f}, Home shown {result['rss_home_mb']:.0f}) "
-          f"(tour peaks: server {result['tour_peaks_mb']['server']:.0f}, job processes "
-          f"{result['tour_peaks_mb']['worker']:.0f} MB; jobs: {len(result['tour_processes'])}); "
-          f"idle CPU on Home {result['idle_cpu_percent']:.2f}% of one core (load {result['load_1min']:.1f})", flush=True)
-    print(f"[{result['watcher']}] server RSS peak per page: "
-          + ", ".join(f"{title} {peak:.0f}" for title, peak in result["page_peaks_mb"].items()) + " MB")
+    print(
+        f"[{result['watcher']}] Predict canvas ready {result['canvas_ready_s']:.2f} s after the click; "
+        f"mouse-up to answer (shipped, shipped, second, second): {answers}"
+    )
+    print(
+        f"[{result['watcher']}] server RSS after the tour {result['rss_mb']:.0f} MB "
+        f"(started {result['rss_started_mb']:.0f}, Home shown {result['rss_home_mb']:.0f}) "
+        f"(tour peaks: server {result['tour_peaks_mb']['server']:.0f}, job processes "
+        f"{result['tour_peaks_mb']['worker']:.0f} MB; jobs: {len(result['tour_processes'])}); "
+        f"idle CPU on Home {result['idle_cpu_percent']:.2f}% of one core (load {result['load_1min']:.1f})",
+        flush=True,
+    )
+    print(
+        f"[{result['watcher']}] server RSS peak per page: "
+        + ", ".join(f"{title} {peak:.0f}" for title, peak in result["page_peaks_mb"].items())
+        + " MB"
+    )
     if "training" in result:
         t = result["training"]
-        print(f"[{result['watcher']}] fast-cnn from the browser ({t['state']}, {t['seconds']:.0f} s): peaks server "
-              f"{t['server_peak_mb']:.0f} MB, worker {t['worker_peak_mb']:.0f} MB, sum {t['sum_peak_mb']:.0f} MB "
-              f"(at {t['peak_times'].get('sum')}; the run's log:)", flush=True)
+        print(
+            f"[{result['watcher']}] fast-cnn from the browser "
+            f"({t['state']}, {t['seconds']:.0f} s): peaks server "
+            f"{t['server_peak_mb']:.0f} MB, worker "
+            f"{t['worker_peak_mb']:.0f} MB, sum {t['sum_peak_mb']:.0f} MB "
+            f"(at {t['peak_times'].get('sum')}; the run's log:)",
+            flush=True,
+        )
         print("    " + t["worker_log"].strip().replace("\n", "\n    "), flush=True)
 
 
 def summary(results: list[dict]) -> None:
     def line(name: str, values: list[float], unit: str, target: str) -> None:
-        print(f"{name:40s} median {statistics.median(values):7.2f} {unit}, range {min(values):.2f}-{max(values):.2f} "
-              f"(n={len(values)}; target {target})")
+        print(
+            f"{name:40s} median {statistics.median(values):7.2f} "
+            f"{unit}, range {min(values):.2f}-{max(values):.2f} "
+            f"(n={len(values)}; target {target})"
+        )
 
     print("\nAll servers:")
     line("server RSS after the tour", [r["rss_mb"] for r in results], "MB", "<= 350 MB")
     line("Predict: click to canvas ready", [r["canvas_ready_s"] for r in results], "s", "<= 1.5 s")
     line("mouse-up to answer, first stroke", [r["answers"][0]["seconds"] for r in results], "s", "<= 0.5 s")
-    line("mouse-up to answer, every stroke", [a["seconds"] for r in results for a in r["answers"]], "s", "<= 0.5 s")
+    line(
+        "mouse-up to answer, every stroke",
+        [a["seconds"] for r in results for a in r["answers"]],
+        "s",
+        "<= 0.5 s",
+    )
     trained = [r["training"] for r in results if "training" in r]
     if trained:
         for key in ("server", "worker", "sum"):
-            line(f"while fast-cnn trains: peak {key} RSS", [t[f"{key}_peak_mb"] for t in trained], "MB",
-                 "<= 1150 MB" if key == "sum" else "-")
+            line(
+                f"while fast-cnn trains: peak {key} RSS",
+                [t[f"{key}_peak_mb"] for t in trained],
+                "MB",
+                "<= 1150 MB" if key == "sum" else "-",
+            )
     for watcher in dict.fromkeys(r["watcher"] for r in results):
-        line(f"idle CPU, fileWatcherType={watcher}", [r["idle_cpu_percent"] for r in results if r["watcher"] == watcher], "%", "< 5%")
+        line(
+            f"idle CPU, fileWatcherType={watcher}",
+            [r["idle_cpu_percent"] for r in results if r["watcher"] == watcher],
+            "%",
+            "< 5%",
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--watchers", default="auto,poll,none", help="fileWatcherType values, one fresh server each")
+    parser.add_argument(
+        "--watchers", default="auto,poll,none", help="fileWatcherType values, one fresh server each"
+    )
     parser.add_argument("--idle-seconds", type=float, default=30)
     parser.add_argument("--no-training", action="store_true", help="skip the fast-cnn run on the last server")
     parser.add_argument("--json", type=Path, help="also write every figure to this file")

@@ -24,7 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from core import registry, run_results  # noqa: E402
 from core.config import DenseLayer, ModelConfig  # noqa: E402
 
-CONFIG = ModelConfig(hidden_layers=(DenseLayer(64),), batch_size=64, epochs=50, train_limit=3000, validation_size=1000)
+CONFIG = ModelConfig(
+    hidden_layers=(DenseLayer(64),), batch_size=64, epochs=50, train_limit=3000, validation_size=1000
+)
 
 
 def wait_for(condition, timeout: float) -> None:
@@ -38,8 +40,10 @@ def wait_for(condition, timeout: float) -> None:
 def one_stop(rng: random.Random) -> float:
     run = registry.create_run(CONFIG, "stop bench")
     worker = subprocess.Popen(
-        [sys.executable, "-m", "core.job_main", "train", run.id], cwd=registry.PROJECT_ROOT,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [sys.executable, "-m", "core.job_main", "train", run.id],
+        cwd=registry.PROJECT_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     wait_for(lambda: any(r["kind"] == "batch" for r in run_results.read_metrics(run)), 180)
     time.sleep(rng.uniform(0, 3))  # Anywhere in an epoch, validation included.
@@ -59,8 +63,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="stop-bench-") as runs:
         os.environ["MNIST_RUNS_DIR"] = runs
         latencies = [one_stop(rng) for _ in range(args.stops)]
-    print(f"stop latency over {len(latencies)} stops: median {statistics.median(latencies):.2f} s, "
-          f"max {max(latencies):.2f} s (target <= 2 s)")
+    print(
+        f"stop latency over {len(latencies)} stops: median {statistics.median(latencies):.2f} s, "
+        f"max {max(latencies):.2f} s (target <= 2 s)"
+    )
 
 
 if __name__ == "__main__":

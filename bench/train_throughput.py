@@ -118,8 +118,10 @@ def main() -> None:
     split = prepare_split(config, load_mnist())
     stats = pixel_statistics(split.x_train)
     samples = len(split.y_train)
-    print(f"{args.preset}: {config.describe()}, batch {config.batch_size}, {samples:,} digits, "
-          f"{config.epochs} epochs, {DEVICE.label}")
+    print(
+        f"{args.preset}: {config.describe()}, batch {config.batch_size}, {samples:,} digits, "
+        f"{config.epochs} epochs, {DEVICE.label}"
+    )
 
     results: dict[str, list[tuple[float, float]]] = {"plain": [], "dashboard": []}
     for repeat in range(args.repeats):
@@ -129,15 +131,19 @@ def main() -> None:
             whole, training = timer.steady_state(samples)
             results[path].append((whole, training))
             hooks = f", {100 * hook_share:.2f}% of the fit inside its hooks" if hook_share else ""
-            print(f"  repeat {repeat + 1} {path:9s}: {whole:7.0f} samples/s per epoch, "
-                  f"{training:7.0f} in training batches{hooks}")
+            print(
+                f"  repeat {repeat + 1} {path:9s}: {whole:7.0f} samples/s per epoch, "
+                f"{training:7.0f} in training batches{hooks}"
+            )
     # Medians, because other processes sharing the CPU slow whole fits at random.
     plain, dashboard = (np.median(results[path], axis=0) for path in ("plain", "dashboard"))
     for label, (whole, training) in (("plain", plain), ("dashboard", dashboard)):
-        print(f"median {label:9s}: {whole:7.0f} samples/s per epoch, "
-              f"{training:7.0f} in training batches")
-    print(f"ratio dashboard/plain: {dashboard[0] / plain[0]:.3f} per epoch, "
-          f"{dashboard[1] / plain[1]:.3f} in training batches (target >= 0.95)")
+        print(f"median {label:9s}: {whole:7.0f} samples/s per epoch, {training:7.0f} in training batches")
+    print(
+        f"ratio dashboard/plain: {dashboard[0] / plain[0]:.3f} per epoch, "
+        f"{dashboard[1] / plain[1]:.3f} in training batches (target >= 0.95)"
+    )
+
 
 if __name__ == "__main__":
     main()

@@ -55,16 +55,30 @@ def main() -> None:
     parser.add_argument("--train-limit", type=int, help="train on a subset this size")
     args = parser.parse_args()
 
-    command = [sys.executable, "-m", "core.train", "--preset", args.preset,
-               "--epochs", str(args.epochs), "--name", "memory bench"]
+    command = [
+        sys.executable,
+        "-m",
+        "core.train",
+        "--preset",
+        args.preset,
+        "--epochs",
+        str(args.epochs),
+        "--name",
+        "memory bench",
+    ]
     if args.train_limit:
         command += ["--train-limit", str(args.train_limit)]
     environment = {"TF_CPP_MIN_LOG_LEVEL": "2", **os.environ}
     with tempfile.TemporaryDirectory(prefix="bench-runs-") as runs:
         with open(Path(runs) / "worker.out", "w+") as log:
             started = time.monotonic()
-            worker = subprocess.Popen([*command, "--runs-dir", runs], cwd=PROJECT_ROOT,
-                                      env=environment, stdout=log, stderr=subprocess.STDOUT)
+            worker = subprocess.Popen(
+                [*command, "--runs-dir", runs],
+                cwd=PROJECT_ROOT,
+                env=environment,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
             peak_rss, high_water = sample_until_exit(worker)
             wall = time.monotonic() - started
             log.seek(0)

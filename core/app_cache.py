@@ -15,7 +15,6 @@ from core.data import MnistData, load_mnist
 from core.device import DeviceInfo, detect_device
 from core.inference import Classifier, ModelLoadError, load_classifier
 
-
 navigation.route_every_session_through_app()  # Before any page draws: see its docstring.
 
 
@@ -123,7 +122,9 @@ def predictions(run: registry.RunRecord) -> dict | None:
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def _saliency(path: str, modified: tuple[int, int], _run: registry.RunRecord, method: str, image: np.ndarray) -> saliency.Saliency:
+def _saliency(
+    path: str, modified: tuple[int, int], _run: registry.RunRecord, method: str, image: np.ndarray
+) -> saliency.Saliency:
     return saliency.saliency_map(classifier(_run), image, method)
 
 

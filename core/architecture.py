@@ -97,12 +97,7 @@ def model_file_size_bytes(config: ModelConfig) -> int:
     slots = _optimizer_slots(config)
     floats = sum(layer.params + slots * layer.trainable_params for layer in layers)
     arrays = sum(len(layer.weights) + slots * layer.trainable_arrays for layer in layers)
-    return (
-        BYTES_PER_FLOAT * floats
-        + BYTES_PER_ARRAY * arrays
-        + BYTES_PER_LAYER * len(layers)
-        + BYTES_BASE
-    )
+    return BYTES_PER_FLOAT * floats + BYTES_PER_ARRAY * arrays + BYTES_PER_LAYER * len(layers) + BYTES_BASE
 
 
 def _optimizer_slots(config: ModelConfig) -> int:
@@ -166,9 +161,7 @@ def _conv_block_layers(block: ConvBlock, index: int, shape: tuple[int, ...]) -> 
     return layers
 
 
-def _dense_with_dropout(
-    layer: DenseLayer, inputs: int, dense_name: str, dropout_name: str
-) -> list[_Layer]:
+def _dense_with_dropout(layer: DenseLayer, inputs: int, dense_name: str, dropout_name: str) -> list[_Layer]:
     layers = [_dense(dense_name, inputs, layer.units)]
     if layer.dropout > 0:
         layers.append(_Layer(dropout_name, "Dropout", (layer.units,)))

@@ -35,9 +35,7 @@ def atomic_path(path: Path, suffix: str = "") -> Iterator[Path]:
     new one, never a half-written one. `suffix` keeps extensions that writers insist on (Keras
     refuses to save a model to a name that does not end in ".keras").
     """
-    handle, temp_name = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=f".tmp{suffix}", dir=path.parent
-    )
+    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{suffix}", dir=path.parent)
     os.close(handle)
     try:
         yield Path(temp_name)

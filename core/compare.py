@@ -14,8 +14,17 @@ from core import architecture, run_results
 from core.registry import RunRecord
 
 LEADERBOARD_COLUMNS = [
-    "name", "model", "parameters", "epochs", "training time (s)", "device",
-    "best val accuracy (%)", "test accuracy (%)", "test loss", "status", "id",
+    "name",
+    "model",
+    "parameters",
+    "epochs",
+    "training time (s)",
+    "device",
+    "best val accuracy (%)",
+    "test accuracy (%)",
+    "test loss",
+    "status",
+    "id",
 ]
 
 
@@ -93,7 +102,9 @@ def leaderboard(rows: list[dict[str, Any]]) -> pd.DataFrame:
     table = pd.DataFrame(rows, columns=LEADERBOARD_COLUMNS)
     if table.empty:
         return table
-    return table.sort_values("test accuracy (%)", ascending=False, na_position="last", kind="stable").reset_index(drop=True)
+    return table.sort_values(
+        "test accuracy (%)", ascending=False, na_position="last", kind="stable"
+    ).reset_index(drop=True)
 
 
 def best_per_model(table: pd.DataFrame, candidates: list[str]) -> list[str]:
@@ -103,7 +114,7 @@ def best_per_model(table: pd.DataFrame, candidates: list[str]) -> list[str]:
     overlay compares different structures (say the seed MLP and the fast CNN), not two copies.
     """
     chosen, seen = [], set()
-    for run_id, model in zip(table["id"], table["model"]):
+    for run_id, model in zip(table["id"], table["model"], strict=True):
         if run_id in candidates and model not in seen:
             chosen.append(run_id)
             seen.add(model)
@@ -119,7 +130,8 @@ def run_label(run: RunRecord) -> str:
 def comparable_runs(runs: list[RunRecord]) -> list[RunRecord]:
     """Runs that can be shown in detail: readable, not training, with a model file."""
     return [
-        run for run in runs
+        run
+        for run in runs
         if not run.broken and not run.is_active and run_results.usable_model_path(run) is not None
     ]
 
@@ -127,4 +139,7 @@ def comparable_runs(runs: list[RunRecord]) -> list[RunRecord]:
 def curve_names(runs: list[RunRecord]) -> list[str]:
     """Each run's name in a figure legend; runs sharing a name get their id's tail added."""
     names = [run.name for run in runs]
-    return [name if names.count(name) == 1 else f"{name} ({run.id[-6:]})" for name, run in zip(names, runs)]
+    return [
+        name if names.count(name) == 1 else f"{name} ({run.id[-6:]})"
+        for name, run in zip(names, runs, strict=True)
+    ]

@@ -95,7 +95,9 @@ def write_lite_files(model: Any, folder: Path, *, source_name: str) -> None:
             os.replace(exported, temp)
     _write_first_layer(model, folder)
     # Last, so the record never vouches for files that were not all written.
-    atomic_files.write_json(folder / LITE_INFO_FILE, {"source": source_name, **stamp, "max_difference": difference})
+    atomic_files.write_json(
+        folder / LITE_INFO_FILE, {"source": source_name, **stamp, "max_difference": difference}
+    )
 
 
 def _export(model: Any, path: Path, source_name: str) -> None:
@@ -215,7 +217,9 @@ def first_layer_weights(model: Any) -> FirstLayer | None:
             if kernel.shape[0] != 784:
                 return None
             images = np.ascontiguousarray(kernel.T.reshape(-1, 28, 28))
-            return FirstLayer("dense", layer.name, images, f"{images.shape[0]} hidden units, 784 weights each")
+            return FirstLayer(
+                "dense", layer.name, images, f"{images.shape[0]} hidden units, 784 weights each"
+            )
     return None
 
 
@@ -243,4 +247,3 @@ def _show(shape: tuple | None) -> str:
     if shape is None:
         return "several tensors"
     return "shape (" + ", ".join("batch" if d is None else str(d) for d in shape) + ")"
-

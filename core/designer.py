@@ -16,17 +16,34 @@ MAX_CONV_BLOCKS = cfg.CONV_BLOCKS_RANGE[1]
 DENSE_FIELDS = ("units", "dropout", "activation")
 CONV_FIELDS = ("filters", "kernel_size", "batch_norm", "pool", "dropout")
 TRAINING_FIELDS = (
-    "optimizer", "learning_rate", "momentum", "schedule", "warmup_epochs", "batch_size", "epochs",
-    "normalization", "augment", "early_stopping_patience", "validation", "validation_size",
-    "train_limit", "seed",
+    "optimizer",
+    "learning_rate",
+    "momentum",
+    "schedule",
+    "warmup_epochs",
+    "batch_size",
+    "epochs",
+    "normalization",
+    "augment",
+    "early_stopping_patience",
+    "validation",
+    "validation_size",
+    "train_limit",
+    "seed",
 )
 
 # What the form shows for each choice.
 CHOICE_LABELS = {
-    "rmsprop": "RMSprop", "adam": "Adam", "sgd": "SGD with momentum",
-    "constant": "constant", "cosine": "cosine decay", "warmup_cosine": "warm-up + cosine",
-    "unit": "scale to [0, 1]", "standardize": "standardise (mean 0, std 1)",
-    "holdout": "hold-out from training data", "test": "the test set (the seed's habit: optimistic)",
+    "rmsprop": "RMSprop",
+    "adam": "Adam",
+    "sgd": "SGD with momentum",
+    "constant": "constant",
+    "cosine": "cosine decay",
+    "warmup_cosine": "warm-up + cosine",
+    "unit": "scale to [0, 1]",
+    "standardize": "standardise (mean 0, std 1)",
+    "holdout": "hold-out from training data",
+    "test": "the test set (the seed's habit: optimistic)",
 }
 
 

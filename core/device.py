@@ -111,7 +111,10 @@ def _nvidia_gpu_names() -> list[str]:
 
 def _tensorflow_has_cuda() -> bool:
     """TensorFlow uses a GPU only with its CUDA libraries (the `and-cuda` extra's nvidia packages)."""
-    return importlib.util.find_spec("nvidia") is not None and importlib.util.find_spec("nvidia.cudnn") is not None
+    return (
+        importlib.util.find_spec("nvidia") is not None
+        and importlib.util.find_spec("nvidia.cudnn") is not None
+    )
 
 
 def detect_device() -> DeviceInfo:

@@ -19,9 +19,7 @@ NUM_CLASSES = 10
 EPSILON = 1e-7
 
 
-def confusion_matrix(
-    y_true: np.ndarray, y_pred: np.ndarray, num_classes: int = NUM_CLASSES
-) -> np.ndarray:
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int = NUM_CLASSES) -> np.ndarray:
     """Counts of (true, predicted) pairs as an int64 (num_classes, num_classes) array."""
     y_true = np.asarray(y_true, dtype=np.int64)
     y_pred = np.asarray(y_pred, dtype=np.int64)
@@ -82,9 +80,7 @@ def predicted_labels(probabilities: np.ndarray) -> np.ndarray:
     return np.asarray(probabilities, dtype=np.float32).argmax(axis=1).astype(np.uint8)
 
 
-def evaluate_predictions(
-    y_true: np.ndarray, labels: np.ndarray, probabilities: np.ndarray
-) -> dict[str, Any]:
+def evaluate_predictions(y_true: np.ndarray, labels: np.ndarray, probabilities: np.ndarray) -> dict[str, Any]:
     """The evaluation stored in a run's evaluation.json.
 
     `labels` are the predicted digits (see `predicted_labels`), the one source of every count;
@@ -182,9 +178,7 @@ def evaluate_and_store(
     `core.model_jobs` for runs and imports that lack one. `x_test` is (N, 28, 28) uint8 on the
     model contract's 0-255 scale; `extra` keys (e.g. which model file) go into the JSON.
     """
-    probabilities = np.asarray(
-        model.predict(x_test[..., None], batch_size=PREDICT_BATCH_SIZE, verbose=0)
-    )
+    probabilities = np.asarray(model.predict(x_test[..., None], batch_size=PREDICT_BATCH_SIZE, verbose=0))
     labels = predicted_labels(probabilities)
     evaluation = {"dataset": "test", **evaluate_predictions(y_test, labels, probabilities), **extra}
     run_path = Path(run_path)

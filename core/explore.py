@@ -117,7 +117,9 @@ def normalisation_views(images: np.ndarray) -> list[ScaleView]:
         view_std = float(np.sqrt(((values - view_mean) ** 2 * counts).sum() / total))
         present = values[counts > 0]
         views.append(
-            ScaleView(name, formula, values, counts, float(present.min()), float(present.max()), view_mean, view_std)
+            ScaleView(
+                name, formula, values, counts, float(present.min()), float(present.max()), view_mean, view_std
+            )
         )
     return views
 

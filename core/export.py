@@ -21,8 +21,16 @@ from core.config import ConfigError, ModelConfig
 from core.registry import RunRecord
 
 METRIC_COLUMNS = [
-    "kind", "epoch", "step", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate",
-    "seconds", "time",
+    "kind",
+    "epoch",
+    "step",
+    "loss",
+    "accuracy",
+    "val_loss",
+    "val_accuracy",
+    "learning_rate",
+    "seconds",
+    "time",
 ]
 
 
@@ -160,7 +168,8 @@ def _body_lines(config: ModelConfig) -> list[str]:
     else:
         lines.append("# Standardise: (pixel / 255 - mean) / std, with the training digits' statistics.")
         lines.append(
-            'x = keras.layers.Rescaling(1 / (255 * pixel_std), offset=-pixel_mean / pixel_std, name="standardize")(x)'
+            "x = keras.layers.Rescaling(1 / (255 * pixel_std), "
+            'offset=-pixel_mean / pixel_std, name="standardize")(x)'
         )
     if config.architecture == "mlp":
         lines.append('x = keras.layers.Flatten(name="flatten")(x)')
@@ -258,7 +267,8 @@ def _main_function(config: ModelConfig) -> str:
             "    validation_size = min(validation_size, (args.train_limit or 60000) // 5)",
             "(x_fit, y_fit), (x_val, y_val) = split(x_train, y_train, args.train_limit, validation_size)",
             "x_fit, x_val = x_fit[..., None], x_val[..., None]",
-            'print(f"{len(y_fit)} training digits, {len(y_val)} held out for validation, {len(y_test)} test digits")',
+            'print(f"{len(y_fit)} training digits, {len(y_val)} '
+            'held out for validation, {len(y_test)} test digits")',
         ]
     else:
         lines += [

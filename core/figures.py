@@ -37,7 +37,9 @@ def labelled_grid(images: np.ndarray, captions: list[str], columns: int = 10, ti
         row, column = divmod(position, columns)
         left = 100 * (GAP + column * (TILE + GAP)) / width
         top = 100 * (GAP + row * (TILE + GAP)) / height
-        labels.append(f'<span class="digit-label" style="left:{left:.3f}%;top:{top:.3f}%">{escape(caption)}</span>')
+        labels.append(
+            f'<span class="digit-label" style="left:{left:.3f}%;top:{top:.3f}%">{escape(caption)}</span>'
+        )
     return (
         f'<div class="digit-grid" style="position:relative;width:{display_width}px;max-width:100%">'
         f'<img src="{png_data_uri(picture)}" alt="{len(captions)} digits" '
@@ -114,7 +116,6 @@ def normalisation_figure(views: list[ScaleView]) -> go.Figure:
         figure.update_yaxes(type="log", row=1, col=column)
     figure.update_layout(bargap=0, height=340, margin=dict(t=40))
     return figure
-
 
 
 PREDICTED_COLOUR, OTHER_COLOUR = "#FFD54F", "#4C78A8"
@@ -197,7 +198,8 @@ def confusion_heatmap(confusion: np.ndarray, normalised: bool = False) -> go.Fig
     figure.update_xaxes(title_text="predicted digit", type="category", side="top")
     figure.update_yaxes(title_text="true digit", type="category", autorange="reversed")
     figure.update_layout(
-        title="Confusion matrix" + (" (row-normalised: recall on the diagonal)" if normalised else " (counts)"),
+        title="Confusion matrix"
+        + (" (row-normalised: recall on the diagonal)" if normalised else " (counts)"),
         height=520,
         margin=dict(l=10, r=10, t=90, b=10),
     )
@@ -237,7 +239,9 @@ def weight_tiles(weights: np.ndarray) -> np.ndarray:
     scaled = np.divide(weights, peak, out=np.zeros_like(weights), where=peak > 0)
     tiles = np.rint(127.5 + 127.5 * scaled).astype(np.uint8)
     if tiles.shape[1:] != (TILE, TILE):
-        tiles = np.stack([np.asarray(Image.fromarray(t).resize((TILE, TILE), Image.Resampling.NEAREST)) for t in tiles])
+        tiles = np.stack(
+            [np.asarray(Image.fromarray(t).resize((TILE, TILE), Image.Resampling.NEAREST)) for t in tiles]
+        )
     return tiles
 
 

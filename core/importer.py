@@ -94,7 +94,9 @@ def check_archive(data: bytes, filename: str = "the file") -> dict[str, Any]:
         if "config.json" not in names:
             raise ImportRefused(f"{filename} is a zip archive but not a Keras model (it has no config.json).")
         if archive.getinfo("config.json").file_size > MAX_CONFIG_BYTES:
-            raise ImportRefused(f"{filename} is refused: its model description is far larger than any digit classifier's.")
+            raise ImportRefused(
+                f"{filename} is refused: its model description is far larger than any digit classifier's."
+            )
         config = json.loads(archive.read("config.json"))
     except ImportRefused:
         raise
@@ -143,7 +145,9 @@ def _load(path: Path, filename: str):
     except Exception as error:
         text = str(error)
         if "lambda" in text.lower() or "safe_mode" in text:
-            raise ImportRefused(f"{filename} contains code that safe loading refuses (a Lambda layer or similar).") from None
+            raise ImportRefused(
+                f"{filename} contains code that safe loading refuses (a Lambda layer or similar)."
+            ) from None
         if "Could not locate" in text or "custom" in text.lower():
             raise ImportRefused(f"{filename} needs custom code to load, so it is refused.") from None
         first = text.strip().splitlines()[0][:200] if text.strip() else type(error).__name__
@@ -160,7 +164,9 @@ def _shapes(model: Any, filename: str) -> tuple[tuple, tuple]:
     try:
         inputs, outputs = model.input_shape, model.output_shape
     except (AttributeError, ValueError):
-        raise ImportRefused(f"The model in {filename} has no defined input shape (was it ever built?).") from None
+        raise ImportRefused(
+            f"The model in {filename} has no defined input shape (was it ever built?)."
+        ) from None
     input_shape = _single_shape(inputs, "input", filename)
     output_shape = _single_shape(outputs, "output", filename)
     if input_shape not in ACCEPTED_INPUTS:
@@ -245,7 +251,9 @@ def import_model(
             raw = _sample_outputs(model, x.astype(np.float32), input_shape)
             unit = _sample_outputs(model, x.astype(np.float32) / 255.0, input_shape)
         except Exception as error:
-            raise ImportRefused(f"The model in {filename} fails on MNIST digits ({str(error).strip()[:200]}).") from None
+            raise ImportRefused(
+                f"The model in {filename} fails on MNIST digits ({str(error).strip()[:200]})."
+            ) from None
         if not (np.all(np.isfinite(raw)) or np.all(np.isfinite(unit))):
             raise ImportRefused(f"The model in {filename} gives non-finite outputs (NaN or infinity).")
         accuracy = {
@@ -306,11 +314,19 @@ def _register(original: bytes | None, wrapped: Any, info: dict[str, Any], name: 
 
     now = registry.now_iso()
     finished = {
-        "state": "finished", "phase": "done", "launcher": "import",
-        "started": now, "ended": now, "progress": {"epochs": 0},
+        "state": "finished",
+        "phase": "done",
+        "launcher": "import",
+        "started": now,
+        "ended": now,
+        "progress": {"epochs": 0},
     }
     return registry.create_run(
-        PLACEHOLDER_CONFIG, name, status_changes=finished, meta_changes={"imported": info}, add_files=add_model
+        PLACEHOLDER_CONFIG,
+        name,
+        status_changes=finished,
+        meta_changes={"imported": info},
+        add_files=add_model,
     )
 
 
@@ -321,7 +337,9 @@ def _make_servable(run: RunRecord) -> None:
     from core.inference import ModelLoadError
 
     try:
-        write_lite_files(load_keras_model(run.path / registry.MODEL_FILE), run.path, source_name=registry.MODEL_FILE)
+        write_lite_files(
+            load_keras_model(run.path / registry.MODEL_FILE), run.path, source_name=registry.MODEL_FILE
+        )
     except ModelLoadError as error:
         registry.delete_run(run)
         raise ImportRefused(f"The imported model does not work as a digit classifier here: {error}") from None
@@ -359,7 +377,9 @@ def import_job(target: str) -> dict[str, Any]:
     filename = str(payload.get("filename") or "model.keras")
     upload = _upload_path(target)
     try:
-        run = next((run for run in registry.list_runs(include_shipped=False) if _upload_of(run) == target), None)
+        run = next(
+            (run for run in registry.list_runs(include_shipped=False) if _upload_of(run) == target), None
+        )
         if run is None:
             if not upload.is_file():
                 raise ImportRefused(f"The upload of {filename} is no longer on the server: upload it again.")
@@ -373,7 +393,9 @@ def import_job(target: str) -> dict[str, Any]:
 
 def summary(report: dict[str, Any]) -> str:
     """One line about a finished import, for the page (plain text: the names are the user's)."""
-    accuracies = ", ".join(f"{scale}: {100 * value:.1f}%" for scale, value in report["scale_accuracy"].items())
+    accuracies = ", ".join(
+        f"{scale}: {100 * value:.1f}%" for scale, value in report["scale_accuracy"].items()
+    )
     return (
         f"{report['architecture']}, {report['parameters']:,} parameters. Input: {report['input']}, pixels as "
         f"{report['input_scale']} (sample accuracy {accuracies}). Test accuracy "

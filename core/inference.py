@@ -200,7 +200,9 @@ def _check_probabilities(classifier: Classifier, path: Path) -> None:
         try:
             probabilities = classifier.probabilities(pixels)
         except Exception as error:
-            raise ModelLoadError(f"The model in {path.name} fails on a 28x28 digit ({_first_line(error)}).") from None
+            raise ModelLoadError(
+                f"The model in {path.name} fails on a 28x28 digit ({_first_line(error)})."
+            ) from None
         if not (
             np.all(np.isfinite(probabilities))
             and np.all(probabilities >= 0)

@@ -12,7 +12,8 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from core import jobs
 from core.inference import ModelLoadError

@@ -62,9 +62,15 @@ class JobKind:
 
 KINDS = {
     "train": JobKind("core.worker:train_job", "training", retries=0, urgent=False),
-    "evaluate": JobKind("core.model_jobs:evaluate_job", "evaluating on the 10,000 test digits", retries=1, urgent=True),
-    "convert": JobKind("core.model_jobs:convert_job", "preparing the model for fast predictions", retries=1, urgent=True),
-    "import": JobKind("core.importer:import_job", "checking and converting the uploaded model", retries=1, urgent=True),
+    "evaluate": JobKind(
+        "core.model_jobs:evaluate_job", "evaluating on the 10,000 test digits", retries=1, urgent=True
+    ),
+    "convert": JobKind(
+        "core.model_jobs:convert_job", "preparing the model for fast predictions", retries=1, urgent=True
+    ),
+    "import": JobKind(
+        "core.importer:import_job", "checking and converting the uploaded model", retries=1, urgent=True
+    ),
 }
 
 
@@ -132,10 +138,20 @@ def request(kind: str, target: str, stamp: Any = None, payload: dict | None = No
             return job
         return _write(
             {
-                "kind": kind, "target": target, "state": QUEUED, "stamp": stamp,
-                "payload": payload or {}, "created": registry.now_iso(), "attempts": 0,
-                "killed": 0, "pid": None, "pid_start": None, "started": None,
-                "ended": None, "error": None, "result": None,
+                "kind": kind,
+                "target": target,
+                "state": QUEUED,
+                "stamp": stamp,
+                "payload": payload or {},
+                "created": registry.now_iso(),
+                "attempts": 0,
+                "killed": 0,
+                "pid": None,
+                "pid_start": None,
+                "started": None,
+                "ended": None,
+                "error": None,
+                "result": None,
             }
         )
 
@@ -180,7 +196,9 @@ def reap_dead() -> list[dict[str, Any]]:
             job = _write({**job, "state": QUEUED, "killed": killed, "pid": None, "pid_start": None})
         else:
             times = "once" if killed == 1 else f"{killed} times"
-            job = end(job, FAILED, killed=killed, error=f"the job process was killed {times} (out of memory?)")
+            job = end(
+                job, FAILED, killed=killed, error=f"the job process was killed {times} (out of memory?)"
+            )
         changed.append(job)
     return changed
 
@@ -220,7 +238,10 @@ def spawn(job: dict[str, Any], log_path: Path) -> subprocess.Popen:
         )
     _write(
         {
-            **job, "state": RUNNING, "attempts": job["attempts"] + 1, "started": registry.now_iso(),
+            **job,
+            "state": RUNNING,
+            "attempts": job["attempts"] + 1,
+            "started": registry.now_iso(),
             **processes.process_identity(child.pid),
         }
     )

@@ -19,7 +19,9 @@ READY, RUNNING, NEEDED, FAILED, UNAVAILABLE = "ready", "running", "needed", "fai
 
 
 def has_evaluation(run: RunRecord) -> bool:
-    return (run.path / registry.EVALUATION_FILE).is_file() and (run.path / registry.PREDICTIONS_FILE).is_file()
+    return (run.path / registry.EVALUATION_FILE).is_file() and (
+        run.path / registry.PREDICTIONS_FILE
+    ).is_file()
 
 
 def model_stamp(run: RunRecord) -> int | None:
@@ -114,7 +116,12 @@ def evaluate_job(target: str) -> dict[str, Any]:
     path = run_results.usable_model_path(run)
     data = load_mnist()
     evaluation = evaluate_and_store(
-        run.path, load_keras_model(path), data.x_test, data.y_test, model_file=path.name, evaluated_by="background"
+        run.path,
+        load_keras_model(path),
+        data.x_test,
+        data.y_test,
+        model_file=path.name,
+        evaluated_by="background",
     )
     scores = {"test_accuracy": evaluation["accuracy"], "test_loss": evaluation["loss"]}
     registry.update_status(run, scores, only_if=("finished", "stopped", "failed"))

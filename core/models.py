@@ -59,9 +59,9 @@ def _augment(x):
     x = keras.layers.RandomTranslation(
         SHIFT_FRACTION, SHIFT_FRACTION, fill_mode="constant", name="augment_shift"
     )(x)
-    return keras.layers.RandomRotation(
-        ROTATION_DEGREES / 360.0, fill_mode="constant", name="augment_rotate"
-    )(x)
+    return keras.layers.RandomRotation(ROTATION_DEGREES / 360.0, fill_mode="constant", name="augment_rotate")(
+        x
+    )
 
 
 def _normalize(x, normalization: str, pixel_mean: float, pixel_std: float):
@@ -138,9 +138,7 @@ def learning_rate_schedule(config: ModelConfig, steps_per_epoch: int):
     if config.schedule == "constant":
         return rate
     if config.schedule == "cosine":
-        return keras.optimizers.schedules.CosineDecay(
-            rate, decay_steps=config.epochs * steps_per_epoch
-        )
+        return keras.optimizers.schedules.CosineDecay(rate, decay_steps=config.epochs * steps_per_epoch)
     return keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=0.0,
         decay_steps=(config.epochs - config.warmup_epochs) * steps_per_epoch,

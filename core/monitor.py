@@ -53,13 +53,14 @@ def progress(run: RunRecord) -> tuple[float, str]:
 def runs_table(runs: list[RunRecord]) -> pd.DataFrame:
     rows = []
     for run in runs:
+        planned = run.config.epochs if run.config else "?"
         accuracy = run.status.get("test_accuracy")
         rows.append(
             {
                 "name": run.name,
                 "state": run.state,
                 "model": run.description,
-                "epochs": f"{run.progress.get('epochs_completed', 0)}/{run.config.epochs if run.config else '?'}",
+                "epochs": f"{run.progress.get('epochs_completed', 0)}/{planned}",
                 "test accuracy": None if accuracy is None else round(100 * accuracy, 2),
                 "device": run.status.get("device") or "",
                 "created": run.created[:19].replace("T", " "),

@@ -26,16 +26,76 @@ class Page:
 
 
 PAGES = (
-    Page("home", "Home", ":material/home:", "Overview", "What the dashboard does, the data and the training device"),
-    Page("explore", "Explore digits", ":material/grid_view:", "Data", "browse samples by digit, zoom into one digit's pixels"),
-    Page("statistics", "Dataset statistics", ":material/bar_chart:", "Data", "class balance, mean digits, normalisation"),
-    Page("train", "Design and train", ":material/model_training:", "Train", "presets, layers, dropout, optimiser, schedule; start a run"),
-    Page("runs", "Training runs", ":material/monitoring:", "Train", "live curves and progress, stop or cancel, logs"),
-    Page("predict", "Predict", ":material/online_prediction:", "Models", "draw or upload a digit and see the class probabilities"),
-    Page("model_io", "Export and import", ":material/import_export:", "Models", "models, configs, metrics, a standalone Keras script"),
-    Page("compare", "Compare runs", ":material/leaderboard:", "Compare", "leaderboard, overlaid curves, rename, notes, delete"),
-    Page("run_detail", "Run detail", ":material/grid_on:", "Compare", "confusion matrix, per-class scores, misclassified digits"),
-    Page("insight", "What the model looks at", ":material/visibility:", "Compare", "saliency maps and first-layer weights"),
+    Page(
+        "home",
+        "Home",
+        ":material/home:",
+        "Overview",
+        "What the dashboard does, the data and the training device",
+    ),
+    Page(
+        "explore",
+        "Explore digits",
+        ":material/grid_view:",
+        "Data",
+        "browse samples by digit, zoom into one digit's pixels",
+    ),
+    Page(
+        "statistics",
+        "Dataset statistics",
+        ":material/bar_chart:",
+        "Data",
+        "class balance, mean digits, normalisation",
+    ),
+    Page(
+        "train",
+        "Design and train",
+        ":material/model_training:",
+        "Train",
+        "presets, layers, dropout, optimiser, schedule; start a run",
+    ),
+    Page(
+        "runs",
+        "Training runs",
+        ":material/monitoring:",
+        "Train",
+        "live curves and progress, stop or cancel, logs",
+    ),
+    Page(
+        "predict",
+        "Predict",
+        ":material/online_prediction:",
+        "Models",
+        "draw or upload a digit and see the class probabilities",
+    ),
+    Page(
+        "model_io",
+        "Export and import",
+        ":material/import_export:",
+        "Models",
+        "models, configs, metrics, a standalone Keras script",
+    ),
+    Page(
+        "compare",
+        "Compare runs",
+        ":material/leaderboard:",
+        "Compare",
+        "leaderboard, overlaid curves, rename, notes, delete",
+    ),
+    Page(
+        "run_detail",
+        "Run detail",
+        ":material/grid_on:",
+        "Compare",
+        "confusion matrix, per-class scores, misclassified digits",
+    ),
+    Page(
+        "insight",
+        "What the model looks at",
+        ":material/visibility:",
+        "Compare",
+        "saliency maps and first-layer weights",
+    ),
 )
 HOME = PAGES[0]
 _BY_NAME = {page.name: page for page in PAGES}

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,7 @@ STATES = ("queued", "running", "stopping", "stopped", "finished", "failed")
 LIVE_STATES = ("running", "stopping")
 ACTIVE_STATES = ("queued", *LIVE_STATES)
 BROKEN = "broken"
+
 
 class RegistryError(RuntimeError):
     """An operation the run's state does not allow; the message is meant for the user."""
@@ -130,7 +131,7 @@ def runs_dir() -> Path:
 
 def now_iso() -> str:
     """UTC time with microseconds: sorts as text and parses with `datetime.fromisoformat`."""
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 @contextmanager
@@ -357,9 +358,7 @@ def request_stop(run: RunRecord) -> RunRecord:
     if not current.is_active:
         return current  # Already over: nothing to stop.
     (run.path / STOP_FILE).touch()
-    cancelled = {
-        "state": "stopped", "stop_reason": "cancelled", "phase": "cancelled", "ended": now_iso()
-    }
+    cancelled = {"state": "stopped", "stop_reason": "cancelled", "phase": "cancelled", "ended": now_iso()}
     if update_status(run, cancelled, only_if=("queued",)) is None:
         update_status(run, {"state": "stopping"}, only_if=("running",))
     return reload(run)

@@ -15,7 +15,13 @@ import numpy as np
 
 from core.atomic_files import json_safe, read_json_object
 from core.registry import (
-    CHECKPOINT_FILE, EVALUATION_FILE, LOG_FILE, METRICS_FILE, MODEL_FILE, PREDICTIONS_FILE, RunRecord,
+    CHECKPOINT_FILE,
+    EVALUATION_FILE,
+    LOG_FILE,
+    METRICS_FILE,
+    MODEL_FILE,
+    PREDICTIONS_FILE,
+    RunRecord,
 )
 
 

@@ -73,7 +73,7 @@ def occlusion_saliency(
     falls = np.maximum(base - _log_odds(classifier.probabilities_batch(occluded), predicted), 0.0)
     total = np.zeros((28, 28), np.float64)
     cover = np.zeros((28, 28), np.float64)
-    for fall, (r, c) in zip(falls, corners):
+    for fall, (r, c) in zip(falls, corners, strict=True):
         total[r : r + patch, c : c + patch] += fall
         cover[r : r + patch, c : c + patch] += 1
     values = np.divide(total, cover, out=np.zeros_like(total), where=cover > 0).astype(np.float32)
@@ -121,10 +121,17 @@ def first_layer_weights(folder_or_npz_path: str | os.PathLike) -> FirstLayer | N
         path = path / FIRST_LAYER_FILE
     try:
         with np.load(path, allow_pickle=False) as data:
-            kind, layer_name, description = (str(data[key][()]) for key in ("kind", "layer_name", "description"))
+            kind, layer_name, description = (
+                str(data[key][()]) for key in ("kind", "layer_name", "description")
+            )
             images = np.asarray(data["images"], dtype=np.float32)
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # A damaged or partial file.
         return None
-    if kind not in ("dense", "conv") or images.ndim != 3 or not images.size or not np.all(np.isfinite(images)):
+    if (
+        kind not in ("dense", "conv")
+        or images.ndim != 3
+        or not images.size
+        or not np.all(np.isfinite(images))
+    ):
         return None
     return FirstLayer(kind, layer_name, images, description)

@@ -16,9 +16,7 @@ from core.config import PRESETS, ConfigError
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m core.train", description=__doc__.splitlines()[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m core.train", description=__doc__.splitlines()[0])
     parser.add_argument("--preset", choices=sorted(PRESETS), default="fast-cnn")
     parser.add_argument("--epochs", type=int, help="override the preset's epochs")
     parser.add_argument("--train-limit", type=int, help="train on a random subset this size")

@@ -14,7 +14,10 @@ from core.session_keys import FOCUS_RUN
 
 
 def focused_run_picker(
-    runs: list[RunRecord], key: str, label: str = "Run", describe: Callable[[RunRecord], str] = compare.run_label,
+    runs: list[RunRecord],
+    key: str,
+    label: str = "Run",
+    describe: Callable[[RunRecord], str] = compare.run_label,
 ) -> RunRecord:
     """A run picker that opens on the run last chosen on any page, and makes its choice that run."""
     by_id = {run.id: run for run in runs}
@@ -23,7 +26,10 @@ def focused_run_picker(
     elif st.session_state.get(key) not in by_id:  # A run deleted meanwhile.
         st.session_state[key] = runs[0].id
     run_id = st.selectbox(
-        label, list(by_id), format_func=lambda i: describe(by_id[i]), key=key,
+        label,
+        list(by_id),
+        format_func=lambda i: describe(by_id[i]),
+        key=key,
         # A new choice must become the focus before the rerun, or the line above would undo it.
         on_change=lambda: st.session_state.update({FOCUS_RUN: st.session_state[key]}),
     )
@@ -36,7 +42,9 @@ def _wait_for_lite(run: RunRecord, note: str) -> None:
     """Polls the conversion job, then reruns the page once the model is ready (or failed)."""
     if model_jobs.lite_state(registry.reload(run)) != model_jobs.RUNNING:
         st.rerun()
-    st.info(f"{run.name}: {model_jobs.waiting_message('convert', run)}{note}", icon=":material/hourglass_top:")
+    st.info(
+        f"{run.name}: {model_jobs.waiting_message('convert', run)}{note}", icon=":material/hourglass_top:"
+    )
 
 
 def prepared_classifier(run: RunRecord, note: str = "") -> Classifier | None:

@@ -221,13 +221,9 @@ class _DigitBatches(keras.utils.PyDataset):
 def fit_model(model: keras.Model, config: ModelConfig, split: TrainingSplit, callbacks: list) -> None:
     """The one `fit` call, shared with bench/train_throughput.py so both train identically."""
     model.fit(
-        _DigitBatches(
-            split.train_images, split.y_train, split.train_index, config.batch_size, config.seed
-        ),
+        _DigitBatches(split.train_images, split.y_train, split.train_index, config.batch_size, config.seed),
         epochs=config.epochs,
-        validation_data=_DigitBatches(
-            split.val_images, split.y_val, split.val_index, config.batch_size
-        ),
+        validation_data=_DigitBatches(split.val_images, split.y_val, split.val_index, config.batch_size),
         shuffle=False,  # The training batches draw their own seeded order each epoch.
         callbacks=callbacks,
         verbose=0,
@@ -282,8 +278,6 @@ def _save_stopped(run: RunRecord, model: keras.Model, progress: TrainingProgress
     # After the state change, so Stop answers at once; this process still holds its job slot.
     write_lite_files(model, run.path, source_name=registry.MODEL_FILE)
     return stopped
-
-
 
 
 def train_run(run: RunRecord) -> RunRecord:

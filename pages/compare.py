@@ -2,7 +2,17 @@
 
 import streamlit as st
 
-from core import app_cache, compare, figures, model_jobs, navigation, reconcile, registry, session_keys, widgets
+from core import (
+    app_cache,
+    compare,
+    figures,
+    model_jobs,
+    navigation,
+    reconcile,
+    registry,
+    session_keys,
+    widgets,
+)
 
 st.title(":material/leaderboard: Compare runs")
 
@@ -14,7 +24,9 @@ if not runs:
 by_id = {run.id: run for run in runs}
 
 model_jobs.request_evaluation(runs)  # Runs stopped early or imported get tested in the background.
-rows = [compare.leaderboard_row(run, app_cache.metrics_summary(run), app_cache.evaluation(run)) for run in runs]
+rows = [
+    compare.leaderboard_row(run, app_cache.metrics_summary(run), app_cache.evaluation(run)) for run in runs
+]
 table = compare.leaderboard(rows)
 st.dataframe(
     table,
@@ -31,7 +43,10 @@ st.dataframe(
     },
     key="compare_table",
 )
-st.caption("Best first by test accuracy; click a column header to sort. Params: trainable weights. Time: training, validation included.")
+st.caption(
+    "Best first by test accuracy; click a column header to sort. "
+    "Params: trainable weights. Time: training, validation included."
+)
 
 
 @st.fragment(run_every=2.0)
@@ -40,8 +55,10 @@ def evaluations_in_progress() -> None:
     busy = [run for run in runs if model_jobs.evaluation_state(registry.reload(run)) == model_jobs.RUNNING]
     if not busy:
         st.rerun()
-    st.info(f"{len(busy)} run(s) queued or being evaluated on the 10,000 test digits in the background...",
-            icon=":material/hourglass_top:")
+    st.info(
+        f"{len(busy)} run(s) queued or being evaluated on the 10,000 test digits in the background...",
+        icon=":material/hourglass_top:",
+    )
 
 
 if any(model_jobs.evaluation_state(run) == model_jobs.RUNNING for run in runs):
@@ -50,16 +67,23 @@ if any(model_jobs.evaluation_state(run) == model_jobs.RUNNING for run in runs):
 st.subheader("Training curves, overlaid")
 with_curves = [row["id"] for row in rows if app_cache.metrics_summary(by_id[row["id"]])["epochs_done"]]
 ranked = [run_id for run_id in table["id"] if run_id in with_curves]
-if session_keys.COMPARE_OVERLAY not in st.session_state:  # The best run of each of the two best architectures.
+if (
+    session_keys.COMPARE_OVERLAY not in st.session_state
+):  # The best run of each of the two best architectures.
     st.session_state[session_keys.COMPARE_OVERLAY] = compare.best_per_model(table, ranked)[:2]
-st.session_state[session_keys.COMPARE_OVERLAY] = [i for i in st.session_state[session_keys.COMPARE_OVERLAY] if i in ranked]  # Deleted ones go.
+st.session_state[session_keys.COMPARE_OVERLAY] = [
+    i for i in st.session_state[session_keys.COMPARE_OVERLAY] if i in ranked
+]  # Deleted ones go.
 chosen = st.multiselect(
-    "Runs to overlay", ranked, format_func=lambda run_id: compare.run_label(by_id[run_id]), key=session_keys.COMPARE_OVERLAY,
+    "Runs to overlay",
+    ranked,
+    format_func=lambda run_id: compare.run_label(by_id[run_id]),
+    key=session_keys.COMPARE_OVERLAY,
     placeholder="Choose runs to compare their loss and accuracy",
 )
 if chosen:
     chosen_runs = [by_id[run_id] for run_id in chosen]
-    curves = dict(zip(compare.curve_names(chosen_runs), map(app_cache.run_metrics, chosen_runs)))
+    curves = dict(zip(compare.curve_names(chosen_runs), map(app_cache.run_metrics, chosen_runs), strict=True))
     st.plotly_chart(figures.training_curves(curves), key="compare_curves")
 elif not ranked:
     st.caption("No run has logged a completed epoch yet.")
@@ -70,8 +94,12 @@ if run.read_only:
     st.caption(":material/lock: A shipped model: it cannot be renamed, annotated or deleted.")
 with st.form(f"compare_edit_{run.id}", border=False):
     name = st.text_input("Name", value=run.name, max_chars=80, disabled=run.read_only)
-    notes = st.text_area("Notes (kept in the run's folder)", value=run.notes, disabled=run.read_only,
-                         placeholder="What you tried, what you noticed...")
+    notes = st.text_area(
+        "Notes (kept in the run's folder)",
+        value=run.notes,
+        disabled=run.read_only,
+        placeholder="What you tried, what you noticed...",
+    )
     saved = st.form_submit_button("Save name and notes", icon=":material/save:", disabled=run.read_only)
 if saved:
     try:
@@ -85,16 +113,23 @@ detail, delete = st.columns([3, 1])
 with detail:
     navigation.link("run_detail", "Confusion matrix and mistakes of this run")
 with delete:
-    if st.button("Delete run", icon=":material/delete:", disabled=run.read_only or run.is_live, key="compare_delete"):
+    if st.button(
+        "Delete run", icon=":material/delete:", disabled=run.read_only or run.is_live, key="compare_delete"
+    ):
         st.session_state.compare_doomed = run.id
 if st.session_state.get("compare_doomed") == run.id:
-    st.warning(f"Delete **{run.name}** and all its files (model, checkpoint, metrics, evaluation)? This cannot be undone.",
-               icon=":material/warning:")
+    st.warning(
+        f"Delete **{run.name}** and all its files (model, "
+        "checkpoint, metrics, evaluation)? This cannot be undone.",
+        icon=":material/warning:",
+    )
     confirm, cancel, _ = st.columns([1, 1, 3])
     if cancel.button("Cancel", key="compare_cancel_delete"):
         st.session_state.pop("compare_doomed")
         st.rerun()
-    if confirm.button("Delete for good", type="primary", icon=":material/delete_forever:", key="compare_confirm_delete"):
+    if confirm.button(
+        "Delete for good", type="primary", icon=":material/delete_forever:", key="compare_confirm_delete"
+    ):
         try:
             registry.delete_run(run)
         except registry.RegistryError as error:

@@ -32,7 +32,9 @@ st.html(grid)
 st.subheader("One digit up close")
 position = 1
 if len(page.indices) > 1:
-    st.session_state.explore_position = explore.clamp(st.session_state.get("explore_position", 1), 1, len(page.indices))
+    st.session_state.explore_position = explore.clamp(
+        st.session_state.get("explore_position", 1), 1, len(page.indices)
+    )
     position = st.slider("Digit on this page", 1, len(page.indices), key="explore_position")
 chosen = page.indices[position - 1]
 st.plotly_chart(

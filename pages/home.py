@@ -21,7 +21,9 @@ with data_column:
     data = app_cache.mnist()
     st.caption(f"Loaded from: {data.source}")
     st.plotly_chart(
-        figures.class_distribution(explore.class_counts(data.y_train), explore.class_counts(data.y_test), height=260),
+        figures.class_distribution(
+            explore.class_counts(data.y_train), explore.class_counts(data.y_test), height=260
+        ),
         config={"displayModeBar": False},
     )
 
@@ -29,7 +31,10 @@ with device_column:
     st.subheader("Compute")
     device = app_cache.training_device()
     st.metric("Training runs on", device.label)
-    st.caption(f"TensorFlow {device.tensorflow_version}, in background jobs; a GPU is used automatically when TensorFlow sees one.")
+    st.caption(
+        f"TensorFlow {device.tensorflow_version}, in background "
+        "jobs; a GPU is used automatically when TensorFlow sees one."
+    )
 
 st.subheader("Pages")
 for page in navigation.PAGES:

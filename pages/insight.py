@@ -36,20 +36,26 @@ with digit_column:
     if source == DRAWN and drawn is not None:
         image, label = np.asarray(drawn, dtype=np.float32), None
         drawn_for = by_id.get(st.session_state.get(session_keys.HANDOVER_MODEL))
-        st.caption("Drawn on the predict page" + (f" and classified by {drawn_for.name}." if drawn_for else "."))
+        st.caption(
+            "Drawn on the predict page" + (f" and classified by {drawn_for.name}." if drawn_for else ".")
+        )
     else:
         data = app_cache.mnist()
         index = st.number_input("Test digit number", 0, len(data.y_test) - 1, 0, key="insight_index")
         image, label = data.x_test[index].astype(np.float32), int(data.y_test[index])
 with method_column:
-    method = st.radio("Method", saliency.METHODS, format_func=METHOD_LABELS.get, horizontal=True, key="insight_method")
+    method = st.radio(
+        "Method", saliency.METHODS, format_func=METHOD_LABELS.get, horizontal=True, key="insight_method"
+    )
 with st.spinner("Computing the saliency map..."):
     result = app_cache.saliency_map(run, method, image)
 verdict = f"The model answers **{result.predicted}** with {100 * result.probability:.1f}% confidence"
 st.markdown(verdict + ("." if label is None else f"; the true digit is **{label}**."))
 columns = st.columns(3)
 captions = ["The digit", "Saliency (bright = influential)", "Saliency over the digit"]
-for column, picture, caption in zip(columns, figures.saliency_images(image, result.values), captions):
+for column, picture, caption in zip(
+    columns, figures.saliency_images(image, result.values), captions, strict=True
+):
     column.image(picture, caption=caption, width=224)
 st.caption(
     "Both measure the predicted digit by its log-odds against all the others. Occlusion: how much "
@@ -62,7 +68,10 @@ st.subheader("The first layer's learned weights")
 with st.spinner("Reading the weights..."):
     layer = app_cache.first_layer(run)
 if layer is None:
-    st.info("This model has no dense or convolutional first layer on the raw pixels to show.", icon=":material/info:")
+    st.info(
+        "This model has no dense or convolutional first layer on the raw pixels to show.",
+        icon=":material/info:",
+    )
     st.stop()
 count = len(layer.images)
 shown = st.slider("Units shown", 1, count, min(count, 64), key="insight_units") if count > 16 else count
@@ -70,6 +79,9 @@ st.html(figures.weights_grid(layer.images[:shown], columns=16, tile_px=56 if lay
 st.caption(
     f"Layer {layer.layer_name}: {layer.description}. Grey is 0, white a positive weight, black a "
     "negative one; each tile is scaled to its own largest weight. "
-    + ("Each tile is the pixel pattern that most excites one hidden unit." if layer.kind == "dense"
-       else "Each tile is one filter, enlarged: edge and stroke detectors slide over the digit.")
+    + (
+        "Each tile is the pixel pattern that most excites one hidden unit."
+        if layer.kind == "dense"
+        else "Each tile is one filter, enlarged: edge and stroke detectors slide over the digit."
+    )
 )

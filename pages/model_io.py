@@ -2,7 +2,19 @@
 
 import streamlit as st
 
-from core import app_cache, compare, export, importer, jobs, navigation, reconcile, registry, run_results, session_keys, widgets
+from core import (
+    app_cache,
+    compare,
+    export,
+    importer,
+    jobs,
+    navigation,
+    reconcile,
+    registry,
+    run_results,
+    session_keys,
+    widgets,
+)
 
 st.title(":material/import_export: Export and import")
 export_tab, import_tab = st.tabs([":material/download: Export a run", ":material/upload: Import a model"])
@@ -17,28 +29,55 @@ with export_tab:
         model_path = run_results.usable_model_path(run)
         model_column, config_column, metrics_column, script_column = st.columns(4)
         model_column.download_button(
-            "Model (.keras)", lambda: export.model_bytes(run) or b"", file_name=f"{stem}.keras",
-            mime="application/zip", icon=":material/neurology:", on_click="ignore", key="io_model",
+            "Model (.keras)",
+            lambda: export.model_bytes(run) or b"",
+            file_name=f"{stem}.keras",
+            mime="application/zip",
+            icon=":material/neurology:",
+            on_click="ignore",
+            key="io_model",
         )
         config_column.download_button(
-            "Config (JSON)", export.config_json(run), file_name=f"{stem}-config.json", mime="application/json",
-            icon=":material/settings:", on_click="ignore", key="io_config", disabled=imported,
+            "Config (JSON)",
+            export.config_json(run),
+            file_name=f"{stem}-config.json",
+            mime="application/json",
+            icon=":material/settings:",
+            on_click="ignore",
+            key="io_config",
+            disabled=imported,
         )
         metrics = app_cache.run_metrics(run)
         metrics_column.download_button(
-            "Metrics history (CSV)", lambda: export.metrics_csv(metrics), file_name=f"{stem}-metrics.csv",
-            mime="text/csv", icon=":material/table:", on_click="ignore", key="io_metrics", disabled=not metrics,
+            "Metrics history (CSV)",
+            lambda: export.metrics_csv(metrics),
+            file_name=f"{stem}-metrics.csv",
+            mime="text/csv",
+            icon=":material/table:",
+            on_click="ignore",
+            key="io_metrics",
+            disabled=not metrics,
         )
         if imported:
-            st.caption("An imported model has no training configuration, metrics or script: only the model can be downloaded.")
+            st.caption(
+                "An imported model has no training configuration, "
+                "metrics or script: only the model can be downloaded."
+            )
         else:
             script = export.training_script(run.config, run.name, export.script_filename(run))
             script_column.download_button(
-                "Training script (.py)", script, file_name=export.script_filename(run), mime="text/x-python",
-                icon=":material/code:", on_click="ignore", key="io_script",
+                "Training script (.py)",
+                script,
+                file_name=export.script_filename(run),
+                mime="text/x-python",
+                icon=":material/code:",
+                on_click="ignore",
+                key="io_script",
             )
             if model_path is not None and model_path.name == registry.CHECKPOINT_FILE:
-                st.caption("This run saved no final model: the download is its last completed epoch's checkpoint.")
+                st.caption(
+                    "This run saved no final model: the download is its last completed epoch's checkpoint."
+                )
             st.markdown(
                 "The script trains this configuration with plain Keras, like the seed's `mnist_mlp.py`: "
                 "same layers, data split, optimiser, schedule and seed. It downloads MNIST with Keras, "
@@ -54,11 +93,17 @@ with import_tab:
         "built-in layers: files with custom code or Lambda layers are refused. Whether it expects "
         "pixels as 0-255 or [0, 1] is measured on sample digits."
     )
-    upload = st.file_uploader("Model file", key="io_upload", help="A file written by model.save('name.keras').")
+    upload = st.file_uploader(
+        "Model file", key="io_upload", help="A file written by model.save('name.keras')."
+    )
     name = st.text_input("Name in the dashboard (optional)", max_chars=80, key="io_name")
-    if st.button("Import", type="primary", icon=":material/upload:", disabled=upload is None, key="io_import"):
+    if st.button(
+        "Import", type="primary", icon=":material/upload:", disabled=upload is None, key="io_import"
+    ):
         try:
-            st.session_state[session_keys.IMPORT_JOB] = importer.request_import(upload.getvalue(), upload.name, name.strip() or None)
+            st.session_state[session_keys.IMPORT_JOB] = importer.request_import(
+                upload.getvalue(), upload.name, name.strip() or None
+            )
         except importer.ImportRefused as error:
             st.error(str(error), icon=":material/block:")
 

@@ -19,7 +19,10 @@ st.title(":material/online_prediction: Predict a digit")
 # Reconciled, so a run whose worker died is listed as failed (with its checkpoint), not running.
 choices = prediction.model_choices(reconcile.reconcile_all(include_shipped=True))
 if not choices:
-    st.warning("There is no trained model yet. Train one first, then come back here.", icon=":material/model_training:")
+    st.warning(
+        "There is no trained model yet. Train one first, then come back here.",
+        icon=":material/model_training:",
+    )
     st.stop()
 labels = {choice.id: choice.label for choice in choices}
 with st.sidebar:
@@ -40,8 +43,14 @@ st.caption(f"Model: {labels[choice.id]}")
 def read_canvas() -> tuple[Preprocessed | None, float]:
     width = st.slider("Stroke width", 6, 50, 22, key="predict_stroke", help="Pixels on the 280 x 280 canvas.")
     result = st_canvas(  # White ink on black, like MNIST; sends the drawing after every stroke.
-        stroke_width=width, stroke_color="#FFFFFF", background_color="#000000", height=CANVAS_SIZE,
-        width=CANVAS_SIZE, drawing_mode="freedraw", return_image_data=True, key="predict_canvas",
+        stroke_width=width,
+        stroke_color="#FFFFFF",
+        background_color="#000000",
+        height=CANVAS_SIZE,
+        width=CANVAS_SIZE,
+        drawing_mode="freedraw",
+        return_image_data=True,
+        key="predict_canvas",
     )
     st.caption("Draw one digit, large and centred. The toolbar has undo, redo and clear.")
     started = time.perf_counter()
@@ -50,7 +59,9 @@ def read_canvas() -> tuple[Preprocessed | None, float]:
 
 def read_upload() -> tuple[Preprocessed | None, float]:
     upload = st.file_uploader(
-        "A photo or scan of one digit", type=list(prediction.UPLOAD_TYPES), key="predict_upload",
+        "A photo or scan of one digit",
+        type=list(prediction.UPLOAD_TYPES),
+        key="predict_upload",
         help="Dark ink on light paper or light on dark: both work.",
     )
     if upload is None:
@@ -93,13 +104,16 @@ def show_result(digit: Preprocessed | None, preprocessing_s: float = 0.0) -> Non
         st.metric("Confidence", f"{100 * result.confidence:.1f}%" if result else "–")
         if result and result.unsure:
             st.warning(
-                f"The model is unsure. Runner-up: {result.runner_up} ({100 * result.runner_up_confidence:.1f}%).",
+                f"The model is unsure. Runner-up: {result.runner_up} "
+                f"({100 * result.runner_up_confidence:.1f}%).",
                 icon=":material/help:",
             )
     with seen:
         pixels = digit.pixels if digit is not None else np.zeros((28, 28))
         st.image(figures.enlarged_digit(pixels), caption="What the model sees: 28 x 28, MNIST-style.")
-    st.plotly_chart(figures.probability_bars(probabilities), config={"displayModeBar": False}, key="predict_bars")
+    st.plotly_chart(
+        figures.probability_bars(probabilities), config={"displayModeBar": False}, key="predict_bars"
+    )
     if result:
         st.caption(f"Preprocessing and inference: {elapsed_ms:.0f} ms.")
 
@@ -110,17 +124,25 @@ def predictor() -> None:
     drawing, results = st.columns([1, 1.4], gap="large")
     with drawing:
         source = st.segmented_control(
-            "Input", [DRAW, UPLOAD], default=DRAW, required=True, key="predict_source",
+            "Input",
+            [DRAW, UPLOAD],
+            default=DRAW,
+            required=True,
+            key="predict_source",
             format_func=lambda option: f"{SOURCE_ICONS[option]} {option}",
         )
         digit, preprocessing_s = read_canvas() if source == DRAW else read_upload()
     with results:
         if source == DRAW and (digit is None or digit.blank):
-            st.info("Draw a digit on the canvas to see what the network thinks it is.", icon=":material/gesture:")
+            st.info(
+                "Draw a digit on the canvas to see what the network thinks it is.", icon=":material/gesture:"
+            )
             show_result(None)
         elif digit is not None and digit.blank:
-            st.warning("No digit found in this image: it looks empty. Please upload a picture of one digit.",
-                       icon=":material/image_not_supported:")
+            st.warning(
+                "No digit found in this image: it looks empty. Please upload a picture of one digit.",
+                icon=":material/image_not_supported:",
+            )
         elif digit is not None:
             show_result(digit, preprocessing_s)
 

@@ -30,14 +30,21 @@ if state == model_jobs.RUNNING:
     wait_for_evaluation()
     st.stop()
 if state != model_jobs.READY:
-    reason = model_jobs.failure("evaluate", run) if state == model_jobs.FAILED else "this model has no stored test evaluation"
+    reason = (
+        model_jobs.failure("evaluate", run)
+        if state == model_jobs.FAILED
+        else "this model has no stored test evaluation"
+    )
     st.error(f"No evaluation for {run.name}: {reason}.", icon=":material/error:")
     st.stop()
 
 result, stored = app_cache.evaluation(run), app_cache.predictions(run)
 if stored is None or not evaluate.is_complete(result):
-    st.error("The stored evaluation of this run cannot be read: its files are damaged or from an "
-             "older version. Delete and retrain the run, or re-import the model.", icon=":material/error:")
+    st.error(
+        "The stored evaluation of this run cannot be read: its files are damaged or from an "
+        "older version. Delete and retrain the run, or re-import the model.",
+        icon=":material/error:",
+    )
     st.stop()
 accuracy, loss, errors, macro_f1 = st.columns(4)
 accuracy.metric("Test accuracy", f"{100 * result['accuracy']:.2f}%")
@@ -50,15 +57,21 @@ if result.get("model_file") == registry.CHECKPOINT_FILE:
 confusion = result["confusion_matrix"]
 normalised = st.toggle("Row-normalised rates (each true digit's row sums to 100%)", key="detail_normalised")
 st.plotly_chart(figures.confusion_heatmap(confusion, normalised), key="detail_confusion")
-st.caption("Rows are true digits, columns predictions. Colours stop at the largest mistake, so the "
-           "errors stand out; the diagonal (correct answers) is off that scale.")
+st.caption(
+    "Rows are true digits, columns predictions. Colours stop at the largest mistake, so the "
+    "errors stand out; the diagonal (correct answers) is off that scale."
+)
 
 per_class, pairs = st.columns([3, 2], gap="large")
 with per_class:
     st.subheader("Per digit")
     scores = pd.DataFrame(result["per_class"]).set_index("digit")
     score_format = st.column_config.NumberColumn(format="%.4f")
-    st.dataframe(scores, width="stretch", column_config={"precision": score_format, "recall": score_format, "f1": score_format})
+    st.dataframe(
+        scores,
+        width="stretch",
+        column_config={"precision": score_format, "recall": score_format, "f1": score_format},
+    )
 with pairs:
     st.subheader("Most confused pairs")
     confused = pd.DataFrame(evaluate.most_confused_pairs(confusion, top=10))
@@ -74,15 +87,20 @@ true_column, predicted_column = st.columns(2)
 true_digit = true_column.selectbox("True digit", choices, key="detail_true")
 predicted_digit = predicted_column.selectbox("Predicted digit", choices, key="detail_predicted")
 indices, predicted, confidence = evaluate.misclassified(
-    stored["y_true"], stored["labels"], stored["probabilities"],
-    None if true_digit == ANY else true_digit, None if predicted_digit == ANY else predicted_digit,
+    stored["y_true"],
+    stored["labels"],
+    stored["probabilities"],
+    None if true_digit == ANY else true_digit,
+    None if predicted_digit == ANY else predicted_digit,
 )
 if not len(indices):
     st.info("No mistakes match this filter.", icon=":material/filter_alt_off:")
 else:
     shown = indices[:GALLERY_SIZE]
     y_true = stored["y_true"]
-    captions = [f"{y_true[i]}→{p} {100 * c:.0f}%" for i, p, c in zip(shown, predicted, confidence)]
+    captions = [
+        f"{y_true[i]}→{p} {100 * c:.0f}%" for i, p, c in zip(shown, predicted, confidence, strict=False)
+    ]
     st.html(figures.labelled_grid(app_cache.mnist().x_test[shown], captions, COLUMNS, tile_px=84))
     st.caption(
         f"{len(indices):,} mistakes match; the {len(shown)} most confident are shown. "

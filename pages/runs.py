@@ -11,9 +11,13 @@ from core import app_cache, figures, jobs, monitor, navigation, reconcile, regis
 st.title(":material/monitoring: Training runs")
 
 STATE_ICONS = {
-    "queued": ":material/schedule:", "running": ":material/directions_run:",
-    "stopping": ":material/pause_circle:", "stopped": ":material/stop_circle:",
-    "finished": ":material/check_circle:", "failed": ":material/error:", "broken": ":material/broken_image:",
+    "queued": ":material/schedule:",
+    "running": ":material/directions_run:",
+    "stopping": ":material/pause_circle:",
+    "stopped": ":material/stop_circle:",
+    "finished": ":material/check_circle:",
+    "failed": ":material/error:",
+    "broken": ":material/broken_image:",
 }
 
 
@@ -29,7 +33,10 @@ def stop_button(run: registry.RunRecord) -> None:
 
 def show_run(run: registry.RunRecord) -> None:
     header, action = st.columns([5, 1], vertical_alignment="bottom")
-    header.markdown(f"### {STATE_ICONS.get(run.state, '')} {run.name}\n{run.description} · **{run.state}** · {run.status.get('device') or 'device not known yet'}")
+    header.markdown(
+        f"### {STATE_ICONS.get(run.state, '')} {run.name}\n{run.description} · **{run.state}** · "
+        f"{run.status.get('device') or 'device not known yet'}"
+    )
     if run.is_active:
         with action:
             stop_button(run)
@@ -62,7 +69,9 @@ def live_runs() -> None:
         navigation.link("train")
         return
     st.dataframe(monitor.runs_table(runs), hide_index=True, width="stretch")
-    show_run(widgets.focused_run_picker(runs, key="runs_run", describe=lambda run: f"{run.name} ({run.state})"))
+    show_run(
+        widgets.focused_run_picker(runs, key="runs_run", describe=lambda run: f"{run.name} ({run.state})")
+    )
 
 
 live_runs()

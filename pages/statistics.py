@@ -7,7 +7,9 @@ from core import app_cache, explore, figures
 st.title(":material/bar_chart: Dataset statistics")
 data = app_cache.mnist()
 
-st.plotly_chart(figures.class_distribution(explore.class_counts(data.y_train), explore.class_counts(data.y_test)))
+st.plotly_chart(
+    figures.class_distribution(explore.class_counts(data.y_train), explore.class_counts(data.y_test))
+)
 
 split = st.radio("Split for the views below", ["train", "test"], horizontal=True, key="stats_split")
 

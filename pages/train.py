@@ -3,7 +3,19 @@
 import pandas as pd
 import streamlit as st
 
-from core import app_cache, architecture, config as cfg, designer, monitor, navigation, reconcile, scheduler, session_keys
+from core import (
+    app_cache,
+    architecture,
+    designer,
+    monitor,
+    navigation,
+    reconcile,
+    scheduler,
+    session_keys,
+)
+from core import (
+    config as cfg,
+)
 from core.config import PRESETS, ConfigError
 
 st.title(":material/model_training: Design and train")
@@ -18,7 +30,13 @@ def load_preset() -> None:
 if "design_preset" not in st.session_state:
     st.session_state.design_preset = "seed-mlp"
     load_preset()
-st.selectbox("Start from a preset", list(PRESETS), format_func=lambda key: PRESETS[key].label, key="design_preset", on_change=load_preset)
+st.selectbox(
+    "Start from a preset",
+    list(PRESETS),
+    format_func=lambda key: PRESETS[key].label,
+    key="design_preset",
+    on_change=load_preset,
+)
 st.caption(PRESETS[st.session_state.design_preset].description)
 
 
@@ -41,7 +59,9 @@ def dense_row(index_key: str, title: str) -> None:
 network, training = st.columns(2, gap="large")
 with network:
     st.subheader("Network")
-    architecture_choice = st.radio("Architecture", cfg.ARCHITECTURES, format_func=str.upper, horizontal=True, key=PREFIX + "architecture")
+    architecture_choice = st.radio(
+        "Architecture", cfg.ARCHITECTURES, format_func=str.upper, horizontal=True, key=PREFIX + "architecture"
+    )
     if architecture_choice == "mlp":
         count = st.slider("Hidden layers", *cfg.HIDDEN_LAYERS_RANGE, key=PREFIX + "hidden_layer_count")
         for index in range(count):
@@ -61,31 +81,62 @@ with network:
 with training:
     st.subheader("Training")
     left, right = st.columns(2)
-    optimizer = left.selectbox("Optimiser", cfg.OPTIMIZERS, format_func=designer.CHOICE_LABELS.get, key=PREFIX + "optimizer")
+    optimizer = left.selectbox(
+        "Optimiser", cfg.OPTIMIZERS, format_func=designer.CHOICE_LABELS.get, key=PREFIX + "optimizer"
+    )
     with right:
         number("Learning rate", "learning_rate", cfg.LEARNING_RATE_RANGE, step=0.0001, format="%.5f")
     if optimizer == "sgd":
         left.slider("Momentum", *cfg.MOMENTUM_RANGE, key=PREFIX + "momentum")
-    schedule = left.selectbox("Schedule", cfg.SCHEDULES, format_func=designer.CHOICE_LABELS.get, key=PREFIX + "schedule")
+    schedule = left.selectbox(
+        "Schedule", cfg.SCHEDULES, format_func=designer.CHOICE_LABELS.get, key=PREFIX + "schedule"
+    )
     with right:
         number("Epochs", "epochs", cfg.EPOCHS_RANGE)
         if schedule == "warmup_cosine":
             number("Warm-up epochs", "warmup_epochs", (1, max(1, st.session_state[PREFIX + "epochs"] - 1)))
     with left:
         number("Batch size", "batch_size", cfg.BATCH_SIZE_RANGE, step=16)
-    right.selectbox("Input normalisation", cfg.NORMALIZATIONS, format_func=designer.CHOICE_LABELS.get, key=PREFIX + "normalization")
+    right.selectbox(
+        "Input normalisation",
+        cfg.NORMALIZATIONS,
+        format_func=designer.CHOICE_LABELS.get,
+        key=PREFIX + "normalization",
+    )
     with left:
-        number("Early-stopping patience (0 = off)", "early_stopping_patience", cfg.PATIENCE_RANGE, help="Stops when validation loss has not improved for this many epochs and keeps the best weights.")
-    right.toggle("Augment training digits", key=PREFIX + "augment", help="Small random shifts (up to 10%) and rotations (up to 10 degrees) of each training digit.")
-    left.selectbox("Validate on", cfg.VALIDATION_SOURCES, format_func=designer.CHOICE_LABELS.get, key=PREFIX + "validation")
+        number(
+            "Early-stopping patience (0 = off)",
+            "early_stopping_patience",
+            cfg.PATIENCE_RANGE,
+            help=(
+                "Stops when validation loss has not improved for this many epochs and keeps the best weights."
+            ),
+        )
+    right.toggle(
+        "Augment training digits",
+        key=PREFIX + "augment",
+        help="Small random shifts (up to 10%) and rotations (up to 10 degrees) of each training digit.",
+    )
+    left.selectbox(
+        "Validate on",
+        cfg.VALIDATION_SOURCES,
+        format_func=designer.CHOICE_LABELS.get,
+        key=PREFIX + "validation",
+    )
     with right:
         number("Hold-out size", "validation_size", cfg.VALIDATION_SIZE_RANGE, step=500)
     with left:
-        number("Training digits (0 = all 60,000)", "train_limit", (0, cfg.TRAINING_SET_SIZE), step=1000, help=f"A smaller subset trains faster; at least {cfg.TRAIN_LIMIT_MIN}.")
+        number(
+            "Training digits (0 = all 60,000)",
+            "train_limit",
+            (0, cfg.TRAINING_SET_SIZE),
+            step=1000,
+            help=f"A smaller subset trains faster; at least {cfg.TRAIN_LIMIT_MIN}.",
+        )
     with right:
         number("Random seed", "seed", cfg.SEED_RANGE)
 
-values = {key[len(PREFIX):]: value for key, value in st.session_state.items() if key.startswith(PREFIX)}
+values = {key[len(PREFIX) :]: value for key, value in st.session_state.items() if key.startswith(PREFIX)}
 try:
     config = designer.config_from_values(values)
 except ConfigError as error:

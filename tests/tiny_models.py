@@ -30,7 +30,9 @@ def fit(model, scale: float = 1.0, epochs: int = 2):
     x, y = training_digits()
     shape = tuple(model.input_shape[1:])
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.fit((x.astype(np.float32) * scale).reshape((-1, *shape)), y, epochs=epochs, batch_size=64, verbose=0)
+    model.fit(
+        (x.astype(np.float32) * scale).reshape((-1, *shape)), y, epochs=epochs, batch_size=64, verbose=0
+    )
     return model
 
 
@@ -70,14 +72,18 @@ def vector_unit_scale_logits():
     """A 784-input model trained on [0, 1] pixels that outputs logits (no softmax)."""
     keras = keras_module()
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(32, activation="relu"), keras.layers.Dense(10)])
+    model = keras.Sequential(
+        [keras.Input((784,)), keras.layers.Dense(32, activation="relu"), keras.layers.Dense(10)]
+    )
     x, y = training_digits()
     model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     model.fit(x.reshape(-1, 784).astype(np.float32) / 255.0, y, epochs=2, batch_size=64, verbose=0)
     return model
 
 
-def finished_run(model, name: str, config: ModelConfig | None = None, state: str = "finished") -> registry.RunRecord:
+def finished_run(
+    model, name: str, config: ModelConfig | None = None, state: str = "finished"
+) -> registry.RunRecord:
     """A run folder (in $MNIST_RUNS_DIR) holding `model`, with no evaluation yet."""
     run = registry.create_run(config or ModelConfig(epochs=1), name)
     model.save(run.path / registry.MODEL_FILE)

@@ -17,7 +17,9 @@ from tests import tiny_models
 from tests.app import open_page
 
 
-def copy_run(run: registry.RunRecord, new_id: str, name: str, evaluated: bool = True, state: str = "finished") -> registry.RunRecord:
+def copy_run(
+    run: registry.RunRecord, new_id: str, name: str, evaluated: bool = True, state: str = "finished"
+) -> registry.RunRecord:
     target = run.path.parent / new_id
     shutil.copytree(run.path, target)
     if not evaluated:
@@ -39,7 +41,9 @@ def runs(tmp_path_factory):
         shipped_root = root / "models"
         shutil.copytree(cnn.path, shipped_root / "shipped-cnn")
         (shipped_root / "shipped-cnn" / registry.STATUS_FILE).unlink()
-        atomic_files.write_json(shipped_root / "shipped-cnn" / registry.META_FILE, {"name": "first-launch model"})
+        atomic_files.write_json(
+            shipped_root / "shipped-cnn" / registry.META_FILE, {"name": "first-launch model"}
+        )
         patch.setattr(registry, "SHIPPED_MODELS_DIR", shipped_root)
         yield {"cnn": cnn, "mlp": mlp}
 
@@ -114,7 +118,9 @@ def _labels(html: str) -> list[str]:
 
 
 def test_run_detail_evaluates_a_run_without_evaluation_in_the_background(runs):
-    stopped = copy_run(runs["cnn"], "20990101-000000-0e0a1a", "stopped early", evaluated=False, state="stopped")
+    stopped = copy_run(
+        runs["cnn"], "20990101-000000-0e0a1a", "stopped early", evaluated=False, state="stopped"
+    )
     app = open_page("pages/run_detail.py", {"focus_run": stopped.id})
     assert "evaluating on the 10,000 test digits" in app.info[0].value
     deadline = time.monotonic() + 120
@@ -146,12 +152,16 @@ def test_export_buttons_and_import_of_a_good_and_a_bad_file(runs, tmp_path):
     labels = [button.proto.label for button in app.get("download_button")]
     assert labels == ["Model (.keras)", "Config (JSON)", "Metrics history (CSV)", "Training script (.py)"]
     assert "def build_model" in app.code[0].value
-    app.file_uploader(key="io_upload").set_value(("notes.keras", b"not a model", "application/octet-stream")).run()
+    app.file_uploader(key="io_upload").set_value(
+        ("notes.keras", b"not a model", "application/octet-stream")
+    ).run()
     app.button(key="io_import").click().run()
     assert "not a Keras model file" in app.error[0].value
     model_file = tmp_path / "logits.keras"
     tiny_models.vector_unit_scale_logits().save(model_file)
-    app.file_uploader(key="io_upload").set_value(("logits.keras", model_file.read_bytes(), "application/octet-stream")).run()
+    app.file_uploader(key="io_upload").set_value(
+        ("logits.keras", model_file.read_bytes(), "application/octet-stream")
+    ).run()
     app.text_input(key="io_name").input("uploaded vector net").run()
     app.button(key="io_import").click().run()
     assert not app.exception and not app.error
@@ -165,7 +175,10 @@ def test_export_buttons_and_import_of_a_good_and_a_bad_file(runs, tmp_path):
     imported = next(run for run in registry.list_runs() if run.name == "uploaded vector net")
     assert model_jobs.evaluation_state(imported) == model_jobs.READY
     assert run_results.read_evaluation(imported)["accuracy"] > 0.8
-    assert f"{100 * run_results.read_evaluation(imported)['accuracy']:.2f}% on the 10,000 test digits" in app.success[0].value
+    assert (
+        f"{100 * run_results.read_evaluation(imported)['accuracy']:.2f}% on the 10,000 test digits"
+        in app.success[0].value
+    )
 
 
 def test_the_page_reruns_cleanly_after_its_buttons_were_used(runs):

@@ -17,7 +17,11 @@ def test_every_page_runs_without_tensorflow(tmp_path, monkeypatch):
     assert run.state == "finished" and (run.path / registry.LITE_MODEL_FILE).is_file()
     result = subprocess.run(
         [sys.executable, "-m", "tests.app.visit_every_page"],
-        cwd=registry.PROJECT_ROOT, env={**os.environ}, capture_output=True, text=True, timeout=300,
+        cwd=registry.PROJECT_ROOT,
+        env={**os.environ},
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])

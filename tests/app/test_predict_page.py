@@ -39,7 +39,9 @@ def runs(tmp_path_factory):
         write_lite_files(torn_model, torn.path, source_name=registry.MODEL_FILE)
         registry.update_status(torn, {"state": "stopped"})
         good = registry.create_run(PRESETS["seed-mlp"].config, "small mlp")
-        write_lite_files(train_small_model(good.path / registry.MODEL_FILE), good.path, source_name=registry.MODEL_FILE)
+        write_lite_files(
+            train_small_model(good.path / registry.MODEL_FILE), good.path, source_name=registry.MODEL_FILE
+        )
         registry.update_status(good, {"state": "finished", "test_accuracy": 0.95})
         yield {"good": good.id, "corrupt": corrupt.id, "torn": torn.id, "unconverted": unconverted.id}
 
@@ -54,8 +56,12 @@ def save_torn_model(path):
             keras.Input((28, 28, 1)),
             keras.layers.Rescaling(1 / 255),
             keras.layers.Flatten(),
-            keras.layers.Dense(10, activation="softmax", kernel_initializer="zeros",
-                               bias_initializer=keras.initializers.Constant(answer)),
+            keras.layers.Dense(
+                10,
+                activation="softmax",
+                kernel_initializer="zeros",
+                bias_initializer=keras.initializers.Constant(answer),
+            ),
         ]
     )
     model.save(path)

@@ -50,7 +50,9 @@ def main() -> None:
     app.radio(key="insight_method").set_value("pixel_flip").run()
     assert not app.exception and len(app.image) >= 3
     visit(app, "model_io")
-    app.file_uploader(key="io_upload").set_value(("notes.keras", b"not a model", "application/octet-stream")).run()
+    app.file_uploader(key="io_upload").set_value(
+        ("notes.keras", b"not a model", "application/octet-stream")
+    ).run()
     app.button(key="io_import").click().run()
     assert "not a Keras model file" in app.error[0].value
     heavy = sorted(name for name in ("tensorflow", "keras", "jax", "torch") if name in sys.modules)

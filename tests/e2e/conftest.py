@@ -54,18 +54,29 @@ def runs_dir(tmp_path_factory) -> Path:
 
 
 @contextmanager
-def streamlit_process(runs_dir: Path, log_path: Path, watcher: str = "none") -> Iterator[tuple[str, subprocess.Popen]]:
+def streamlit_process(
+    runs_dir: Path, log_path: Path, watcher: str = "none"
+) -> Iterator[tuple[str, subprocess.Popen]]:
     """`streamlit run app.py` on 127.0.0.1 and a free port; yields (URL, process) once healthy."""
     port = _free_port()
     with open(log_path, "w") as log:
         server = subprocess.Popen(
             [
-                sys.executable, "-m", "streamlit", "run", "app.py",
-                "--server.address", "127.0.0.1",
-                "--server.port", str(port),
-                "--server.headless", "true",
-                "--browser.gatherUsageStats", "false",
-                "--server.fileWatcherType", watcher,
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.address",
+                "127.0.0.1",
+                "--server.port",
+                str(port),
+                "--server.headless",
+                "true",
+                "--browser.gatherUsageStats",
+                "false",
+                "--server.fileWatcherType",
+                watcher,
             ],
             cwd=PROJECT_ROOT,
             env={**os.environ, "MNIST_RUNS_DIR": str(runs_dir)},

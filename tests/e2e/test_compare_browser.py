@@ -45,6 +45,8 @@ def test_overlay_two_runs_then_open_the_confusion_matrix(page, app_url, two_runs
 
     page.get_by_role("link", name="Run detail").first.click()
     expect(page.get_by_role("heading", name="Run detail")).to_be_visible()
-    expect(page.locator(".js-plotly-plot .gtitle").filter(has_text="Confusion matrix")).to_be_visible(timeout=20_000)
+    expect(page.locator(".js-plotly-plot .gtitle").filter(has_text="Confusion matrix")).to_be_visible(
+        timeout=20_000
+    )
     expect(page.get_by_text("Test accuracy")).to_be_visible()
     expect(page.locator(".digit-grid .digit-label").first).to_be_visible()

@@ -22,8 +22,19 @@ def default_model(runs_dir):
     shipped = [run for run in registry.list_runs(include_shipped=True) if run.shipped]
     if any(run_results.usable_model_path(run) for run in shipped):
         return "shipped"
-    command = [sys.executable, "-m", "core.train", "--preset", "fast-cnn", "--epochs", "2",
-               "--runs-dir", str(runs_dir), "--name", "e2e stand-in"]
+    command = [
+        sys.executable,
+        "-m",
+        "core.train",
+        "--preset",
+        "fast-cnn",
+        "--epochs",
+        "2",
+        "--runs-dir",
+        str(runs_dir),
+        "--name",
+        "e2e stand-in",
+    ]
     subprocess.run(command, cwd=PROJECT_ROOT, check=True, capture_output=True, timeout=600)
     return "trained"
 
@@ -62,7 +73,10 @@ def test_draw_a_one_and_a_zero_then_upload_a_bad_file(page, app_url, default_mod
     expect(page.get_by_text("Draw a digit on the canvas")).to_be_visible()
     expect(page.locator(".predicted-digit")).to_have_count(0)
 
-    loop = [(140 + 55 * math.sin(2 * math.pi * k / 36), 140 - 85 * math.cos(2 * math.pi * k / 36)) for k in range(38)]
+    loop = [
+        (140 + 55 * math.sin(2 * math.pi * k / 36), 140 - 85 * math.cos(2 * math.pi * k / 36))
+        for k in range(38)
+    ]
     stroke(page, canvas, loop)
     lift_and_expect(page, "0")
     expect(page.get_by_text("Confidence", exact=True)).to_have_count(1)  # Once the last rerun settled.

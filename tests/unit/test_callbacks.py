@@ -64,7 +64,10 @@ def test_batch_points_carry_interval_means_not_epoch_running_means(run):
     # Points every two batches: each is the mean of the two batches since the last one.
     stream.on_epoch_begin(0)
     assert stream.interval_means(2, {"loss": 3.0, "accuracy": None})["loss"] == pytest.approx(3.0)
-    assert stream.interval_means(4, {"loss": 2.5, "accuracy": None}) == {"loss": pytest.approx(2.0), "accuracy": None}
+    assert stream.interval_means(4, {"loss": 2.5, "accuracy": None}) == {
+        "loss": pytest.approx(2.0),
+        "accuracy": None,
+    }
 
 
 def test_run_monitor_records_an_epoch_in_order(run):

@@ -13,22 +13,62 @@ CNN = ModelConfig(architecture="cnn")
 BOUNDS = [
     ("architecture", lambda v: ModelConfig(architecture=v), ["mlp", "cnn"], ["rnn", ""]),
     ("hidden_layers (count)", lambda n: ModelConfig(hidden_layers=(DenseLayer(),) * n), [1, 6], [0, 7]),
-    ("hidden_layers[0].units", lambda v: ModelConfig(hidden_layers=(DenseLayer(units=v),)), [16, 2048], [15, 2049, 64.5]),
-    ("hidden_layers[0].dropout", lambda v: ModelConfig(hidden_layers=(DenseLayer(dropout=v),)), [0.0, 0.8], [-0.01, 0.81]),
-    ("hidden_layers[0].activation", lambda v: ModelConfig(hidden_layers=(DenseLayer(activation=v),)), list(cfg.ACTIVATIONS), ["softmax"]),
+    (
+        "hidden_layers[0].units",
+        lambda v: ModelConfig(hidden_layers=(DenseLayer(units=v),)),
+        [16, 2048],
+        [15, 2049, 64.5],
+    ),
+    (
+        "hidden_layers[0].dropout",
+        lambda v: ModelConfig(hidden_layers=(DenseLayer(dropout=v),)),
+        [0.0, 0.8],
+        [-0.01, 0.81],
+    ),
+    (
+        "hidden_layers[0].activation",
+        lambda v: ModelConfig(hidden_layers=(DenseLayer(activation=v),)),
+        list(cfg.ACTIVATIONS),
+        ["softmax"],
+    ),
     ("conv_blocks (count)", lambda n: CNN.with_changes(conv_blocks=(ConvBlock(),) * n), [1, 4], [0, 5]),
-    ("conv_blocks[0].filters", lambda v: CNN.with_changes(conv_blocks=(ConvBlock(filters=v),)), [4, 256], [3, 257]),
-    ("conv_blocks[0].kernel_size", lambda v: CNN.with_changes(conv_blocks=(ConvBlock(kernel_size=v),)), [3, 5], [4, 7]),
-    ("conv_blocks[0].batch_norm", lambda v: CNN.with_changes(conv_blocks=(ConvBlock(batch_norm=v),)), [True, False], [1, "yes"]),
+    (
+        "conv_blocks[0].filters",
+        lambda v: CNN.with_changes(conv_blocks=(ConvBlock(filters=v),)),
+        [4, 256],
+        [3, 257],
+    ),
+    (
+        "conv_blocks[0].kernel_size",
+        lambda v: CNN.with_changes(conv_blocks=(ConvBlock(kernel_size=v),)),
+        [3, 5],
+        [4, 7],
+    ),
+    (
+        "conv_blocks[0].batch_norm",
+        lambda v: CNN.with_changes(conv_blocks=(ConvBlock(batch_norm=v),)),
+        [True, False],
+        [1, "yes"],
+    ),
     ("conv_blocks[0].pool", lambda v: CNN.with_changes(conv_blocks=(ConvBlock(pool=v),)), [True, False], [0]),
-    ("conv_blocks[0].dropout", lambda v: CNN.with_changes(conv_blocks=(ConvBlock(dropout=v),)), [0.0, 0.8], [0.9]),
+    (
+        "conv_blocks[0].dropout",
+        lambda v: CNN.with_changes(conv_blocks=(ConvBlock(dropout=v),)),
+        [0.0, 0.8],
+        [0.9],
+    ),
     ("head.units", lambda v: CNN.with_changes(head=DenseLayer(units=v)), [16, 2048], [8, 4096]),
     ("head.dropout", lambda v: CNN.with_changes(head=DenseLayer(dropout=v)), [0.0, 0.8], [1.0]),
     ("optimizer", lambda v: ModelConfig(optimizer=v), list(cfg.OPTIMIZERS), ["adagrad"]),
     ("learning_rate", lambda v: ModelConfig(learning_rate=v), [1e-5, 1.0], [0.0, 1.5, "0.01"]),
     ("momentum", lambda v: ModelConfig(momentum=v), [0.0, 0.99], [1.0, -0.1]),
     ("schedule", lambda v: ModelConfig(schedule=v, warmup_epochs=1), list(cfg.SCHEDULES), ["step"]),
-    ("warmup_epochs", lambda v: ModelConfig(schedule="warmup_cosine", epochs=5, warmup_epochs=v), [1, 4], [0, 5]),
+    (
+        "warmup_epochs",
+        lambda v: ModelConfig(schedule="warmup_cosine", epochs=5, warmup_epochs=v),
+        [1, 4],
+        [0, 5],
+    ),
     ("batch_size", lambda v: ModelConfig(batch_size=v), [16, 1024], [15, 1025]),
     ("epochs", lambda v: ModelConfig(epochs=v), [1, 200], [0, 201]),
     ("normalization", lambda v: ModelConfig(normalization=v), list(cfg.NORMALIZATIONS), ["minmax"]),
@@ -36,7 +76,12 @@ BOUNDS = [
     ("early_stopping_patience", lambda v: ModelConfig(early_stopping_patience=v), [0, 50], [-1, 51]),
     ("validation", lambda v: ModelConfig(validation=v), list(cfg.VALIDATION_SOURCES), ["train"]),
     ("validation_size", lambda v: ModelConfig(validation_size=v), [1000, 20000], [999, 20001]),
-    ("train_limit", lambda v: ModelConfig(train_limit=v, validation="test"), [0, 500, 60000], [499, 60001, -1]),
+    (
+        "train_limit",
+        lambda v: ModelConfig(train_limit=v, validation="test"),
+        [0, 500, 60000],
+        [499, 60001, -1],
+    ),
     ("seed", lambda v: ModelConfig(seed=v), [0, 2**31 - 1], [-1, 2**31]),
 ]
 
@@ -87,8 +132,15 @@ def test_the_seed_preset_is_the_keras_example():
     assert seed.label == "Keras mnist_mlp (seed)"
     config = seed.config
     assert config.architecture == "mlp"
-    assert [(l.units, l.dropout, l.activation) for l in config.hidden_layers] == [(512, 0.2, "relu")] * 2
-    assert (config.optimizer, config.learning_rate, config.batch_size, config.epochs) == ("rmsprop", 0.001, 128, 20)
+    assert [(layer.units, layer.dropout, layer.activation) for layer in config.hidden_layers] == [
+        (512, 0.2, "relu")
+    ] * 2
+    assert (config.optimizer, config.learning_rate, config.batch_size, config.epochs) == (
+        "rmsprop",
+        0.001,
+        128,
+        20,
+    )
     assert config.schedule == "constant" and not config.augment and config.validation == "holdout"
 
 

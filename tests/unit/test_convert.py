@@ -26,9 +26,13 @@ from tests.lite_models import lite_classifier
 SMALL_CNN = ModelConfig(architecture="cnn", head=DenseLayer(units=32, dropout=0.3))
 CONFIGS = {
     "mlp": ModelConfig(architecture="mlp", hidden_layers=(DenseLayer(32, 0.2), DenseLayer(16, 0.0, "gelu"))),
-    "cnn": SMALL_CNN.with_changes(conv_blocks=(ConvBlock(8, 5, batch_norm=False), ConvBlock(16, 3, batch_norm=False))),
+    "cnn": SMALL_CNN.with_changes(
+        conv_blocks=(ConvBlock(8, 5, batch_norm=False), ConvBlock(16, 3, batch_norm=False))
+    ),
     "augmented-cnn": SMALL_CNN.with_changes(
-        conv_blocks=(ConvBlock(8, 3, batch_norm=False, dropout=0.2),), augment=True, normalization="standardize"
+        conv_blocks=(ConvBlock(8, 3, batch_norm=False, dropout=0.2),),
+        augment=True,
+        normalization="standardize",
     ),
     "batch-norm-cnn": SMALL_CNN.with_changes(conv_blocks=(ConvBlock(8, 3), ConvBlock(16, 3, pool=False))),
 }
@@ -94,7 +98,9 @@ def test_not_a_keras_file_name(tmp_path):
         load_keras_model(path)
 
 
-@pytest.mark.parametrize("content", [b"", b"this is not a zip archive", None], ids=["empty", "garbage", "truncated"])
+@pytest.mark.parametrize(
+    "content", [b"", b"this is not a zip archive", None], ids=["empty", "garbage", "truncated"]
+)
 def test_corrupt_files(keras, tmp_path, content):
     if content is None:
         whole = save(contract_model(keras), tmp_path / "whole.keras").read_bytes()
@@ -145,10 +151,12 @@ def test_converts_every_kind_of_project_model(keras, tmp_path, name):
     layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
     every_output = keras.Model(model.input, [layer.output for layer in layers])
     for digit in load_mnist().x_test[:3].astype(np.float32):
-        expected = [np.asarray(output)[0] for output in every_output(digit.reshape(1, 28, 28, 1), training=False)]
+        expected = [
+            np.asarray(output)[0] for output in every_output(digit.reshape(1, 28, 28, 1), training=False)
+        ]
         activations = classifier.activations(digit)
         assert list(activations) == [layer.name for layer in layers]
-        for (layer_name, actual), wanted in zip(activations.items(), expected):
+        for (layer_name, actual), wanted in zip(activations.items(), expected, strict=True):
             assert actual.shape == wanted.shape, layer_name
             scale = max(1.0, float(np.abs(wanted).max()))
             np.testing.assert_allclose(actual, wanted, atol=ACTIVATION_TOLERANCE * scale, err_msg=layer_name)
@@ -157,7 +165,9 @@ def test_converts_every_kind_of_project_model(keras, tmp_path, name):
     first = first_layer_weights(tmp_path)
     if name == "mlp":
         assert (first.kind, first.layer_name, first.images.shape) == ("dense", "dense_1", (32, 28, 28))
-        np.testing.assert_array_equal(first.images[5].reshape(784), np.asarray(model.get_layer("dense_1").kernel)[:, 5])
+        np.testing.assert_array_equal(
+            first.images[5].reshape(784), np.asarray(model.get_layer("dense_1").kernel)[:, 5]
+        )
     else:
         filters, size = CONFIGS[name].conv_blocks[0].filters, CONFIGS[name].conv_blocks[0].kernel_size
         assert (first.kind, first.layer_name, first.images.shape) == ("conv", "conv_1", (filters, size, size))
@@ -174,7 +184,9 @@ def test_converts_every_kind_of_project_model(keras, tmp_path, name):
 def test_activation_names_sort_in_layer_order_beyond_ten_layers(keras, tmp_path):
     from core.models import build_model
 
-    model = build_model(ModelConfig(architecture="mlp", hidden_layers=tuple(DenseLayer(16, 0.1) for _ in range(6))))
+    model = build_model(
+        ModelConfig(architecture="mlp", hidden_layers=tuple(DenseLayer(16, 0.1) for _ in range(6)))
+    )
     classifier = lite_classifier(model, tmp_path)
     names = [layer.name for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
     assert len(names) > 10
@@ -185,7 +197,9 @@ def test_a_wrapped_imported_model_counts_as_one_layer(keras, tmp_path):
     """The importer's wrapper: the nested model is one layer; its first Dense still gives weights."""
     inner_input = keras.Input((784,))
     inner_hidden = keras.layers.Dense(12, activation="relu", name="inner_hidden")(inner_input)
-    inner = keras.Model(inner_input, keras.layers.Dense(10, name="inner_logits")(inner_hidden), name="uploaded")
+    inner = keras.Model(
+        inner_input, keras.layers.Dense(10, name="inner_logits")(inner_hidden), name="uploaded"
+    )
     inputs = keras.Input((28, 28, 1), name="pixels")
     x = keras.layers.Rescaling(1 / 255, name="import_rescale")(inputs)
     x = keras.layers.Reshape((784,), name="import_reshape")(x)
@@ -200,8 +214,12 @@ def test_a_wrapped_imported_model_counts_as_one_layer(keras, tmp_path):
 
 def test_a_sequential_model_converts(keras, tmp_path):
     model = keras.Sequential(
-        [keras.Input((28, 28, 1)), keras.layers.Rescaling(1 / 255, name="scale"), keras.layers.Flatten(name="flat"),
-         keras.layers.Dense(10, activation="softmax", name="out")]
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Rescaling(1 / 255, name="scale"),
+            keras.layers.Flatten(name="flat"),
+            keras.layers.Dense(10, activation="softmax", name="out"),
+        ]
     )
     assert list(lite_classifier(model, tmp_path).activations(np.zeros((28, 28)))) == ["scale", "flat", "out"]
 
@@ -221,7 +239,9 @@ def test_no_first_layer_to_show_leaves_no_weights_file(keras, tmp_path):
 def test_a_conversion_that_disagrees_with_keras_replaces_nothing(keras, tmp_path, monkeypatch):
     model = contract_model(keras)
     lite_classifier(model, tmp_path)
-    before = {name: (tmp_path / name).read_bytes() for name in (LITE_MODEL_FILE, FIRST_LAYER_FILE, LITE_INFO_FILE)}
+    before = {
+        name: (tmp_path / name).read_bytes() for name in (LITE_MODEL_FILE, FIRST_LAYER_FILE, LITE_INFO_FILE)
+    }
     monkeypatch.setattr(convert, "AGREEMENT", -1.0)  # Every difference, even 0, is now too large.
     with pytest.raises(ModelLoadError, match="does not convert faithfully"):
         write_lite_files(model, tmp_path, source_name=registry.MODEL_FILE)

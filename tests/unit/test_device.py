@@ -70,7 +70,9 @@ def test_detection_names_the_drivers_gpus_when_cuda_libraries_are_installed(monk
         (tmp_path / f"0000:0{index}:00.0").mkdir()
         (tmp_path / f"0000:0{index}:00.0" / "information").write_text(f"Model: \t\t {model}\nIRQ: 1\n")
     real_path = device.Path
-    monkeypatch.setattr(device, "Path", lambda p: tmp_path if p == "/proc/driver/nvidia/gpus" else real_path(p))
+    monkeypatch.setattr(
+        device, "Path", lambda p: tmp_path if p == "/proc/driver/nvidia/gpus" else real_path(p)
+    )
     monkeypatch.setattr(device, "_tensorflow_has_cuda", lambda: True)
     assert device.detect_device().label == "GPU: NVIDIA H200"
     monkeypatch.setattr(device, "_tensorflow_has_cuda", lambda: False)  # A CPU-only TensorFlow.
@@ -79,7 +81,9 @@ def test_detection_names_the_drivers_gpus_when_cuda_libraries_are_installed(monk
 
 def test_detection_does_not_import_tensorflow():
     code = "import sys; from core import device; device.detect_device(); print('tensorflow' in sys.modules)"
-    result = subprocess.run([sys.executable, "-c", code], cwd=device.Path(__file__).parents[2], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=device.Path(__file__).parents[2], capture_output=True, text=True
+    )
     assert result.stdout.strip() == "False", result.stderr
 
 
@@ -115,7 +119,9 @@ def test_a_job_gives_back_the_library_pages_it_does_not_use(tmp_path):
     """Pages of a library only this process maps leave its resident set (shared ones stay)."""
     result = subprocess.run(
         [sys.executable, "-c", RESIDENT_LIBRARY, str(tmp_path / "library.so")],
-        cwd=device.Path(__file__).parents[2], capture_output=True, text=True,
+        cwd=device.Path(__file__).parents[2],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     before, after, released = map(int, result.stdout.split())

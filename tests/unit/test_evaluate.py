@@ -35,7 +35,7 @@ def test_per_class_metrics_match_hand_computation():
         {"digit": 1, "precision": 2 / 3, "recall": 1.0, "f1": 0.8, "support": 2},
         {"digit": 2, "precision": 1.0, "recall": 1 / 2, "f1": 2 / 3, "support": 2},
     ]
-    for row, want in zip(rows, expected):
+    for row, want in zip(rows, expected, strict=True):
         assert row == pytest.approx(want)
 
 

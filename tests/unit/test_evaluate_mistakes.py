@@ -23,7 +23,11 @@ CONFUSION = np.array([[5, 3, 1], [2, 6, 0], [3, 3, 0]])
 def test_most_confused_pairs_largest_first_ties_by_true_then_predicted():
     pairs = most_confused_pairs(CONFUSION, top=10)
     assert [(p["true"], p["predicted"], p["count"]) for p in pairs] == [
-        (0, 1, 3), (2, 0, 3), (2, 1, 3), (1, 0, 2), (0, 2, 1),
+        (0, 1, 3),
+        (2, 0, 3),
+        (2, 1, 3),
+        (1, 0, 2),
+        (0, 2, 1),
     ]
     assert pairs[0]["share"] == pytest.approx(3 / 9)
     assert pairs[1]["share"] == pytest.approx(3 / 6)
@@ -44,11 +48,11 @@ Y_TRUE = np.array([0, 1, 2, 0, 1, 2])
 PROBABILITIES = np.array(
     [
         [0.9, 0.05, 0.05],  # 0: right
-        [0.6, 0.3, 0.1],    # 1: wrong, says 0 at 0.6
+        [0.6, 0.3, 0.1],  # 1: wrong, says 0 at 0.6
         [0.05, 0.9, 0.05],  # 2: wrong, says 1 at 0.9
-        [0.2, 0.7, 0.1],    # 3: wrong, says 1 at 0.7
-        [0.1, 0.8, 0.1],    # 4: right
-        [0.6, 0.1, 0.3],    # 5: wrong, says 0 at 0.6 (ties with #1: dataset order)
+        [0.2, 0.7, 0.1],  # 3: wrong, says 1 at 0.7
+        [0.1, 0.8, 0.1],  # 4: right
+        [0.6, 0.1, 0.3],  # 5: wrong, says 0 at 0.6 (ties with #1: dataset order)
     ]
 )
 
@@ -103,7 +107,9 @@ NEAR_TIE_TRUE = np.array([1, 0])
 
 def test_stored_labels_evaluation_and_gallery_agree_on_a_float16_tie(tmp_path):
     assert NEAR_TIE.astype(np.float16)[0, 0] == NEAR_TIE.astype(np.float16)[0, 1]  # The tie.
-    evaluation = evaluate_and_store(tmp_path, FixedModel(NEAR_TIE), np.zeros((2, 28, 28), np.uint8), NEAR_TIE_TRUE)
+    evaluation = evaluate_and_store(
+        tmp_path, FixedModel(NEAR_TIE), np.zeros((2, 28, 28), np.uint8), NEAR_TIE_TRUE
+    )
     with np.load(tmp_path / registry.PREDICTIONS_FILE) as archive:
         stored = {name: archive[name] for name in archive.files}
     assert stored["labels"].tolist() == [1, 0]  # From float32, not from the float16 copy.

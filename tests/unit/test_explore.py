@@ -71,7 +71,9 @@ def test_normalisation_views_are_computed_from_the_pixels():
 
 
 def test_pixel_histogram_counts_every_pixel_in_chunks():
-    images = np.random.default_rng(0).integers(0, 256, (explore.HISTOGRAM_CHUNK_IMAGES * 2 + 7, 28, 28), dtype=np.uint8)
+    images = np.random.default_rng(0).integers(
+        0, 256, (explore.HISTOGRAM_CHUNK_IMAGES * 2 + 7, 28, 28), dtype=np.uint8
+    )
     counts = explore.pixel_histogram(images)
     assert counts.shape == (256,) and counts.sum() == images.size
     np.testing.assert_array_equal(counts, np.bincount(images.ravel(), minlength=256))

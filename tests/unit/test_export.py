@@ -32,7 +32,9 @@ def test_model_download_loads_and_predicts_the_same(tmp_path):
     keras = tiny_models.keras_module()
     again = keras.saving.load_model(downloaded, safe_mode=True, compile=False)
     digits = load_mnist().x_test[:64, ..., None].astype(np.float32)
-    np.testing.assert_allclose(again.predict(digits, verbose=0), model.predict(digits, verbose=0), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(
+        again.predict(digits, verbose=0), model.predict(digits, verbose=0), rtol=1e-6, atol=1e-7
+    )
     assert export.file_stem(run) == "round-trip"
 
 
@@ -41,9 +43,27 @@ def test_config_and_metrics_downloads():
     run = registry.create_run(config, "a/b: c")
     assert ModelConfig.from_json(export.config_json(run)) == config
     records = [
-        {"kind": "batch", "epoch": 0.5, "step": 5, "loss": 1.0, "accuracy": 0.5, "learning_rate": 0.003, "time": 1.0},
-        {"kind": "epoch", "epoch": 1, "step": 10, "loss": 0.8, "accuracy": 0.6, "val_loss": 0.7,
-         "val_accuracy": 0.7, "learning_rate": 0.002, "seconds": 2.5, "time": 2.5},
+        {
+            "kind": "batch",
+            "epoch": 0.5,
+            "step": 5,
+            "loss": 1.0,
+            "accuracy": 0.5,
+            "learning_rate": 0.003,
+            "time": 1.0,
+        },
+        {
+            "kind": "epoch",
+            "epoch": 1,
+            "step": 10,
+            "loss": 0.8,
+            "accuracy": 0.6,
+            "val_loss": 0.7,
+            "val_accuracy": 0.7,
+            "learning_rate": 0.002,
+            "seconds": 2.5,
+            "time": 2.5,
+        },
     ]
     table = pd.read_csv(io.StringIO(export.metrics_csv(records)))
     assert list(table.columns) == export.METRIC_COLUMNS
@@ -53,15 +73,34 @@ def test_config_and_metrics_downloads():
 
 EVERY_FEATURE_CNN = ModelConfig(
     architecture="cnn",
-    conv_blocks=(ConvBlock(8, 5, batch_norm=True, pool=True, dropout=0.1), ConvBlock(8, 3, batch_norm=False, pool=False)),
+    conv_blocks=(
+        ConvBlock(8, 5, batch_norm=True, pool=True, dropout=0.1),
+        ConvBlock(8, 3, batch_norm=False, pool=False),
+    ),
     head=DenseLayer(units=32, dropout=0.2, activation="gelu"),
-    optimizer="sgd", momentum=0.8, learning_rate=0.05, schedule="warmup_cosine", warmup_epochs=1, epochs=3,
-    batch_size=64, normalization="standardize", augment=True, early_stopping_patience=2,
-    validation="holdout", validation_size=1000, train_limit=3000, seed=7,
+    optimizer="sgd",
+    momentum=0.8,
+    learning_rate=0.05,
+    schedule="warmup_cosine",
+    warmup_epochs=1,
+    epochs=3,
+    batch_size=64,
+    normalization="standardize",
+    augment=True,
+    early_stopping_patience=2,
+    validation="holdout",
+    validation_size=1000,
+    train_limit=3000,
+    seed=7,
 )
 SEED_LIKE_MLP = ModelConfig(
-    hidden_layers=(DenseLayer(64, 0.2, "tanh"), DenseLayer(32, 0.0, "sigmoid")), validation="test",
-    optimizer="rmsprop", schedule="constant", epochs=2, train_limit=2000, seed=3,
+    hidden_layers=(DenseLayer(64, 0.2, "tanh"), DenseLayer(32, 0.0, "sigmoid")),
+    validation="test",
+    optimizer="rmsprop",
+    schedule="constant",
+    epochs=2,
+    train_limit=2000,
+    seed=3,
 )
 CONFIGS = {
     "seed-mlp": PRESETS["seed-mlp"].config,
@@ -80,7 +119,9 @@ def test_script_compiles_and_states_its_features(name):
     assert "keras.datasets.mnist.load_data()" in script and 'find_spec("mnist")' in script
     assert "core." not in script and "import streamlit" not in script  # Standalone.
     assert ("Conv2D" in script) == (config.architecture == "cnn")
-    assert ("BatchNormalization" in script) == any(b.batch_norm for b in config.conv_blocks if config.architecture == "cnn")
+    assert ("BatchNormalization" in script) == any(
+        b.batch_norm for b in config.conv_blocks if config.architecture == "cnn"
+    )
     assert ("RandomRotation" in script) == config.augment
     assert ("EarlyStopping" in script) == bool(config.early_stopping_patience)
     assert ("warmup_target" in script) == (config.schedule == "warmup_cosine")
@@ -105,10 +146,14 @@ def reported(output: str, label: str) -> float:
     return float(re.search(rf"{label}:? ([\d.,]+)", output).group(1).replace(",", ""))
 
 
-@pytest.mark.parametrize("config, args", [
-    (EVERY_FEATURE_CNN, ("--epochs", "2", "--train-limit", "2000")),
-    (SEED_LIKE_MLP, ()),
-], ids=["cnn-every-feature-shortened", "mlp-test-validation"])
+@pytest.mark.parametrize(
+    "config, args",
+    [
+        (EVERY_FEATURE_CNN, ("--epochs", "2", "--train-limit", "2000")),
+        (SEED_LIKE_MLP, ()),
+    ],
+    ids=["cnn-every-feature-shortened", "mlp-test-validation"],
+)
 def test_generated_script_trains_and_prints_test_accuracy(tmp_path, config, args):
     output = run_script(tmp_path, config, *args)
     assert reported(output, "Total params") == architecture.parameter_counts(config)[1]

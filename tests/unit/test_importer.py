@@ -30,19 +30,34 @@ def files(tmp_path_factory):
     made = {
         "contract": tiny_models.contract_mlp(),
         "vector_logits": tiny_models.vector_unit_scale_logits(),
-        "wrong_input": keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")]),
-        "wrong_output": keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(5, activation="softmax")]),
+        "wrong_input": keras.Sequential(
+            [keras.Input((32, 32, 3)), keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")]
+        ),
+        "wrong_output": keras.Sequential(
+            [keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(5, activation="softmax")]
+        ),
     }
     inputs = keras.Input((28, 28, 1))
-    made["lambda"] = keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(
-        keras.layers.Flatten()(keras.layers.Lambda(lambda x: x / 255.0)(inputs))))
+    made["lambda"] = keras.Model(
+        inputs,
+        keras.layers.Dense(10, activation="softmax")(
+            keras.layers.Flatten()(keras.layers.Lambda(lambda x: x / 255.0)(inputs))
+        ),
+    )
 
     @keras.saving.register_keras_serializable(package="uploader")
     class Doubler(keras.layers.Layer):
         def call(self, x):
             return 2 * x
 
-    made["custom"] = keras.Sequential([keras.Input((28, 28, 1)), Doubler(), keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")])
+    made["custom"] = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            Doubler(),
+            keras.layers.Flatten(),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
     data = {}
     for name, model in made.items():
         path = folder / f"{name}.keras"
@@ -62,14 +77,23 @@ def test_contract_model_is_imported_unchanged(files):
     assert info["parameters"] == report.parameters == 784 * 32 + 32 + 33 * 10
     assert run.description == "imported: Sequential: Dense 32, Dense 10"
     assert run_results.usable_model_path(run) is not None and run_results.read_evaluation(run) is None
-    assert load_classifier(run.path / registry.LITE_MODEL_FILE).probabilities(load_mnist().x_test[0]).argmax() == 7
+    assert (
+        load_classifier(run.path / registry.LITE_MODEL_FILE).probabilities(load_mnist().x_test[0]).argmax()
+        == 7
+    )
 
 
 def test_vector_input_unit_scale_logits_model_is_wrapped(files):
-    report = importer.import_model(files["vector_logits"], "vector.keras", name="Vector net", mnist=load_mnist())
+    report = importer.import_model(
+        files["vector_logits"], "vector.keras", name="Vector net", mnist=load_mnist()
+    )
     assert report.input_scale == "[0, 1]" and report.input_description == "784-value vector"
     assert report.scale_accuracy["[0, 1]"] > 0.8
-    assert [note.split(":")[0] for note in report.wrapped_with] == ["Rescaling(1/255)", "Reshape(784,)", "Softmax"]
+    assert [note.split(":")[0] for note in report.wrapped_with] == [
+        "Rescaling(1/255)",
+        "Reshape(784,)",
+        "Softmax",
+    ]
     classifier = load_classifier(report.run.path / registry.LITE_MODEL_FILE)  # The wrapped model.
     data = load_mnist()
     probabilities = classifier.probabilities_batch(data.x_test[:200])
@@ -145,7 +169,9 @@ def test_a_refused_import_job_reports_why_and_leaves_nothing(files, monkeypatch)
     target = importer.request_import(files["wrong_output"], "five.keras")
     assert job_main.run_job("import", target) == 1
     job = jobs.read("import", target)
-    assert job["state"] == jobs.FAILED and job["error"].startswith("The model in five.keras gives output of shape (5,)")
+    assert job["state"] == jobs.FAILED and job["error"].startswith(
+        "The model in five.keras gives output of shape (5,)"
+    )
     assert not registry.list_runs(include_shipped=False)
     assert list((jobs.jobs_dir() / importer.UPLOADS_FOLDER).iterdir()) == []
 

@@ -93,7 +93,10 @@ def test_a_killed_job_is_retried_once_then_reported_failed():
     kill(retried)
     scheduler.tick()
     failed = jobs.read("convert", run.id)
-    assert failed["state"] == jobs.FAILED and failed["error"] == "the job process was killed 2 times (out of memory?)"
+    assert (
+        failed["state"] == jobs.FAILED
+        and failed["error"] == "the job process was killed 2 times (out of memory?)"
+    )
 
 
 def test_a_failed_job_is_redone_only_for_a_new_stamp():
@@ -116,7 +119,9 @@ def test_jobs_of_deleted_runs_are_forgotten_when_the_queue_next_works():
 
 def test_job_processes_run_at_lower_priority_than_the_server():
     job = scheduler.request("evaluate", finished_run("a").id, stamp=1)
-    assert os.getpriority(os.PRIO_PROCESS, job["pid"]) == os.getpriority(os.PRIO_PROCESS, 0) + jobs.JOB_NICENESS
+    assert (
+        os.getpriority(os.PRIO_PROCESS, job["pid"]) == os.getpriority(os.PRIO_PROCESS, 0) + jobs.JOB_NICENESS
+    )
 
 
 def test_a_train_job_whose_run_was_cancelled_is_dropped():

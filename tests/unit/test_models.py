@@ -88,13 +88,10 @@ def test_architecture_mirrors_the_keras_model(name):
     assert [(row.name, row.type) for row in rows] == [
         (layer.name, type(layer).__name__) for layer in model.layers
     ]
-    assert [row.output_shape for row in rows] == [
-        str(layer.output.shape) for layer in model.layers
-    ]
+    assert [row.output_shape for row in rows] == [str(layer.output.shape) for layer in model.layers]
     assert [row.params for row in rows] == [layer.count_params() for layer in model.layers]
     assert [row.trainable_params for row in rows] == [
-        sum(math.prod(weight.shape) for weight in layer.trainable_weights)
-        for layer in model.layers
+        sum(math.prod(weight.shape) for weight in layer.trainable_weights) for layer in model.layers
     ]
     assert architecture.parameter_counts(config) == (
         keras_trainable_params(model),
@@ -163,9 +160,7 @@ def test_cosine_schedule_decays_to_zero_at_the_last_step():
 
 
 def test_warmup_cosine_climbs_then_decays():
-    config = SEED_MLP.with_changes(
-        learning_rate=0.01, schedule="warmup_cosine", warmup_epochs=1, epochs=5
-    )
+    config = SEED_MLP.with_changes(learning_rate=0.01, schedule="warmup_cosine", warmup_epochs=1, epochs=5)
     # Warm-up ends after epoch 1 (step 10); cosine then spans the remaining 40 steps.
     rates = learning_rates(config, 10, [0, 5, 10, 30, 50])
     assert rates == pytest.approx([0.0, 0.005, 0.01, 0.005, 0.0], abs=1e-7)
@@ -193,9 +188,7 @@ def first_epoch_history(config: ModelConfig) -> dict[str, list[float]]:
     images, labels = random_digits(256, seed=1)
     model = build_model(config)
     compile_model(model, config, steps_per_epoch=4)
-    return model.fit(
-        images, labels, batch_size=64, epochs=1, validation_split=0.25, verbose=0
-    ).history
+    return model.fit(images, labels, batch_size=64, epochs=1, validation_split=0.25, verbose=0).history
 
 
 @pytest.mark.parametrize(

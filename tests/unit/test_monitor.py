@@ -18,8 +18,17 @@ def record(state, progress=None, **status):
 
 
 def test_progress_counts_batches_within_epochs():
-    run = record("running", {"epoch": 2, "epochs": 4, "batch": 50, "batches_per_epoch": 100,
-                             "samples_per_sec": 5321.4, "eta_seconds": 125})
+    run = record(
+        "running",
+        {
+            "epoch": 2,
+            "epochs": 4,
+            "batch": 50,
+            "batches_per_epoch": 100,
+            "samples_per_sec": 5321.4,
+            "eta_seconds": 125,
+        },
+    )
     fraction, text = monitor.progress(run)
     assert fraction == 1.5 / 4
     assert text == "epoch 2/4 · batch 50/100 · 5,321 samples/s · 2 min 05 s left"
@@ -37,14 +46,23 @@ def test_progress_says_what_the_worker_does_before_and_after_its_epochs():
     assert monitor.progress(record("running", phase="compiling"))[1] == "building and compiling the model..."
     done = record("running", {"epochs": 4, "epochs_completed": 4}, phase="evaluating")
     assert monitor.progress(done) == (1.0, "evaluating on the 10,000 test digits...")
-    training = record("running", {"epoch": 1, "epochs": 4, "batch": 0, "batches_per_epoch": 100}, phase="training")
+    training = record(
+        "running", {"epoch": 1, "epochs": 4, "batch": 0, "batches_per_epoch": 100}, phase="training"
+    )
     assert monitor.progress(training)[1].startswith("epoch 1/4 · batch 0/100")
 
 
 def test_runs_table_rows():
-    table = monitor.runs_table([record("finished", {"epochs_completed": 4}, test_accuracy=0.98765, device="CPU (2 cores)")])
+    table = monitor.runs_table(
+        [record("finished", {"epochs_completed": 4}, test_accuracy=0.98765, device="CPU (2 cores)")]
+    )
     row = table.iloc[0]
-    assert (row["name"], row["state"], row["epochs"], row["test accuracy"]) == ("demo", "finished", "4/4", 98.77)
+    assert (row["name"], row["state"], row["epochs"], row["test accuracy"]) == (
+        "demo",
+        "finished",
+        "4/4",
+        98.77,
+    )
     assert row["model"] == "MLP 512-512"
 
 

@@ -15,6 +15,10 @@ def test_every_declared_page_has_its_file_and_every_page_file_is_declared():
 
 
 def test_widget_values_kept_across_pages():
-    assert session_keys.kept_across_pages("design_epochs") and session_keys.kept_across_pages("explore_digits")
+    assert session_keys.kept_across_pages("design_epochs") and session_keys.kept_across_pages(
+        "explore_digits"
+    )
     assert session_keys.kept_across_pages(session_keys.COMPARE_OVERLAY)
-    assert not session_keys.kept_across_pages(session_keys.FOCUS_RUN) and not session_keys.kept_across_pages("compare_delete")
+    assert not session_keys.kept_across_pages(session_keys.FOCUS_RUN) and not session_keys.kept_across_pages(
+        "compare_delete"
+    )

@@ -44,12 +44,20 @@ def test_pickable_models_and_labels(runs_dir, tmp_path):
 
     choices = prediction.model_choices([*registry.list_runs(include_shipped=False), shipped])
 
-    assert [c.label.split(" · ")[0] for c in choices] == ["First-launch CNN", "done", "stopped", "crashed late"]
+    assert [c.label.split(" · ")[0] for c in choices] == [
+        "First-launch CNN",
+        "done",
+        "stopped",
+        "crashed late",
+    ]
     assert choices[0].shipped and choices[0].id == "first-launch"
     architecture = PRESETS["fast-cnn"].config.describe()
     assert choices[0].label == f"First-launch CNN · {architecture} · shipped · 99.01% test accuracy"
     assert choices[1].label.endswith("finished · 99.12% test accuracy")
-    assert choices[1].run.name == "done" and run_results.usable_model_path(choices[1].run).name == registry.MODEL_FILE
+    assert (
+        choices[1].run.name == "done"
+        and run_results.usable_model_path(choices[1].run).name == registry.MODEL_FILE
+    )
     assert choices[2].label.endswith("stopped · not tested")
     assert choices[3].label.endswith("failed, last checkpoint · not tested")
     assert run_results.usable_model_path(choices[3].run).name == registry.CHECKPOINT_FILE

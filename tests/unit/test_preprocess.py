@@ -158,7 +158,7 @@ def source_box(image: Image.Image) -> tuple[int, int, int, int]:
     ids=["1", "7", "7-2000px"],
 )
 def test_bbox_is_the_ink_extent_in_source_pixels(image, slack):
-    for found, true in zip(to_mnist(image).bbox, source_box(image)):
+    for found, true in zip(to_mnist(image).bbox, source_box(image), strict=True):
         assert abs(found - true) <= slack
 
 
@@ -310,7 +310,9 @@ def _noisy(mean: float, sigma: float) -> Image.Image:
 def _blank_page_jpeg() -> Image.Image:
     rng = np.random.default_rng(2)
     page = 225 + 15 * np.mgrid[0:600, 0:800][1] / 800 + rng.normal(0, 8, (600, 800))
-    return Image.open(io.BytesIO(encode(Image.fromarray(np.clip(page, 0, 255).astype(np.uint8)), "JPEG", quality=60)))
+    return Image.open(
+        io.BytesIO(encode(Image.fromarray(np.clip(page, 0, 255).astype(np.uint8)), "JPEG", quality=60))
+    )
 
 
 @pytest.mark.parametrize(

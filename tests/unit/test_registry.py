@@ -13,9 +13,7 @@ from core import atomic_files, processes, reconcile, registry, run_results
 from core.config import DenseLayer, ModelConfig
 from core.registry import RegistryError
 
-CONFIG = ModelConfig(
-    hidden_layers=(DenseLayer(32),), epochs=2, train_limit=2000, validation_size=1000
-)
+CONFIG = ModelConfig(hidden_layers=(DenseLayer(32),), epochs=2, train_limit=2000, validation_size=1000)
 
 
 @pytest.fixture(autouse=True)
@@ -175,9 +173,7 @@ def test_update_status_is_compare_and_set():
 def test_reconcile_fails_a_run_whose_worker_died():
     run = registry.create_run(CONFIG)
     worker = processes.process_identity(dead_pid())
-    registry.update_status(
-        run, {"state": "running", "phase": "training", "progress": {"epoch": 3}, **worker}
-    )
+    registry.update_status(run, {"state": "running", "phase": "training", "progress": {"epoch": 3}, **worker})
     (run.path / "checkpoint.keras").write_bytes(b"")
     run = reconcile.reconcile(registry.reload(run))
     assert run.state == "failed"

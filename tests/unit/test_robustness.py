@@ -21,7 +21,11 @@ ALLOWED_DROP = 0.01  # One accuracy point.
 def shipped_model_path():
     """The shipped model's LiteRT file: what the predict page answers with."""
     shipped = [run for run in registry.list_runs(include_shipped=True) if run.shipped]
-    paths = [run.path / registry.LITE_MODEL_FILE for run in shipped if (run.path / registry.LITE_MODEL_FILE).is_file()]
+    paths = [
+        run.path / registry.LITE_MODEL_FILE
+        for run in shipped
+        if (run.path / registry.LITE_MODEL_FILE).is_file()
+    ]
     assert paths, f"no shipped model with a LiteRT file under {registry.SHIPPED_MODELS_DIR}"
     return paths[0]
 
@@ -54,7 +58,9 @@ def accuracies(model_path, count: int = DIGITS, seed: int = 0) -> tuple[float, f
     rng = np.random.default_rng(seed)
     chosen = rng.choice(len(data.y_test), count, replace=False)
     originals = data.x_test[chosen].astype(np.float32)
-    redrawn = np.stack([preprocessed(as_drawn(data.x_test[i], rng, dark_on_light=k % 2 == 1)) for k, i in enumerate(chosen)])
+    redrawn = np.stack(
+        [preprocessed(as_drawn(data.x_test[i], rng, dark_on_light=k % 2 == 1)) for k, i in enumerate(chosen)]
+    )
 
     def accuracy(images: np.ndarray) -> float:
         probabilities = classifier.probabilities_batch(images)

@@ -103,7 +103,9 @@ def test_first_layer_weights_of_mlp_and_cnn(mlp_folder, cnn_folder):
     assert "digit-label" in figures.weights_grid(conv.images)
 
 
-@pytest.mark.parametrize("damage", ["missing", "empty", "garbage", "truncated", "wrong-keys", "pickled", "bad-kind"])
+@pytest.mark.parametrize(
+    "damage", ["missing", "empty", "garbage", "truncated", "wrong-keys", "pickled", "bad-kind"]
+)
 def test_first_layer_weights_tolerate_a_missing_or_damaged_file(cnn_folder, tmp_path, damage):
     path = tmp_path / FIRST_LAYER_FILE
     good = (cnn_folder[0] / FIRST_LAYER_FILE).read_bytes()
@@ -116,7 +118,9 @@ def test_first_layer_weights_tolerate_a_missing_or_damaged_file(cnn_folder, tmp_
     elif damage == "wrong-keys":
         np.savez(path, weights=np.zeros((2, 5, 5), np.float32))
     elif damage == "pickled":
-        np.savez(path, kind="conv", layer_name="c", description="d", images=np.array([{"a": 1}], dtype=object))
+        np.savez(
+            path, kind="conv", layer_name="c", description="d", images=np.array([{"a": 1}], dtype=object)
+        )
     elif damage == "bad-kind":
         np.savez(path, kind="lstm", layer_name="c", description="d", images=np.zeros((2, 5, 5), np.float32))
     assert saliency.first_layer_weights(tmp_path) is None

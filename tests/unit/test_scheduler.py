@@ -14,9 +14,7 @@ import pytest
 from core import jobs, processes, registry, scheduler
 from core.config import DenseLayer, ModelConfig
 
-CONFIG = ModelConfig(
-    hidden_layers=(DenseLayer(32),), epochs=5, train_limit=2000, validation_size=1000
-)
+CONFIG = ModelConfig(hidden_layers=(DenseLayer(32),), epochs=5, train_limit=2000, validation_size=1000)
 
 
 @pytest.fixture(autouse=True)

@@ -40,7 +40,9 @@ def test_litert_agrees_with_keras_on_all_10000_test_digits(folder, keras_model):
 
 
 def test_its_litert_files_are_fresh_and_hold_the_first_layer(folder, keras_model):
-    assert lite_is_fresh(folder), "models/<id>/model.tflite is stale: regenerate it with core.convert.write_lite_files"
+    assert lite_is_fresh(folder), (
+        "models/<id>/model.tflite is stale: regenerate it with core.convert.write_lite_files"
+    )
     stored, computed = first_layer_weights(folder), keras_first_layer(keras_model)
     for field in ("kind", "layer_name", "description"):
         assert getattr(stored, field) == getattr(computed, field)

@@ -10,7 +10,6 @@ from core.data import load_mnist
 from tests import assert_labels_agree_but_for_near_ties
 
 
-
 @pytest.fixture(scope="module")
 def shipped():
     [run] = [run for run in registry.list_runs() if run.shipped]

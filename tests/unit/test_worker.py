@@ -133,8 +133,12 @@ def test_model_evaluation_and_predictions_are_saved(twin_runs, test_digits):
 def test_the_worker_leaves_a_lite_model_for_the_server(twin_runs, test_digits):
     run = twin_runs[0]
     assert inference.lite_is_fresh(run.path)
-    lite = inference.load_classifier(run.path / registry.LITE_MODEL_FILE).probabilities_batch(test_digits[0][:50, ..., 0])
-    keras_probabilities = keras.saving.load_model(run.path / "model.keras").predict(test_digits[0][:50], verbose=0)
+    lite = inference.load_classifier(run.path / registry.LITE_MODEL_FILE).probabilities_batch(
+        test_digits[0][:50, ..., 0]
+    )
+    keras_probabilities = keras.saving.load_model(run.path / "model.keras").predict(
+        test_digits[0][:50], verbose=0
+    )
     np.testing.assert_allclose(lite, keras_probabilities, atol=1e-4)
 
 
@@ -213,9 +217,21 @@ def test_stop_during_validation_aborts_it():
 def test_command_line_training_writes_a_listed_run(runs_root):
     result = subprocess.run(
         [
-            sys.executable, "-m", "core.train", "--preset", "seed-mlp", "--epochs", "1",
-            "--train-limit", "2000", "--validation-size", "1000", "--name", "from the shell",
-            "--runs-dir", str(runs_root),
+            sys.executable,
+            "-m",
+            "core.train",
+            "--preset",
+            "seed-mlp",
+            "--epochs",
+            "1",
+            "--train-limit",
+            "2000",
+            "--validation-size",
+            "1000",
+            "--name",
+            "from the shell",
+            "--runs-dir",
+            str(runs_root),
         ],
         cwd=registry.PROJECT_ROOT,
         capture_output=True,

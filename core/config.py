@@ -6,7 +6,6 @@ configuration cannot exist, and it round-trips through JSON so a run folder can 
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
@@ -174,9 +173,6 @@ class ModelConfig:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2)
-
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
         known = {f.name for f in fields(cls)}
@@ -194,16 +190,6 @@ class ModelConfig:
         except TypeError as error:
             raise ConfigError("layers", f"malformed layer settings ({error})") from error
         return cls(**values)
-
-    @classmethod
-    def from_json(cls, text: str) -> ModelConfig:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise ConfigError("config", f"is not valid JSON ({error.msg})") from error
-        if not isinstance(data, dict):
-            raise ConfigError("config", "must be a JSON object")
-        return cls.from_dict(data)
 
     def with_changes(self, **changes: Any) -> ModelConfig:
         return replace(self, **changes)

@@ -40,13 +40,6 @@ def reap_children() -> None:
                 del _children[pid]
 
 
-def queued_runs() -> list[RunRecord]:
-    """The training queue, next to start first."""
-    queued = [job["target"] for job in jobs.next_queued() if job["kind"] == "train"]
-    runs = {run.id: run for run in registry.list_runs(include_shipped=False)}
-    return [runs[run_id] for run_id in queued if run_id in runs and runs[run_id].state == "queued"]
-
-
 def _remember(child: subprocess.Popen) -> None:
     with _children_lock:
         _children[child.pid] = child

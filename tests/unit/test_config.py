@@ -109,17 +109,14 @@ def test_a_hold_out_must_leave_digits_to_train_on():
 @pytest.mark.parametrize("preset", sorted(PRESETS))
 def test_json_round_trip(preset):
     config = PRESETS[preset].config
-    assert ModelConfig.from_json(config.to_json()) == config
-    assert json.loads(config.to_json())["architecture"] == config.architecture
+    text = json.dumps(config.to_dict())
+    assert ModelConfig.from_dict(json.loads(text)) == config
+    assert json.loads(text)["architecture"] == config.architecture
 
 
 def test_json_with_unknown_or_broken_content_is_refused():
     with pytest.raises(ConfigError, match="is not a known setting"):
         ModelConfig.from_dict({"epochs": 3, "lr": 0.1})
-    with pytest.raises(ConfigError, match="not valid JSON"):
-        ModelConfig.from_json("{epochs: 3")
-    with pytest.raises(ConfigError, match="must be a JSON object"):
-        ModelConfig.from_json("[1, 2]")
     with pytest.raises(ConfigError, match="malformed layer settings"):
         ModelConfig.from_dict({"hidden_layers": [{"neurons": 5}]})
     with pytest.raises(ConfigError) as error:

@@ -4,6 +4,7 @@ which is generated for every feature, compiled, and run for two tiny configurati
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import subprocess
@@ -41,7 +42,7 @@ def test_model_download_loads_and_predicts_the_same(tmp_path):
 def test_config_and_metrics_downloads():
     config = PRESETS["fast-cnn"].config.with_changes(epochs=2)
     run = registry.create_run(config, "a/b: c")
-    assert ModelConfig.from_json(export.config_json(run)) == config
+    assert ModelConfig.from_dict(json.loads(export.config_json(run))) == config
     records = [
         {
             "kind": "batch",

@@ -91,7 +91,7 @@ def test_damaged_folders_are_listed_as_broken_without_raising(runs_root):
     (runs_root / "20200101-000000-aaaaaa").mkdir()
     bad_json = runs_root / "20200101-000000-bbbbbb"
     bad_json.mkdir()
-    (bad_json / "config.json").write_text(CONFIG.to_json())
+    (bad_json / "config.json").write_text(json.dumps(CONFIG.to_dict()))
     (bad_json / "status.json").write_text('{"state": "runn')
     (runs_root / ".creating-half-made").mkdir()  # In creation: not a run yet.
 
@@ -107,7 +107,7 @@ def test_damaged_folders_are_listed_as_broken_without_raising(runs_root):
 def test_shipped_models_are_listed_read_only(tmp_path):
     shipped = tmp_path / "models" / "seed-mlp"
     shipped.mkdir(parents=True)
-    (shipped / "config.json").write_text(CONFIG.to_json())
+    (shipped / "config.json").write_text(json.dumps(CONFIG.to_dict()))
     (shipped / "model.keras").write_bytes(b"stand-in")
     run = registry.create_run(CONFIG)
 

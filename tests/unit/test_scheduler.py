@@ -63,7 +63,7 @@ def test_two_sessions_submitting_at_once_start_exactly_one_run():
 def test_queue_starts_oldest_first_and_skips_cancelled_runs():
     first = scheduler.submit_run(CONFIG, "first")
     cancelled, second = (scheduler.submit_run(CONFIG, name) for name in ("cancelled", "second"))
-    assert [run.id for run in scheduler.queued_runs()] == [cancelled.id, second.id]
+    assert [job["target"] for job in jobs.next_queued()] == [cancelled.id, second.id]
 
     cancelled = registry.request_stop(cancelled)
     assert cancelled.state == "stopped" and cancelled.status["stop_reason"] == "cancelled"

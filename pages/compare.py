@@ -4,8 +4,8 @@ import streamlit as st
 
 from core import (
     app_cache,
+    charts,
     compare,
-    figures,
     model_jobs,
     navigation,
     reconcile,
@@ -84,7 +84,7 @@ chosen = st.multiselect(
 if chosen:
     chosen_runs = [by_id[run_id] for run_id in chosen]
     curves = dict(zip(compare.curve_names(chosen_runs), map(app_cache.run_metrics, chosen_runs), strict=True))
-    st.plotly_chart(figures.training_curves(curves), key="compare_curves")
+    st.plotly_chart(charts.training_curves(curves), key="compare_curves")
 elif not ranked:
     st.caption("No run has logged a completed epoch yet.")
 

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core import app_cache, explore, figures
+from core import app_cache, charts, explore, pictures
 
 PAGE_SIZE, COLUMNS = 100, 10
 
@@ -26,7 +26,7 @@ if page.message:
     st.warning(page.message, icon=":material/error:")
 st.caption(f"Page {page.page} of {page.page_count}: {page.total:,} {split} digits match the filter.")
 
-grid = figures.labelled_grid(images[page.indices], [str(labels[i]) for i in page.indices], COLUMNS)
+grid = pictures.labelled_grid(images[page.indices], [str(labels[i]) for i in page.indices], COLUMNS)
 st.html(grid)
 
 st.subheader("One digit up close")
@@ -38,6 +38,6 @@ if len(page.indices) > 1:
     position = st.slider("Digit on this page", 1, len(page.indices), key="explore_position")
 chosen = page.indices[position - 1]
 st.plotly_chart(
-    figures.digit_heatmap(images[chosen], f"{split} digit #{chosen}: labelled {labels[chosen]}"),
+    charts.digit_heatmap(images[chosen], f"{split} digit #{chosen}: labelled {labels[chosen]}"),
     key="explore_zoom",
 )

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core import app_cache, explore, figures, navigation
+from core import app_cache, charts, explore, navigation
 from core.data import TEST_SIZE, TRAIN_SIZE
 
 st.title(":material/draw: MNIST digit recognition")
@@ -21,7 +21,7 @@ with data_column:
     data = app_cache.mnist()
     st.caption(f"Loaded from: {data.source}")
     st.plotly_chart(
-        figures.class_distribution(
+        charts.class_distribution(
             explore.class_counts(data.y_train), explore.class_counts(data.y_test), height=260
         ),
         config={"displayModeBar": False},

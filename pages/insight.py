@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from core import app_cache, compare, figures, reconcile, saliency, session_keys, widgets
+from core import app_cache, compare, pictures, reconcile, saliency, session_keys, widgets
 
 TEST, DRAWN = "A test digit", "The digit drawn on the predict page"
 METHOD_LABELS = {"occlusion": "Occlusion", "pixel_flip": "Pixel flip"}
@@ -54,7 +54,7 @@ st.markdown(verdict + ("." if label is None else f"; the true digit is **{label}
 columns = st.columns(3)
 captions = ["The digit", "Saliency (bright = influential)", "Saliency over the digit"]
 for column, picture, caption in zip(
-    columns, figures.saliency_images(image, result.values), captions, strict=True
+    columns, pictures.saliency_images(image, result.values), captions, strict=True
 ):
     column.image(picture, caption=caption, width=224)
 st.caption(
@@ -75,7 +75,7 @@ if layer is None:
     st.stop()
 count = len(layer.images)
 shown = st.slider("Units shown", 1, count, min(count, 64), key="insight_units") if count > 16 else count
-st.html(figures.weights_grid(layer.images[:shown], columns=16, tile_px=56 if layer.kind == "dense" else 64))
+st.html(pictures.weights_grid(layer.images[:shown], columns=16, tile_px=56 if layer.kind == "dense" else 64))
 st.caption(
     f"Layer {layer.layer_name}: {layer.description}. Grey is 0, white a positive weight, black a "
     "negative one; each tile is scaled to its own largest weight. "

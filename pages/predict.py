@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from core import figures, prediction, reconcile, session_keys, widgets
+from core import charts, pictures, prediction, reconcile, session_keys, widgets
 from core.inference import describe_prediction
 from core.preprocess import ImageError, Preprocessed
 
@@ -110,9 +110,9 @@ def show_result(digit: Preprocessed | None, preprocessing_s: float = 0.0) -> Non
             )
     with seen:
         pixels = digit.pixels if digit is not None else np.zeros((28, 28))
-        st.image(figures.enlarged_digit(pixels), caption="What the model sees: 28 x 28, MNIST-style.")
+        st.image(pictures.enlarged_digit(pixels), caption="What the model sees: 28 x 28, MNIST-style.")
     st.plotly_chart(
-        figures.probability_bars(probabilities), config={"displayModeBar": False}, key="predict_bars"
+        charts.probability_bars(probabilities), config={"displayModeBar": False}, key="predict_bars"
     )
     if result:
         st.caption(f"Preprocessing and inference: {elapsed_ms:.0f} ms.")

@@ -3,7 +3,18 @@
 import pandas as pd
 import streamlit as st
 
-from core import app_cache, compare, evaluate, figures, model_jobs, navigation, reconcile, registry, widgets
+from core import (
+    app_cache,
+    charts,
+    compare,
+    evaluate,
+    model_jobs,
+    navigation,
+    pictures,
+    reconcile,
+    registry,
+    widgets,
+)
 
 GALLERY_SIZE, COLUMNS = 60, 12
 ANY = "any"
@@ -56,7 +67,7 @@ if result.get("model_file") == registry.CHECKPOINT_FILE:
 
 confusion = result["confusion_matrix"]
 normalised = st.toggle("Row-normalised rates (each true digit's row sums to 100%)", key="detail_normalised")
-st.plotly_chart(figures.confusion_heatmap(confusion, normalised), key="detail_confusion")
+st.plotly_chart(charts.confusion_heatmap(confusion, normalised), key="detail_confusion")
 st.caption(
     "Rows are true digits, columns predictions. Colours stop at the largest mistake, so the "
     "errors stand out; the diagonal (correct answers) is off that scale."
@@ -101,7 +112,7 @@ else:
     captions = [
         f"{y_true[i]}→{p} {100 * c:.0f}%" for i, p, c in zip(shown, predicted, confidence, strict=False)
     ]
-    st.html(figures.labelled_grid(app_cache.mnist().x_test[shown], captions, COLUMNS, tile_px=84))
+    st.html(pictures.labelled_grid(app_cache.mnist().x_test[shown], captions, COLUMNS, tile_px=84))
     st.caption(
         f"{len(indices):,} mistakes match; the {len(shown)} most confident are shown. "
         "Each tile: true digit → predicted digit and the model's confidence in its wrong answer."

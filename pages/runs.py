@@ -6,7 +6,7 @@ worker died as failed); it polls once a second, and leaving or reloading it neve
 
 import streamlit as st
 
-from core import app_cache, figures, jobs, monitor, navigation, reconcile, registry, run_results, widgets
+from core import app_cache, charts, jobs, monitor, navigation, reconcile, registry, run_results, widgets
 
 st.title(":material/monitoring: Training runs")
 
@@ -56,7 +56,7 @@ def show_run(run: registry.RunRecord) -> None:
         loss.metric("Test loss", f"{run.status['test_loss']:.4f}")
     metrics = app_cache.run_metrics(run)
     if metrics:
-        st.plotly_chart(figures.training_curves({run.name: metrics}), key=f"curves_{run.id}")
+        st.plotly_chart(charts.training_curves({run.name: metrics}), key=f"curves_{run.id}")
     with st.expander("Worker log"):
         st.code(run_results.read_log(run) or "(empty)", language=None)
 

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from core import figures, monitor
+from core import charts, monitor
 from core.config import ModelConfig
 from core.registry import RunRecord
 
@@ -78,7 +78,7 @@ def test_training_curves_split_batches_and_validation():
         {"kind": "batch", "epoch": 1.0, "loss": 0.5, "accuracy": 0.85},
         {"kind": "epoch", "epoch": 1, "loss": 0.6, "accuracy": 0.8, "val_loss": 0.4, "val_accuracy": 0.9},
     ]
-    figure = figures.training_curves({"run a": points, "run b": points[:1]})
+    figure = charts.training_curves({"run a": points, "run b": points[:1]})
     by_name = {(trace.name, trace.xaxis): trace for trace in figure.data}
     assert list(by_name[("run a (train)", "x")].y) == [0.9, 0.5]
     assert list(by_name[("run a (validation)", "x2")].y) == [0.9]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core import figures, saliency
+from core import pictures, saliency
 from core.data import load_mnist
 from core.inference import FIRST_LAYER_FILE, LITE_MODEL_FILE, load_classifier
 from tests import tiny_models
@@ -98,9 +98,9 @@ def test_first_layer_weights_of_mlp_and_cnn(mlp_folder, cnn_folder):
     conv = saliency.first_layer_weights(folder / FIRST_LAYER_FILE)
     assert conv.kind == "conv" and conv.images.shape == (8, 5, 5)
     assert conv.layer_name == model.layers[1].name and conv.description == "8 filters of 5x5 pixels"
-    tiles = figures.weight_tiles(conv.images)
+    tiles = pictures.weight_tiles(conv.images)
     assert tiles.shape == (8, 28, 28) and tiles.dtype == np.uint8
-    assert "digit-label" in figures.weights_grid(conv.images)
+    assert "digit-label" in pictures.weights_grid(conv.images)
 
 
 @pytest.mark.parametrize(

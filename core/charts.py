@@ -1,53 +1,18 @@
-"""Plotly figures for every page. No Streamlit here, so each figure can be tested on its own."""
+"""Plotly figures for the pages: each returns a `go.Figure`, testable without Streamlit."""
 
 from __future__ import annotations
 
-import base64
-import io
-from html import escape
-
 import numpy as np
+import plotly.colors
 import plotly.graph_objects as go
-from PIL import Image
 from plotly.subplots import make_subplots
 
 from core.evaluate import row_normalised
-from core.explore import ScaleView, montage
+from core.explore import ScaleView
 
-TILE, GAP = 28, 2
-SPLIT_COLOURS = {"train": "#4C78A8", "test": "#F58518"}
-
-
-def png_data_uri(pixels: np.ndarray) -> str:
-    buffer = io.BytesIO()
-    Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def labelled_grid(images: np.ndarray, captions: list[str], columns: int = 10, tile_px: int = 64) -> str:
-    """Digits as one montage image with a caption over each tile's corner, as HTML.
-
-    One image and a few spans render in milliseconds, where a hundred figures would take seconds.
-    """
-    picture = montage(images, columns, GAP)
-    height, width = picture.shape
-    display_width = width * tile_px // TILE
-    labels = []
-    for position, caption in enumerate(captions):
-        row, column = divmod(position, columns)
-        left = 100 * (GAP + column * (TILE + GAP)) / width
-        top = 100 * (GAP + row * (TILE + GAP)) / height
-        labels.append(
-            f'<span class="digit-label" style="left:{left:.3f}%;top:{top:.3f}%">{escape(caption)}</span>'
-        )
-    return (
-        f'<div class="digit-grid" style="position:relative;width:{display_width}px;max-width:100%">'
-        f'<img src="{png_data_uri(picture)}" alt="{len(captions)} digits" '
-        'style="width:100%;image-rendering:pixelated;display:block">'
-        + "".join(labels)
-        + "</div><style>.digit-label{position:absolute;padding:0 3px;font:600 12px sans-serif;"
-        "color:#FFD54F;pointer-events:none}</style>"
-    )
+# Plotly's Tableau 10 palette: runs, splits and the other bars take its colours in order.
+PALETTE = plotly.colors.qualitative.T10
+SPLIT_COLOURS = {"train": PALETTE[0], "test": PALETTE[1]}
 
 
 def digit_heatmap(image: np.ndarray, title: str) -> go.Figure:
@@ -91,11 +56,6 @@ def class_distribution(train_counts: np.ndarray, test_counts: np.ndarray, height
     return figure
 
 
-def class_means_grid(means: np.ndarray) -> str:
-    """The average of every digit, which shows what a linear model could latch on to."""
-    return labelled_grid(np.rint(means).astype(np.uint8), [str(d) for d in range(10)], columns=10, tile_px=84)
-
-
 def pixel_histogram_figure(counts: np.ndarray) -> go.Figure:
     figure = go.Figure(go.Bar(x=np.arange(256), y=counts, marker_color=SPLIT_COLOURS["train"]))
     figure.update_yaxes(type="log", title="pixels (log scale)")
@@ -118,7 +78,7 @@ def normalisation_figure(views: list[ScaleView]) -> go.Figure:
     return figure
 
 
-PREDICTED_COLOUR, OTHER_COLOUR = "#FFD54F", "#4C78A8"
+PREDICTED_COLOUR, OTHER_COLOUR = "#FFD54F", PALETTE[0]  # The theme's primary colour stands out.
 
 
 def probability_bars(probabilities: np.ndarray | None) -> go.Figure:
@@ -150,19 +110,6 @@ def probability_bars(probabilities: np.ndarray | None) -> go.Figure:
         uniformtext=dict(minsize=12, mode="show"),
     )
     return figure
-
-
-def enlarged_digit(pixels: np.ndarray, scale: int = 8) -> np.ndarray:
-    """The 28x28 image a model sees, as uint8 with each pixel a sharp `scale` x `scale` square.
-
-    A plain picture rather than a Plotly figure: it is redrawn after every stroke, and an image
-    costs the browser next to nothing to show.
-    """
-    pixels = np.clip(np.rint(np.asarray(pixels, dtype=float)), 0, 255).astype(np.uint8)
-    return np.kron(pixels, np.ones((scale, scale), np.uint8))
-
-
-# --- Comparing runs and looking inside a model --------------------------------------------------
 
 
 def confusion_heatmap(confusion: np.ndarray, normalised: bool = False) -> go.Figure:
@@ -206,54 +153,6 @@ def confusion_heatmap(confusion: np.ndarray, normalised: bool = False) -> go.Fig
     return figure
 
 
-def _heat_rgb(values: np.ndarray) -> np.ndarray:
-    """Values in [0, 1] as RGB through the 'hot' ramp: black, red, yellow, white."""
-    v = np.clip(values, 0.0, 1.0)[..., None]
-    ramp = np.concatenate([np.clip(3 * v, 0, 1), np.clip(3 * v - 1, 0, 1), np.clip(3 * v - 2, 0, 1)], axis=-1)
-    return (255 * ramp).astype(np.uint8)
-
-
-def saliency_images(image: np.ndarray, saliency: np.ndarray, scale: int = 8) -> list[np.ndarray]:
-    """The digit, its saliency map, and the map over the faded digit, as enlarged RGB images.
-
-    The map is scaled to its own maximum (its absolute size means little across digits).
-    """
-    digit = np.clip(np.asarray(image, dtype=np.float64), 0, 255) / 255.0
-    peak = float(np.max(saliency))
-    heat = np.asarray(saliency, dtype=np.float64) / peak if peak > 0 else np.zeros_like(digit)
-    grey = np.repeat((255 * digit)[..., None], 3, axis=-1).astype(np.uint8)
-    hot = _heat_rgb(heat)
-    blend = (0.35 * grey + 0.65 * hot).astype(np.uint8)
-    block = np.ones((scale, scale, 1), np.uint8)
-    return [np.kron(picture, block) for picture in (grey, hot, blend)]
-
-
-def weight_tiles(weights: np.ndarray) -> np.ndarray:
-    """Weight images as uint8 28x28 tiles: mid-grey is 0, white positive, black negative.
-
-    Each tile is scaled to its own largest |weight|; filters smaller than 28x28 are enlarged
-    with sharp pixels so each weight stays a visible square.
-    """
-    weights = np.asarray(weights, dtype=np.float64)
-    peak = np.abs(weights).reshape(len(weights), -1).max(axis=1).reshape(-1, 1, 1)
-    scaled = np.divide(weights, peak, out=np.zeros_like(weights), where=peak > 0)
-    tiles = np.rint(127.5 + 127.5 * scaled).astype(np.uint8)
-    if tiles.shape[1:] != (TILE, TILE):
-        tiles = np.stack(
-            [np.asarray(Image.fromarray(t).resize((TILE, TILE), Image.Resampling.NEAREST)) for t in tiles]
-        )
-    return tiles
-
-
-def weights_grid(weights: np.ndarray, columns: int = 16, tile_px: int = 56) -> str:
-    """The first layer's weights, one captioned tile per unit or filter (HTML)."""
-    captions = [str(i + 1) for i in range(len(weights))]
-    return labelled_grid(weight_tiles(weights), captions, columns=columns, tile_px=tile_px)
-
-
-RUN_COLOURS = ("#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#B279A2", "#FF9DA6", "#9D755D")
-
-
 def training_curves(histories: dict[str, list[dict]]) -> go.Figure:
     """Loss and accuracy against (fractional) epochs for one or more runs.
 
@@ -262,7 +161,7 @@ def training_curves(histories: dict[str, list[dict]]) -> go.Figure:
     figure = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"), horizontal_spacing=0.08)
     single = len(histories) == 1
     for index, (name, points) in enumerate(histories.items()):
-        colour = RUN_COLOURS[index % len(RUN_COLOURS)]
+        colour = PALETTE[index % len(PALETTE)]
         batches = [p for p in points if p.get("kind") == "batch"]
         epochs = [p for p in points if p.get("kind") == "epoch"]
         for column, metric in enumerate(("loss", "accuracy"), start=1):
@@ -279,7 +178,7 @@ def training_curves(histories: dict[str, list[dict]]) -> go.Figure:
                     legendgroup=f"{name}-{label}",
                     showlegend=column == 1,
                     mode="lines+markers" if label == "validation" else "lines",
-                    line=dict(color=colour if not single or label == "train" else RUN_COLOURS[1], **line),
+                    line=dict(color=colour if not single or label == "train" else PALETTE[1], **line),
                     row=1,
                     col=column,
                 )

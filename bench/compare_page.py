@@ -28,28 +28,24 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 from core import atomic_files, registry  # noqa: E402
+from tests import train_command  # noqa: E402
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, PROJECT_ROOT, streamlit_server  # noqa: E402
 
 
 def train_template(runs_dir: Path) -> Path:
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "core.train",
-            "--preset",
+        train_command(
             "fast-cnn",
+            runs_dir,
             "--epochs",
             "1",
             "--train-limit",
             "3000",
             "--validation-size",
             "1000",
-            "--runs-dir",
-            str(runs_dir),
             "--name",
             "template",
-        ],
+        ),
         cwd=PROJECT_ROOT,
         check=True,
         stdout=subprocess.DEVNULL,

@@ -43,6 +43,7 @@ from core import prediction, registry  # noqa: E402
 from core.data import load_mnist  # noqa: E402
 from core.inference import load_classifier  # noqa: E402
 from core.jobs import JOB_NICENESS  # noqa: E402
+from tests import train_command  # noqa: E402
 
 CANVAS = 280
 TRAINING_START_TIMEOUT_S = 300
@@ -127,19 +128,7 @@ def measure(classifier, urls: list[str], labels: np.ndarray, gap_s: float) -> di
 
 def start_training(runs_dir: Path, niceness: int) -> subprocess.Popen:
     """A fast-cnn run (20 epochs, so it outlasts the measurement), niced like the job queue's."""
-    command = [
-        sys.executable,
-        "-m",
-        "core.train",
-        "--preset",
-        "fast-cnn",
-        "--epochs",
-        "20",
-        "--runs-dir",
-        str(runs_dir),
-        "--name",
-        "latency bench load",
-    ]
+    command = train_command("fast-cnn", runs_dir, "--epochs", "20", "--name", "latency bench load")
     process = subprocess.Popen(
         command,
         cwd=PROJECT_ROOT,

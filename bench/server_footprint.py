@@ -53,6 +53,7 @@ sys.path.insert(0, str(PROJECT_ROOT))
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 from bench.procfs import process_tree, status_kb  # noqa: E402
+from tests import train_command  # noqa: E402
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, streamlit_process  # noqa: E402
 
 SECOND_MODEL_NAME = "footprint second model"
@@ -183,23 +184,18 @@ def wait_for_no_children(pid: int, timeout_s: float = 600) -> float:
 
 def prepare_runs(folder: Path) -> None:
     """A runs folder holding a finished seed-mlp run (model.keras and model.tflite)."""
-    command = [
-        sys.executable,
-        "-m",
-        "core.train",
-        "--preset",
+    command = train_command(
         "seed-mlp",
+        folder,
         "--epochs",
         "1",
         "--train-limit",
         "5000",
         "--validation-size",
         "1000",
-        "--runs-dir",
-        str(folder),
         "--name",
         SECOND_MODEL_NAME,
-    ]
+    )
     subprocess.run(
         command, cwd=PROJECT_ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )

@@ -156,12 +156,6 @@ def request(kind: str, target: str, stamp: Any = None, payload: dict | None = No
         )
 
 
-def forget(kind: str, target: str) -> None:
-    """Remove a job's record (a deleted run's, or an import whose outcome was shown)."""
-    with queue_lock():
-        job_path(kind, target).unlink(missing_ok=True)
-
-
 def all_jobs() -> list[dict[str, Any]]:
     """Every readable job record, oldest first."""
     jobs = []
@@ -185,31 +179,27 @@ def end(job: dict[str, Any], state: str, **fields: Any) -> dict[str, Any]:
     return _write({**job, "state": state, "ended": registry.now_iso(), **fields})
 
 
-def reap_dead() -> list[dict[str, Any]]:
-    """Requeue or fail running jobs whose process is gone; the jobs changed. Call under the lock."""
-    changed = []
-    for job in all_jobs():
+def reap_dead(current: list[dict[str, Any]]) -> None:
+    """Requeue or fail the running jobs of `current` whose process is gone. Call under the lock."""
+    for job in current:
         if job["state"] != RUNNING or is_alive(job):
             continue
         killed = job.get("killed", 0) + 1
         if job["attempts"] <= KINDS[job["kind"]].retries:
-            job = _write({**job, "state": QUEUED, "killed": killed, "pid": None, "pid_start": None})
+            _write({**job, "state": QUEUED, "killed": killed, "pid": None, "pid_start": None})
         else:
             times = "once" if killed == 1 else f"{killed} times"
-            job = end(
-                job, FAILED, killed=killed, error=f"the job process was killed {times} (out of memory?)"
-            )
-        changed.append(job)
-    return changed
+            end(job, FAILED, killed=killed, error=f"the job process was killed {times} (out of memory?)")
 
 
-def running_jobs() -> list[dict[str, Any]]:
-    return [job for job in all_jobs() if job["state"] == RUNNING]
+def running_jobs(current: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """The running jobs among `current` (read from disk if not given)."""
+    return [job for job in (all_jobs() if current is None else current) if job["state"] == RUNNING]
 
 
-def next_queued() -> list[dict[str, Any]]:
+def next_queued(current: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """Queued jobs in the order they should start: urgent kinds first, then oldest first."""
-    queued = [job for job in all_jobs() if job["state"] == QUEUED]
+    queued = [job for job in (all_jobs() if current is None else current) if job["state"] == QUEUED]
     return sorted(queued, key=lambda job: not KINDS[job["kind"]].urgent)  # Stable: oldest first.
 
 

@@ -72,11 +72,15 @@ def _start_job(job: dict) -> None:
         jobs.end(job, jobs.FAILED, error=f"could not start the job: {error}")
 
 
-def _prune_orphans(runs_by_id: dict[str, RunRecord]) -> None:
-    """Forget ended or queued jobs of runs that were deleted meanwhile."""
-    for job in jobs.all_jobs():
+def _without_orphans(current: list[dict], runs_by_id: dict[str, RunRecord]) -> list[dict]:
+    """Forget ended or queued jobs of runs that were deleted meanwhile; the jobs that remain."""
+    remaining = []
+    for job in current:
         if job["kind"] != "import" and job["target"] not in runs_by_id and job["state"] != jobs.RUNNING:
             jobs.job_path(job["kind"], job["target"]).unlink(missing_ok=True)
+        else:
+            remaining.append(job)
+    return remaining
 
 
 def tick() -> RunRecord | None:
@@ -86,14 +90,14 @@ def tick() -> RunRecord | None:
         return None  # Nothing to start or to reap: an idle server reads no run folder.
     with jobs.queue_lock():
         runs = {run.id: run for run in reconcile.reconcile_all()}
-        jobs.reap_dead()
-        _prune_orphans(runs)
-        running = jobs.running_jobs()
+        jobs.reap_dead(jobs.all_jobs())
+        current = _without_orphans(jobs.all_jobs(), runs)  # Read again: reaping requeues jobs.
+        running = jobs.running_jobs(current)
         outside_queue = [run for run in runs.values() if run.is_live and run.status.get("launcher") == "cli"]
         free = jobs.max_concurrent_jobs() - len(running) - len(outside_queue)
         training = outside_queue or any(job["kind"] == "train" for job in running)
         started_run = None
-        for job in jobs.next_queued():
+        for job in jobs.next_queued(current):
             if free <= 0:
                 break
             if job["kind"] != "train":

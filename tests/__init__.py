@@ -1,4 +1,6 @@
-"""Helpers shared by the tests."""
+"""Helpers shared by the tests (and the benchmarks)."""
+
+import sys
 
 
 def assert_labels_agree_but_for_near_ties(probabilities, stored_labels, near_tie: float = 1e-3) -> None:
@@ -9,3 +11,8 @@ def assert_labels_agree_but_for_near_ties(probabilities, stored_labels, near_tie
     changed = np.flatnonzero(np.asarray(probabilities).argmax(axis=1) != np.asarray(stored_labels))
     top_two = np.sort(np.asarray(probabilities)[changed], axis=1)[:, -2:]
     assert np.all(top_two[:, 1] - top_two[:, 0] < near_tie), changed
+
+
+def train_command(preset: str, runs_dir, *options: str) -> list[str]:
+    """`python -m core.train` of a preset into `runs_dir`, as a person runs it from a shell."""
+    return [sys.executable, "-m", "core.train", "--preset", preset, "--runs-dir", str(runs_dir), *options]

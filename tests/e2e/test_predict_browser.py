@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import math
 import subprocess
-import sys
 
 import pytest
 from playwright.sync_api import expect
 
 from core import registry, run_results
+from tests import train_command
 from tests.e2e.conftest import PROJECT_ROOT
 
 MODEL_LOAD_TIMEOUT_MS = 120_000
@@ -22,19 +22,7 @@ def default_model(runs_dir):
     shipped = [run for run in registry.list_runs(include_shipped=True) if run.shipped]
     if any(run_results.usable_model_path(run) for run in shipped):
         return "shipped"
-    command = [
-        sys.executable,
-        "-m",
-        "core.train",
-        "--preset",
-        "fast-cnn",
-        "--epochs",
-        "2",
-        "--runs-dir",
-        str(runs_dir),
-        "--name",
-        "e2e stand-in",
-    ]
+    command = train_command("fast-cnn", runs_dir, "--epochs", "2", "--name", "e2e stand-in")
     subprocess.run(command, cwd=PROJECT_ROOT, check=True, capture_output=True, timeout=600)
     return "trained"
 

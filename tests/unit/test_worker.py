@@ -18,7 +18,7 @@ from core import callbacks, inference, reconcile, registry, run_results, worker
 from core.config import DenseLayer, ModelConfig
 from core.data import load_mnist
 from core.models import build_model, compile_model
-from tests import assert_labels_agree_but_for_near_ties
+from tests import assert_labels_agree_but_for_near_ties, train_command
 
 TINY = ModelConfig(
     hidden_layers=(DenseLayer(64, dropout=0.1),),
@@ -216,12 +216,9 @@ def test_stop_during_validation_aborts_it():
 
 def test_command_line_training_writes_a_listed_run(runs_root):
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "core.train",
-            "--preset",
+        train_command(
             "seed-mlp",
+            runs_root,
             "--epochs",
             "1",
             "--train-limit",
@@ -230,9 +227,7 @@ def test_command_line_training_writes_a_listed_run(runs_root):
             "1000",
             "--name",
             "from the shell",
-            "--runs-dir",
-            str(runs_root),
-        ],
+        ),
         cwd=registry.PROJECT_ROOT,
         capture_output=True,
         text=True,

@@ -1,11 +1,14 @@
 """Whole-file JSON and binary writes that readers in other processes can never see half done.
 
 Pages, the scheduler and job processes read the same files while others rewrite them, without
-locks: every writer here replaces a file by renaming a finished temporary copy over it.
+locks: every writer here replaces a file by renaming a finished temporary copy over it. A write
+that finds the disk full removes its temporary copy and raises DiskFullError, whose message is
+meant for the user.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -14,6 +17,39 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+# Out of space, or out of the user's quota: the same remedy.
+FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+
+
+class DiskFullError(OSError):
+    """A write failed because the disk is full; str() is the message for the user, with no path."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(
+            errno.ENOSPC,
+            f"The disk is full: {what} could not be saved. Free some space (delete old runs) and try again.",
+        )
+
+    def __str__(self) -> str:
+        return self.strerror
+
+
+def is_disk_full(error: BaseException) -> bool:
+    return isinstance(error, OSError) and error.errno in FULL_ERRNOS
+
+
+@contextmanager
+def disk_full_as(what: str) -> Iterator[None]:
+    """Turn an out-of-space OSError inside the block into DiskFullError about `what`."""
+    try:
+        yield
+    except DiskFullError:
+        raise
+    except OSError as error:
+        if error.errno in FULL_ERRNOS:
+            raise DiskFullError(what) from None
+        raise
 
 
 def json_safe(value: Any) -> Any:
@@ -33,17 +69,19 @@ def atomic_path(path: Path, suffix: str = "") -> Iterator[Path]:
 
     Same folder, so `os.replace` is a rename on one filesystem: readers see the old file or the
     new one, never a half-written one. `suffix` keeps extensions that writers insist on (Keras
-    refuses to save a model to a name that does not end in ".keras").
+    refuses to save a model to a name that does not end in ".keras"). A full disk, met by the
+    block or here, raises DiskFullError naming the file, with the temporary copy removed.
     """
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{suffix}", dir=path.parent)
-    os.close(handle)
-    try:
-        yield Path(temp_name)
-        os.chmod(temp_name, 0o644)  # mkstemp's 0600 would hide the file from other users.
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    with disk_full_as(path.name):
+        handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{suffix}", dir=path.parent)
+        os.close(handle)
+        try:
+            yield Path(temp_name)
+            os.chmod(temp_name, 0o644)  # mkstemp's 0600 would hide the file from other users.
+            os.replace(temp_name, path)
+        except BaseException:
+            Path(temp_name).unlink(missing_ok=True)
+            raise
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -53,8 +91,21 @@ def write_json(path: Path, data: Any) -> None:
         temp.write_text(text + "\n", encoding="utf-8")
 
 
+def overwrite_in_place(path: Path, data: bytes) -> None:
+    """Rewrite an existing file's content without a new copy: the last resort on a full disk, for
+    a small record no longer than the file. Not atomic, so only for writers under a lock whose
+    readers treat a damaged file as missing."""
+    with open(path, "r+b") as handle:
+        handle.write(data)
+        handle.truncate()
+
+
 def read_json(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8"))
+    """The file's JSON; ValueError for text that is not UTF-8 JSON or nests too deep to parse."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except RecursionError:
+        raise ValueError(f"{path.name} is nested too deeply") from None
 
 
 def read_json_object(path: Path) -> dict[str, Any]:

@@ -91,7 +91,7 @@ def leaderboard_row(
         "device": status.get("device") or "",
         "best val accuracy (%)": _percent(summary.get("best_val_accuracy")),
         "test accuracy (%)": _percent(accuracy),
-        "test loss": None if loss is None else round(float(loss), 4),
+        "test loss": round(float(loss), 4) if isinstance(loss, (int, float)) else None,
         "status": state,
         "id": run.id,
     }

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import secrets
 import tempfile
 import zipfile
@@ -42,8 +43,18 @@ ACCEPTED_INPUTS = {(28, 28, 1): "28x28x1 image", (28, 28): "28x28 image", (784,)
 SCALE_SAMPLE = 1000
 POOR_ACCURACY = 0.5
 SUM_TOLERANCE = 1e-3
-# A Keras model's description is a few kilobytes; anything near this is not a plain model.
-MAX_CONFIG_BYTES = 5_000_000
+# A Keras model's description is a few kilobytes (the fast CNN's: 6 KB); anything near this is
+# not a plain model, and it is read in the server, so it is bounded before it is inflated.
+MAX_CONFIG_BYTES = 1_000_000
+# The whole archive once inflated; the weights of the largest model worth importing fit easily.
+MAX_ARCHIVE_BYTES = 200_000_000
+MAX_MEMBERS = 100
+# Real weights barely compress; a member inflating more than this (past a megabyte) is a bomb.
+MAX_RATIO = 100
+BIG_MEMBER_BYTES = 1_000_000
+# Keras configs nest a few levels per layer; this is far deeper than any model's, and shallow
+# enough for Python's recursive JSON parser and for Keras' deserialisation.
+MAX_NESTING = 64
 UPLOADS_FOLDER = "uploads"
 # config.json must exist and be valid, so an imported run carries this placeholder; the
 # pages describe an imported model from meta.json instead.
@@ -80,7 +91,11 @@ def _walk(node: Any):
 
 
 def check_archive(data: bytes, filename: str = "the file") -> dict[str, Any]:
-    """The archive's model config, or ImportRefused saying what is wrong with the file."""
+    """The archive's model config, or ImportRefused saying what is wrong with the file.
+
+    Runs in the server on a hostile file, so nothing is inflated before the central directory's
+    sizes pass, and config.json is read with a bounded read whatever size it declares.
+    """
     if not data:
         raise ImportRefused(f"{filename} is empty.")
     if data.startswith(HDF5_SIGNATURE):
@@ -89,22 +104,24 @@ def check_archive(data: bytes, filename: str = "the file") -> dict[str, Any]:
             "accepted: load it in Keras and save it again with model.save('model.keras')."
         )
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        names = set(archive.namelist())
-        if "config.json" not in names:
-            raise ImportRefused(f"{filename} is a zip archive but not a Keras model (it has no config.json).")
-        if archive.getinfo("config.json").file_size > MAX_CONFIG_BYTES:
-            raise ImportRefused(
-                f"{filename} is refused: its model description is far larger than any digit classifier's."
-            )
-        config = json.loads(archive.read("config.json"))
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            _check_members(archive.infolist(), filename)
+            text = _read_bounded(archive, "config.json", filename)
     except ImportRefused:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, KeyError):
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, KeyError, ValueError):
+        # ValueError: zlib's "invalid ..." errors and damaged header fields.
         raise ImportRefused(
             f"{filename} is not a Keras model file, or it is damaged: a .keras file is a zip "
             "archive written by model.save()."
         ) from None
+    if _nesting_depth(text) > MAX_NESTING:
+        raise ImportRefused(
+            f"{filename} is refused: its model description is nested more than {MAX_NESTING} levels "
+            "deep, far deeper than any real model's."
+        )
+    try:
+        config = json.loads(text)
     except (ValueError, RecursionError):
         raise ImportRefused(f"{filename} is damaged: its model description is not valid JSON.") from None
     if not isinstance(config, dict) or "class_name" not in config:
@@ -132,6 +149,56 @@ def check_archive(data: bytes, filename: str = "the file") -> dict[str, Any]:
                 "layers can be loaded safely, so it is refused."
             )
     return config
+
+
+def _check_members(members: list[zipfile.ZipInfo], filename: str) -> None:
+    """Refuse an archive by what its central directory declares, before inflating anything."""
+    too_big = f"{filename} is refused: it is far larger than any digit classifier's model file once unpacked."
+    if len(members) > MAX_MEMBERS:
+        raise ImportRefused(
+            f"{filename} is refused: it holds {len(members):,} files, not a Keras model's few."
+        )
+    names = {member.filename for member in members}
+    if "config.json" not in names:
+        raise ImportRefused(f"{filename} is a zip archive but not a Keras model (it has no config.json).")
+    if sum(member.file_size for member in members) > MAX_ARCHIVE_BYTES:
+        raise ImportRefused(too_big)
+    for member in members:
+        if member.filename == "config.json" and member.file_size > MAX_CONFIG_BYTES:
+            raise ImportRefused(
+                f"{filename} is refused: its model description is far larger than any digit classifier's."
+            )
+        if member.file_size > BIG_MEMBER_BYTES and member.file_size > MAX_RATIO * max(
+            member.compress_size, 1
+        ):
+            raise ImportRefused(
+                f"{filename} is refused: one of its parts unpacks to over {MAX_RATIO} times its packed "
+                "size, which real model weights never do (a zip bomb?)."
+            )
+
+
+def _read_bounded(archive: zipfile.ZipFile, name: str, filename: str) -> bytes:
+    """The member's bytes, reading at most MAX_CONFIG_BYTES + 1: a forged directory entry may
+    declare a small size for a member that inflates without end."""
+    with archive.open(name) as member:
+        text = member.read(MAX_CONFIG_BYTES + 1)
+    if len(text) > MAX_CONFIG_BYTES:
+        raise ImportRefused(
+            f"{filename} is refused: its model description is far larger than any digit classifier's."
+        )
+    return text
+
+
+# A JSON string, or an unterminated one up to the end: it always matches, so the scan stays linear.
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)')
+
+
+def _nesting_depth(text: bytes) -> int:
+    """How deep the JSON's brackets nest, counted without parsing (strings are skipped), so a
+    hostile config cannot exhaust the recursive parser or Keras."""
+    brackets = np.frombuffer(_JSON_STRING.sub(b"", text), dtype=np.uint8)
+    steps = np.isin(brackets, (ord("["), ord("{"))).astype(np.int32) - np.isin(brackets, (ord("]"), ord("}")))
+    return int(np.cumsum(steps).max(initial=0))
 
 
 # --- Loading and checking ---------------------------------------------------------------------

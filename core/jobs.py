@@ -21,6 +21,7 @@ Nothing here imports TensorFlow.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import re
 import subprocess
@@ -256,11 +257,21 @@ def finish(kind: str, target: str, result: dict[str, Any] | None) -> None:
 
 
 def fail(kind: str, target: str, error: str) -> None:
-    """Called by the job process when its work cannot be done; not retried for the same stamp."""
+    """Called by the job process when its work cannot be done; not retried for the same stamp.
+
+    On a full disk the record is rewritten in place (compact, so it fits the blocks the file
+    already has): a job process that could not record its failure would look killed, and be
+    started again and again.
+    """
     with queue_lock():
         job = read(kind, target)
-        if job is not None:
+        if job is None:
+            return
+        try:
             end(job, FAILED, error=error)
+        except atomic_files.DiskFullError:
+            record = {**job, "state": FAILED, "ended": registry.now_iso(), "error": error}
+            atomic_files.overwrite_in_place(job_path(kind, target), json.dumps(record).encode())
 
 
 def cancel(kind: str, target: str) -> None:

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from core.atomic_files import read_json, read_json_object, write_json
+from core.atomic_files import DiskFullError, disk_full_as, read_json, read_json_object, write_json
 from core.config import ModelConfig
 from core.processes import process_identity, worker_is_alive
 
@@ -82,7 +82,8 @@ class RunRecord:
 
     @property
     def name(self) -> str:
-        return self.meta.get("name") or self.id
+        name = self.meta.get("name")
+        return name if isinstance(name, str) and name else self.id
 
     @property
     def description(self) -> str:
@@ -94,7 +95,8 @@ class RunRecord:
 
     @property
     def notes(self) -> str:
-        return self.meta.get("notes", "")
+        notes = self.meta.get("notes")
+        return notes if isinstance(notes, str) else ""
 
     @property
     def read_only(self) -> bool:
@@ -205,19 +207,20 @@ def create_run(
     status = initial_status(config)
     if start_now:
         status.update(state="running", launcher="cli", phase="starting", **process_identity())
-    staging = Path(tempfile.mkdtemp(prefix=".creating-", dir=root))
-    staging.chmod(0o755)
-    try:
-        if add_files is not None:
-            add_files(staging)
-        write_json(staging / CONFIG_FILE, config.to_dict())
-        write_json(staging / META_FILE, {"name": name or "", "notes": "", **(meta_changes or {})})
-        write_json(staging / STATUS_FILE, _merged_status(status, status_changes or {}))
-        (staging / METRICS_FILE).touch()
-        run_id = _rename_into_place(staging, root)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    with disk_full_as("the new run"):
+        staging = Path(tempfile.mkdtemp(prefix=".creating-", dir=root))
+        staging.chmod(0o755)
+        try:
+            if add_files is not None:
+                add_files(staging)
+            write_json(staging / CONFIG_FILE, config.to_dict())
+            write_json(staging / META_FILE, {"name": name or "", "notes": "", **(meta_changes or {})})
+            write_json(staging / STATUS_FILE, _merged_status(status, status_changes or {}))
+            (staging / METRICS_FILE).touch()
+            run_id = _rename_into_place(staging, root)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
     return open_run(root / run_id)
 
 
@@ -246,8 +249,8 @@ def open_run(path: Path, *, shipped: bool = False) -> RunRecord:
         config = ModelConfig.from_dict(read_json(path / CONFIG_FILE))
     except FileNotFoundError:
         return broken(None, "config.json is missing")
-    except (ValueError, TypeError, OSError) as error:  # ConfigError is a ValueError.
-        return broken(None, f"config.json is unreadable ({error})")
+    except Exception as error:  # ConfigError, or whatever a damaged file makes from_dict raise.
+        return broken(None, f"config.json is unreadable ({type(error).__name__}: {str(error)[:200]})")
     try:
         status = read_json(path / STATUS_FILE)
     except FileNotFoundError:
@@ -256,9 +259,47 @@ def open_run(path: Path, *, shipped: bool = False) -> RunRecord:
         status = _shipped_status(path, config)
     except (ValueError, OSError) as error:
         return broken(config, f"status.json is unreadable ({error})")
-    if not isinstance(status, dict) or status.get("state") not in STATES:
-        return broken(config, "status.json has no valid state")
+    problem = status_problem(status)
+    if problem:
+        return broken(config, f"status.json {problem}")
     return RunRecord(path.name, path, config, status, meta, shipped=shipped)
+
+
+# The status fields that listings, sorting, reconciling and the scheduler read, and the types
+# they may hold (None aside): a hand-edited or damaged file must not crash them.
+_STATUS_TYPES: dict[str, type | tuple[type, ...]] = {
+    "created": str,
+    "started": str,
+    "ended": str,
+    "launcher": str,
+    "phase": str,
+    "error": str,
+    "stop_reason": str,
+    "device": str,
+    "host": str,
+    "claimed": str,
+    "pid": int,
+    "pid_start": (int, str),
+    "progress": dict,
+    "test_accuracy": (int, float),
+    "test_loss": (int, float),
+}
+
+
+def status_problem(status: Any) -> str | None:
+    """What makes a status unusable (no valid state, a field of the wrong type), or None."""
+    if not isinstance(status, dict):
+        return "is not a JSON object"
+    if not isinstance(status.get("state"), str) or status["state"] not in STATES:
+        return "has no valid state"
+    for key, kinds in _STATUS_TYPES.items():
+        value = status.get(key)
+        if value is not None and (not isinstance(value, kinds) or isinstance(value, bool)):
+            return f"has a wrong value for {key!r}"
+    progress = status.get("progress") or {}
+    if any(value is not None and not isinstance(value, (int, float)) for value in progress.values()):
+        return "has a wrong value in 'progress'"
+    return None
 
 
 def _shipped_status(path: Path, config: ModelConfig) -> dict[str, Any]:
@@ -330,10 +371,14 @@ def _merged_status(status: dict[str, Any], changes: Mapping[str, Any]) -> dict[s
 
 
 def _update_meta(run: RunRecord, **changes: str) -> RunRecord:
+    """A full disk is a RegistryError here, the error pages that rename or annotate show."""
     _writable(run)
-    with run_lock(run.path):
-        meta = {**read_json_object(run.path / META_FILE), **changes}
-        write_json(run.path / META_FILE, meta)
+    try:
+        with run_lock(run.path):
+            meta = {**read_json_object(run.path / META_FILE), **changes}
+            write_json(run.path / META_FILE, meta)
+    except DiskFullError as error:
+        raise RegistryError(str(error)) from None
     return reload(run)
 
 

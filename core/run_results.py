@@ -35,16 +35,17 @@ def append_metrics(run: RunRecord, records: list[dict[str, Any]]) -> None:
 
 
 def read_metrics(run: RunRecord) -> list[dict[str, Any]]:
-    """Every metrics record in order; a torn or corrupt line (a killed writer) is skipped."""
+    """Every metrics record in order; a torn or corrupt line (a killed writer, bytes that are not
+    UTF-8) is skipped, never the whole file."""
     try:
-        lines = (run.path / METRICS_FILE).read_text(encoding="utf-8").splitlines()
+        lines = (run.path / METRICS_FILE).read_bytes().splitlines()
     except OSError:
         return []
     records = []
     for line in lines:
         try:
-            record = json.loads(line)
-        except ValueError:
+            record = json.loads(line.decode("utf-8"))
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError.
             continue
         if isinstance(record, dict):
             records.append(record)

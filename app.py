@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core import app_cache, navigation, session_keys
+from core import app_cache, navigation, session_keys, widgets
 
 st.set_page_config(page_title="MNIST dashboard", page_icon=":material/draw:", layout="wide")
 
@@ -13,5 +13,10 @@ for key in [key for key in st.session_state if session_keys.kept_across_pages(ke
     st.session_state[key] = st.session_state[key]
 
 app_cache.start_scheduler()
+if not widgets.local_mode():
+    # Public: a traceback would show visitors server paths and code. The option is the server's,
+    # so once any session is public it stays off.
+    st.set_option("client.showErrorDetails", "none")
+widgets.owner_sidebar()
 
 st.navigation(navigation.sections()).run()

@@ -14,7 +14,7 @@ import logging
 import subprocess
 import threading
 
-from core import jobs, processes, reconcile, registry
+from core import access, jobs, limits, processes, reconcile, registry
 from core.config import ModelConfig
 from core.registry import RunRecord
 
@@ -26,6 +26,9 @@ TICK_SECONDS = 0.5
 # child stays a zombie, and would look alive to anything but /proc.
 _children: dict[int, subprocess.Popen] = {}
 _children_lock = threading.Lock()
+
+# Serialises this server's submissions, so two visitors' checks never both take the last place.
+_submit_lock = threading.Lock()
 
 _thread: threading.Thread | None = None
 _thread_lock = threading.Lock()
@@ -110,10 +113,20 @@ def tick() -> RunRecord | None:
     return started_run
 
 
-def submit_run(config: ModelConfig, name: str | None = None) -> RunRecord:
-    """Queue a run and start it straight away if a slot is free."""
-    run = registry.create_run(config, name)
-    jobs.request("train", run.id)
+def submit_run(config: ModelConfig, name: str | None = None, *, who: access.Who = access.OWNER) -> RunRecord:
+    """Queue a run and start it straight away if a slot is free.
+
+    A visitor's run must be within the visitor limits (limits.Refused says which is not), is
+    marked as theirs, and makes their oldest runs past the kept number go.
+    """
+    with _submit_lock:
+        refused = limits.refusal(config, who)
+        if refused:
+            raise limits.Refused(refused)
+        run = registry.create_run(config, name, meta_changes=who.run_meta())
+        jobs.request("train", run.id)
+    if not who.owner:
+        limits.prune_visitor_runs()
     tick()
     return registry.reload(run)
 

@@ -18,6 +18,15 @@ IMPORT_JOB = "io_import_job"
 """The target of the import job the export and import page asked for (it writes and reads it), so
 the page keeps showing its progress and report after a visit elsewhere."""
 
+OWNER = "owner_signed_in"
+"""True once this session gave the owner password (core/widgets.owner_sidebar writes it, and
+widgets.who reads it). Not a widget key, so no browser message can set it."""
+
+VISITOR = "visitor_session"
+"""This browser session's random id, written on first need by core/widgets.who: the runs a
+visitor starts are marked with it (meta.json), and only it may change them. Kept server-side,
+never in the URL, so sharing a link shares no rights; a reload starts a new session and id."""
+
 DESIGN_PREFIX = "design_"
 """Prefix of the train page's network-design widgets; app.py keeps them across pages."""
 

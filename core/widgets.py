@@ -3,14 +3,81 @@ Streamlit)."""
 
 from __future__ import annotations
 
+import re
+import secrets
+from collections import Counter
 from collections.abc import Callable
 
 import streamlit as st
 
-from core import app_cache, compare, model_jobs, registry
+from core import access, app_cache, compare, model_jobs, registry, session_keys
 from core.inference import Classifier, ModelLoadError
 from core.registry import RunRecord
 from core.session_keys import FOCUS_RUN
+
+_MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def plain(text: object) -> str:
+    """User text (a run name, notes, a file name) for Streamlit's Markdown: every ASCII
+    punctuation mark is escaped, so it shows literally and never becomes a link, an image that
+    every visitor's browser fetches, a heading or a colour."""
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", str(text))
+
+
+def distinct(labels: dict[str, str]) -> dict[str, str]:
+    """Picker labels by run id, with the id added where two runs would read the same, so a
+    visitor cannot dress a run up as another one."""
+    counts = Counter(labels.values())
+    return {key: label if counts[label] == 1 else f"{label} · {key}" for key, label in labels.items()}
+
+
+def local_mode() -> bool:
+    """Whether this session is local: a loopback-only server reached by a loopback name."""
+    return access.is_local(st.get_option("server.address"), st.context.headers.get("host"))
+
+
+def who() -> access.Who:
+    """Who this browser session is: the owner (local mode, or after the owner password), else a
+    visitor known by this session's random id."""
+    if local_mode() or (st.session_state.get(session_keys.OWNER) and access.owner_password()):
+        return access.OWNER
+    if session_keys.VISITOR not in st.session_state:
+        st.session_state[session_keys.VISITOR] = secrets.token_hex(16)
+    return access.Who(owner=False, session=st.session_state[session_keys.VISITOR])
+
+
+def owner_sidebar() -> None:
+    """The sidebar's word on who this session is: the owner password field for a visitor, or
+    how to set a password where none is set."""
+    password = access.owner_password()
+    with st.sidebar:
+        if password is None:
+            if local_mode():
+                st.caption(":material/lock_open: Local mode: this computer only, everything allowed.")
+            else:
+                st.info(
+                    "Visitor mode: no owner password is set, so nobody can delete or import. The owner "
+                    "sets `owner_password` in `.streamlit/secrets.toml` (or the app's secrets on "
+                    "Streamlit Community Cloud, or `MNIST_OWNER_PASSWORD`) and restarts.",
+                    icon=":material/lock:",
+                )
+        elif st.session_state.get(session_keys.OWNER):
+            st.caption(":material/admin_panel_settings: Owner mode: everything allowed.")
+            if st.button("Leave owner mode", icon=":material/logout:", key="owner_leave"):
+                st.session_state.pop(session_keys.OWNER)
+                st.rerun()
+        else:
+            with st.form("owner_sign_in", clear_on_submit=True, border=False):
+                attempt = st.text_input("Owner password", type="password", key="owner_password")
+                submitted = st.form_submit_button("Sign in as owner", icon=":material/key:")
+            if submitted:
+                refused = access.GATE.check(attempt, password)
+                if refused:
+                    st.error(refused, icon=":material/block:")
+                else:
+                    st.session_state[session_keys.OWNER] = True
+                    st.rerun()
 
 
 def focused_run_picker(
@@ -21,6 +88,7 @@ def focused_run_picker(
 ) -> RunRecord:
     """A run picker that opens on the run last chosen on any page, and makes its choice that run."""
     by_id = {run.id: run for run in runs}
+    labels = distinct({run.id: describe(run) for run in runs})
     if st.session_state.get(FOCUS_RUN) in by_id:
         st.session_state[key] = st.session_state[FOCUS_RUN]
     elif st.session_state.get(key) not in by_id:  # A run deleted meanwhile.
@@ -28,7 +96,7 @@ def focused_run_picker(
     run_id = st.selectbox(
         label,
         list(by_id),
-        format_func=lambda i: describe(by_id[i]),
+        format_func=labels.get,
         key=key,
         # A new choice must become the focus before the rerun, or the line above would undo it.
         on_change=lambda: st.session_state.update({FOCUS_RUN: st.session_state[key]}),
@@ -43,7 +111,8 @@ def _wait_for_lite(run: RunRecord, note: str) -> None:
     if model_jobs.lite_state(registry.reload(run)) != model_jobs.RUNNING:
         st.rerun()
     st.info(
-        f"{run.name}: {model_jobs.waiting_message('convert', run)}{note}", icon=":material/hourglass_top:"
+        f"{plain(run.name)}: {model_jobs.waiting_message('convert', run)}{note}",
+        icon=":material/hourglass_top:",
     )
 
 
@@ -60,5 +129,5 @@ def prepared_classifier(run: RunRecord, note: str = "") -> Classifier | None:
             raise ModelLoadError(f"{run.name} cannot be used: {model_jobs.failure('convert', run)}.")
         return app_cache.classifier(run)
     except ModelLoadError as error:
-        st.error(f"{error}{note}", icon=":material/error:")
+        st.error(f"{plain(error)}{note}", icon=":material/error:")
         return None

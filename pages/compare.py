@@ -74,10 +74,11 @@ if (
 st.session_state[session_keys.COMPARE_OVERLAY] = [
     i for i in st.session_state[session_keys.COMPARE_OVERLAY] if i in ranked
 ]  # Deleted ones go.
+labels = widgets.distinct({run.id: compare.run_label(run) for run in runs})
 chosen = st.multiselect(
     "Runs to overlay",
     ranked,
-    format_func=lambda run_id: compare.run_label(by_id[run_id]),
+    format_func=labels.get,
     key=session_keys.COMPARE_OVERLAY,
     placeholder="Choose runs to compare their loss and accuracy",
 )
@@ -90,22 +91,30 @@ elif not ranked:
 
 st.subheader("Manage a run")
 run = widgets.focused_run_picker(runs, key="compare_manage")
+user = widgets.who()
+locked = run.read_only or not user.may_change(run)
 if run.read_only:
     st.caption(":material/lock: A shipped model: it cannot be renamed, annotated or deleted.")
+elif locked:
+    st.caption(
+        ":material/lock: Started by the owner or in another session: only they can rename, "
+        "annotate or delete it."
+    )
 with st.form(f"compare_edit_{run.id}", border=False):
-    name = st.text_input("Name", value=run.name, max_chars=80, disabled=run.read_only)
+    name = st.text_input("Name", value=run.name, max_chars=80, disabled=locked)
     notes = st.text_area(
         "Notes (kept in the run's folder)",
         value=run.notes,
-        disabled=run.read_only,
+        disabled=locked,
         placeholder="What you tried, what you noticed...",
     )
-    saved = st.form_submit_button("Save name and notes", icon=":material/save:", disabled=run.read_only)
+    saved = st.form_submit_button("Save name and notes", icon=":material/save:", disabled=locked)
 if saved:
     try:
+        user.check_may_change(run)
         registry.set_notes(registry.rename_run(run, name), notes)
     except registry.RegistryError as error:
-        st.error(str(error), icon=":material/error:")
+        st.error(widgets.plain(error), icon=":material/error:")
     else:
         st.toast("Saved.", icon=":material/check:")
         st.rerun()
@@ -113,13 +122,13 @@ detail, delete = st.columns([3, 1])
 with detail:
     navigation.link("run_detail", "Confusion matrix and mistakes of this run")
 with delete:
-    if st.button(
-        "Delete run", icon=":material/delete:", disabled=run.read_only or run.is_live, key="compare_delete"
+    if not locked and st.button(
+        "Delete run", icon=":material/delete:", disabled=run.is_live, key="compare_delete"
     ):
         st.session_state.compare_doomed = run.id
-if st.session_state.get("compare_doomed") == run.id:
+if not locked and st.session_state.get("compare_doomed") == run.id:
     st.warning(
-        f"Delete **{run.name}** and all its files (model, "
+        f"Delete **{widgets.plain(run.name)}** and all its files (model, "
         "checkpoint, metrics, evaluation)? This cannot be undone.",
         icon=":material/warning:",
     )
@@ -131,11 +140,12 @@ if st.session_state.get("compare_doomed") == run.id:
         "Delete for good", type="primary", icon=":material/delete_forever:", key="compare_confirm_delete"
     ):
         try:
+            user.check_may_change(run)
             registry.delete_run(run)
         except registry.RegistryError as error:
-            st.error(str(error), icon=":material/error:")
+            st.error(widgets.plain(error), icon=":material/error:")
             st.stop()
         for key in ("compare_doomed", session_keys.FOCUS_RUN, session_keys.COMPARE_OVERLAY, "compare_manage"):
             st.session_state.pop(key, None)
-        st.toast(f"Deleted {run.name}.", icon=":material/delete:")
+        st.toast(f"Deleted {widgets.plain(run.name)}.", icon=":material/delete:")
         st.rerun()

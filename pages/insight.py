@@ -37,7 +37,8 @@ with digit_column:
         image, label = np.asarray(drawn, dtype=np.float32), None
         drawn_for = by_id.get(st.session_state.get(session_keys.HANDOVER_MODEL))
         st.caption(
-            "Drawn on the predict page" + (f" and classified by {drawn_for.name}." if drawn_for else ".")
+            "Drawn on the predict page"
+            + (f" and classified by {widgets.plain(drawn_for.name)}." if drawn_for else ".")
         )
     else:
         data = app_cache.mnist()

@@ -8,6 +8,7 @@ from core import (
     export,
     importer,
     jobs,
+    limits,
     navigation,
     reconcile,
     registry,
@@ -87,6 +88,10 @@ with export_tab:
                 st.code(script, language="python", line_numbers=True)
 
 with import_tab:
+    refused = limits.import_refusal(widgets.who())
+    if refused:  # Nothing follows the import tab, so stopping here leaves the export tab whole.
+        st.info(refused, icon=":material/lock:")
+        st.stop()
     st.markdown(
         "Upload a Keras 3 model (`.keras`) to use on the predict page and compare here. It must take "
         "a 28x28 digit (28x28x1, 28x28 or 784 values) and give 10 outputs, and use only Keras' "
@@ -124,7 +129,10 @@ with import_tab:
         st.error(job["error"], icon=":material/block:")
     elif job is not None:
         report = job["result"]
-        st.success(f"Imported {report['name']}: {importer.summary(report)}", icon=":material/check_circle:")
+        st.success(
+            f"Imported {widgets.plain(report['name'])}: {importer.summary(report)}",
+            icon=":material/check_circle:",
+        )
         for note in report["wrapped_with"]:
             st.caption(f"Wrapped with {note}.")
         for warning in report["warnings"]:

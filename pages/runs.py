@@ -6,7 +6,18 @@ worker died as failed); it polls once a second, and leaving or reloading it neve
 
 import streamlit as st
 
-from core import app_cache, charts, jobs, monitor, navigation, reconcile, registry, run_results, widgets
+from core import (
+    access,
+    app_cache,
+    charts,
+    jobs,
+    monitor,
+    navigation,
+    reconcile,
+    registry,
+    run_results,
+    widgets,
+)
 
 st.title(":material/monitoring: Training runs")
 
@@ -21,30 +32,34 @@ STATE_ICONS = {
 }
 
 
-def stop_button(run: registry.RunRecord) -> None:
+def stop_button(run: registry.RunRecord, user: access.Who) -> None:
+    if not user.may_change(run):
+        st.caption(":material/lock: Started in another session: only it or the owner can stop it.")
+        return
     label = "Cancel" if run.state == "queued" else "Stop"
     if st.button(label, icon=":material/stop:", key=f"stop_{run.id}", disabled=run.stop_requested):
         try:
+            user.check_may_change(run)
             registry.request_stop(run)
         except registry.RegistryError as error:
-            st.error(str(error))
+            st.error(widgets.plain(error))
         st.rerun(scope="fragment")
 
 
 def show_run(run: registry.RunRecord) -> None:
     header, action = st.columns([5, 1], vertical_alignment="bottom")
     header.markdown(
-        f"### {STATE_ICONS.get(run.state, '')} {run.name}\n{run.description} · **{run.state}** · "
-        f"{run.status.get('device') or 'device not known yet'}"
+        f"### {STATE_ICONS.get(run.state, '')} {widgets.plain(run.name)}\n{widgets.plain(run.description)} · "
+        f"**{run.state}** · {run.status.get('device') or 'device not known yet'}"
     )
     if run.is_active:
         with action:
-            stop_button(run)
+            stop_button(run, widgets.who())
     if run.broken:
-        st.error(f"This run folder cannot be read: {run.broken}")
+        st.error(f"This run folder cannot be read: {widgets.plain(run.broken)}")
         return
     if run.status.get("error"):
-        st.error(run.status["error"], icon=":material/error:")
+        st.error(widgets.plain(run.status["error"]), icon=":material/error:")
     if run.is_live:
         fraction, text = monitor.progress(run)
         st.progress(fraction, text=text)

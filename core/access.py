@@ -1,0 +1,149 @@
+"""Who may change shared state: the owner, or a visitor who may change only the runs they started.
+
+The app is local (everyone is the owner, no password) only when the server listens on loopback
+alone and the browser reached it by a loopback name: a reverse proxy in front of a loopback-bound
+server sends its public Host, so it does not count. With an owner password set (secrets.toml's
+`owner_password` or `$MNIST_OWNER_PASSWORD`) everyone is a visitor until they give it; with none
+set and not local, everyone is a visitor.
+
+Nothing here imports Streamlit at import time: the scheduler uses it, and job processes import
+the scheduler. The session side (session state, headers) is core/widgets.who().
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from core.registry import RegistryError, RunRecord
+
+PASSWORD_ENV = "MNIST_OWNER_PASSWORD"
+PASSWORD_SECRET = "owner_password"
+STARTED_BY = "started_by"  # meta.json: {"visitor": <session id>} for a visitor's run.
+
+MAX_DELAY_S = 60.0
+FORGET_AFTER_S = 3600.0  # Wrong tries this long ago no longer lengthen the wait.
+
+
+@dataclass(frozen=True)
+class Who:
+    """Who asks: the owner (everything allowed) or a visitor, known by a random id kept in their
+    browser session's server-side state (never in the URL, which is shared)."""
+
+    owner: bool
+    session: str = ""
+
+    def may_change(self, run: RunRecord) -> bool:
+        """The owner changes any run; a visitor only the runs this browser session started."""
+        return self.owner or (bool(self.session) and started_by(run) == self.session)
+
+    def check_may_change(self, run: RunRecord) -> None:
+        """Raise RegistryError (which pages already report) unless `may_change(run)`."""
+        if not self.may_change(run):
+            raise RegistryError(
+                f"{run.name} was started by someone else: only the owner or the session that "
+                "started it can stop, rename, annotate or delete it"
+            )
+
+    def run_meta(self) -> dict[str, Any]:
+        """meta.json fields for a run this person starts: a visitor's run is marked as theirs."""
+        return {} if self.owner else {STARTED_BY: {"visitor": self.session}}
+
+
+OWNER = Who(owner=True)
+
+
+def started_by(run: RunRecord) -> str | None:
+    """The visitor session id that started the run; None for the owner's runs (and old ones)."""
+    mark = run.meta.get(STARTED_BY)
+    return mark.get("visitor") if isinstance(mark, dict) and isinstance(mark.get("visitor"), str) else None
+
+
+def secret(key: str, default: Any = None) -> Any:
+    """A value from Streamlit's secrets.toml, or `default` when there is none (or no file).
+
+    Streamlit is imported here, not at the top: job processes import this module through the
+    scheduler and must stay small.
+    """
+    import streamlit as st
+
+    try:
+        return st.secrets.get(key, default)
+    except FileNotFoundError:  # No secrets.toml (Streamlit's error is a FileNotFoundError).
+        return default
+
+
+def owner_password() -> str | None:
+    """The owner password, from the environment or secrets.toml; None when neither sets one."""
+    password = os.environ.get(PASSWORD_ENV) or secret(PASSWORD_SECRET)
+    return str(password) if password else None
+
+
+def _is_loopback_name(name: str | None) -> bool:
+    if not name:
+        return False
+    name = name.strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def server_is_loopback(address: str | None) -> bool:
+    """Whether the server listens on loopback alone; no address means every interface."""
+    return _is_loopback_name(address)
+
+
+def host_is_loopback(host: str | None) -> bool:
+    """Whether a Host header (`localhost:8501`, `[::1]:8501`) names this machine's loopback."""
+    if not host:
+        return False
+    try:
+        return _is_loopback_name(urlsplit(f"//{host}").hostname)
+    except ValueError:  # A malformed header, such as a bad port.
+        return False
+
+
+def is_local(server_address: str | None, host: str | None) -> bool:
+    """Local mode: loopback-only server reached by a loopback name, and no password set."""
+    return owner_password() is None and server_is_loopback(server_address) and host_is_loopback(host)
+
+
+class PasswordGate:
+    """Checks owner passwords in constant time, and makes each wrong try lengthen the wait
+    before the next try counts (1, 2, 4... up to 60 s), for every session of the server, so
+    guessing from many tabs at once is as slow as from one."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._failures = 0
+        self._next_try = 0.0
+
+    def check(self, attempt: str, password: str) -> str | None:
+        """None if `attempt` is the password; otherwise why it was refused."""
+        with self._lock:
+            now = self._clock()
+            if now < self._next_try:
+                return f"Too many wrong passwords: try again in {self._next_try - now:.0f} s."
+            if now > self._next_try + FORGET_AFTER_S:
+                self._failures = 0
+            if hmac.compare_digest(attempt.encode(), password.encode()):
+                self._failures = 0
+                return None
+            self._failures += 1
+            delay = min(MAX_DELAY_S, 2.0 ** (self._failures - 1))
+            self._next_try = now + delay
+            return f"Wrong password. The next try counts in {delay:.0f} s."
+
+
+GATE = PasswordGate()

@@ -1,0 +1,166 @@
+"""What a visitor may start: design size, queue places, disk, and how many of their runs are kept.
+
+The figures have defaults and can be changed in `.streamlit/secrets.toml` under `[limits]`
+(Streamlit's config.toml refuses unknown sections). The owner is held to none of them. The
+scheduler enforces them on every submission, so a page that forgets to ask cannot get round them;
+pages ask first only to explain and disable their button.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from core import access, architecture, registry
+from core.config import ModelConfig
+from core.registry import RunRecord
+
+logger = logging.getLogger(__name__)
+
+
+class Refused(Exception):
+    """A submission over a limit; the message, for the user, names the figure and the limit."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The visitor limits; each field is also its key in the `[limits]` table."""
+
+    trainable_parameters: int = 2_000_000
+    training_memory_mb: int = 2_000  # Estimated peak of the training job (weights, optimiser, activations).
+    epoch_seconds: float = 120.0  # Estimated time of one epoch on this machine's CPU.
+    waiting_runs: int = 3  # Runs queued and not started yet, everyone's together.
+    runs_per_visitor: int = 1  # Waiting or training at once, per browser session.
+    visitor_runs_kept: int = 20  # Older visitor runs are deleted; the owner's never.
+    runs_folder_mb: int = 5_000  # No visitor run or import once the runs folder is this big.
+    visitor_imports: bool = False  # Whether visitors may import models.
+
+    @classmethod
+    def from_table(cls, table: Mapping[str, Any]) -> Limits:
+        """The defaults, changed by the table's keys; a wrong key or value is logged and ignored,
+        so a typo in secrets.toml keeps the default instead of breaking every page."""
+        limits = cls()
+        known = {field.name: type(getattr(limits, field.name)) for field in fields(cls)}
+        for key, value in table.items():
+            kind = known.get(key)
+            if kind is None or isinstance(value, bool) != (kind is bool) or isinstance(value, str):
+                logger.warning("ignored [limits] %s = %r in secrets.toml", key, value)
+                continue
+            limits = replace(limits, **{key: kind(value)})
+        return limits
+
+
+def current() -> Limits:
+    """The limits in force: the defaults and secrets.toml's `[limits]` table."""
+    table = access.secret("limits", {})
+    return Limits.from_table(table if isinstance(table, Mapping) else {})
+
+
+def design_refusal(config: ModelConfig, limits: Limits) -> str | None:
+    """Why this network is too big for a visitor to train; None if it is within every limit."""
+    trainable, _ = architecture.parameter_counts(config)
+    if trainable > limits.trainable_parameters:
+        return (
+            f"This network has {trainable:,} trainable parameters; "
+            f"visitors may train up to {limits.trainable_parameters:,}."
+        )
+    memory_mb = architecture.training_memory_bytes(config) / 1e6
+    if memory_mb > limits.training_memory_mb:
+        return (
+            f"Training this network would take about {memory_mb:,.0f} MB of memory; "
+            f"visitors may use up to {limits.training_memory_mb:,} MB."
+        )
+    seconds = architecture.epoch_seconds(config)
+    if seconds > limits.epoch_seconds:
+        return (
+            f"One epoch of this network would take about {seconds:,.0f} s on this machine's CPU; "
+            f"visitors may train up to {limits.epoch_seconds:,.0f} s per epoch."
+        )
+    return None
+
+
+def queue_refusal(runs: list[RunRecord], who: access.Who, limits: Limits) -> str | None:
+    """Why the queue has no place for this visitor now; None if it has."""
+    waiting = sum(run.state == "queued" for run in runs)
+    if waiting >= limits.waiting_runs:
+        return (
+            f"{waiting} runs are already waiting; the queue holds at most {limits.waiting_runs}. "
+            "Try again when one has started."
+        )
+    mine = sum(run.is_active and access.started_by(run) == who.session for run in runs)
+    if mine >= limits.runs_per_visitor:
+        return (
+            f"You have {mine} run(s) waiting or training; a visitor may have {limits.runs_per_visitor} "
+            "at a time. Stop it or wait until it ends."
+        )
+    return None
+
+
+def folder_bytes(root: Path) -> int:
+    """Bytes of every file under `root`; files vanishing meanwhile (a deleted run) count nothing."""
+    total = 0
+    for folder, _, names in os.walk(root):
+        for name in names:
+            try:
+                total += os.lstat(os.path.join(folder, name)).st_size
+            except OSError:
+                pass
+    return total
+
+
+def folder_refusal(limits: Limits) -> str | None:
+    """Why the runs folder is too full for a visitor's new run or import; None if it is not."""
+    size_mb = folder_bytes(registry.runs_dir()) / 1e6
+    if size_mb >= limits.runs_folder_mb:
+        return (
+            f"The runs folder holds {size_mb:,.0f} MB; visitors may add runs while it is under "
+            f"{limits.runs_folder_mb:,} MB. The owner can delete runs to make room."
+        )
+    return None
+
+
+def refusal(config: ModelConfig, who: access.Who, limits: Limits | None = None) -> str | None:
+    """Why `who` may not start a run of `config` now; None if they may (always, for the owner).
+
+    The train page shows it before its Start button; `scheduler.submit_run` enforces it.
+    """
+    if who.owner:
+        return None
+    limits = limits or current()
+    return (
+        design_refusal(config, limits)
+        or queue_refusal(registry.list_runs(include_shipped=False), who, limits)
+        or folder_refusal(limits)
+    )
+
+
+def import_refusal(who: access.Who, limits: Limits | None = None) -> str | None:
+    """Why `who` may not import a model; None if they may (always, for the owner)."""
+    if who.owner:
+        return None
+    limits = limits or current()
+    if not limits.visitor_imports:
+        return "Importing models is for the owner of this dashboard."
+    return folder_refusal(limits)
+
+
+def prune_visitor_runs(limits: Limits | None = None) -> list[str]:
+    """Delete visitors' runs beyond the newest `visitor_runs_kept` (never one still waiting or
+    training, never the owner's), so visitors cannot fill the disk; the ids deleted."""
+    limits = limits or current()
+    visitors = [run for run in registry.list_runs(include_shipped=False) if access.started_by(run)]
+    deleted = []
+    for run in visitors[limits.visitor_runs_kept :]:  # list_runs is newest first.
+        if run.is_active:
+            continue
+        try:
+            registry.delete_run(run)
+        except (registry.RegistryError, OSError) as error:
+            logger.warning("could not prune visitor run %s: %s", run.id, error)
+            continue
+        deleted.append(run.id)
+    return deleted

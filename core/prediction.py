@@ -6,6 +6,7 @@ No Streamlit and no TensorFlow here, so everything is testable on its own.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,10 @@ UPLOAD_TYPES = ("png", "jpg", "jpeg", "bmp", "gif", "webp")
 # bomb); 50 megapixels still accepts every phone camera's full resolution.
 MAX_UPLOAD_PIXELS = 50_000_000
 PREVIEW_SIZE = 560
+# Uploads decoded at once, server-wide: each may take up to preprocess.MAX_DECODE_BYTES, so ten
+# visitors uploading together wait their turn instead of multiplying the server's memory.
+DECODES_AT_ONCE = 2
+_decoding = threading.BoundedSemaphore(DECODES_AT_ONCE)
 # Drawings at least this wide and high are halved before preprocessing (the canvas is 280 px).
 CANVAS_REDUCE_ABOVE = 200
 
@@ -63,10 +68,11 @@ def preprocess_upload(data: bytes, max_bytes: int) -> tuple[Preprocessed, Image.
 
     Raises ImageError, with a message for the user, for a file that cannot be used.
     """
-    image = decode_upload(data, max_bytes, MAX_UPLOAD_PIXELS)
-    digit = to_mnist(image)
-    preview = image.copy()
-    preview.thumbnail((PREVIEW_SIZE, PREVIEW_SIZE))  # A 50-megapixel photo is not sent to the browser.
+    with _decoding:
+        image = decode_upload(data, max_bytes, MAX_UPLOAD_PIXELS)
+        digit = to_mnist(image)
+        preview = image.copy()
+        preview.thumbnail((PREVIEW_SIZE, PREVIEW_SIZE))  # A large photo is not sent to the browser.
     if preview.mode in ("RGBA", "LA", "PA", "P") and (preview.mode != "P" or "transparency" in preview.info):
         # Transparency shown on the page theme could hide the ink: show it on the paper it implies.
         paper = Image.new("RGBA", preview.size, "white" if digit.inverted else "black")

@@ -31,7 +31,7 @@ class Limits:
     """The visitor limits; each field is also its key in the `[limits]` table."""
 
     trainable_parameters: int = 2_000_000
-    training_memory_mb: int = 2_000  # Estimated peak of the training job (weights, optimiser, activations).
+    training_memory_mb: int = 1_000  # Estimated memory of the model in training, beyond TensorFlow's own.
     epoch_seconds: float = 120.0  # Estimated time of one epoch on this machine's CPU.
     waiting_runs: int = 3  # Runs queued and not started yet, everyone's together.
     runs_per_visitor: int = 1  # Waiting or training at once, per browser session.

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -62,13 +63,14 @@ def load_keras_model(path: str | os.PathLike) -> Any:
     configure_tensorflow()
     import keras
 
+    if not zipfile.is_zipfile(path):  # Keras would call it "not found".
+        raise ModelLoadError(f"The model file {path.name} is damaged: it is not a Keras (zip) archive.")
     try:
         model = keras.saving.load_model(path, safe_mode=True, compile=False)
     except Exception as error:  # Keras raises many types for a damaged archive.
-        details = _first_line(error).replace(str(path.absolute()), path.name).replace(str(path), path.name)
         raise ModelLoadError(
             f"The model file {path.name} is damaged or not a model this app can load "
-            f"({type(error).__name__}: {details})."
+            f"({type(error).__name__}: {_first_line(error)})."
         ) from None
     _check_contract(model, path.name)
     return model
@@ -102,7 +104,10 @@ def write_lite_files(model: Any, folder: Path, *, source_name: str) -> None:
 
 def _export(model: Any, path: Path, source_name: str) -> None:
     try:
-        _with_activations(model).export(str(path), format="litert", verbose=False)
+        with atomic_files.disk_full_as(LITE_MODEL_FILE):
+            _with_activations(model).export(str(path), format="litert", verbose=False)
+    except atomic_files.DiskFullError:
+        raise
     except Exception as error:  # The converter raises many types for an operation it lacks.
         raise ModelLoadError(
             f"The model in {source_name} cannot be converted for this app "

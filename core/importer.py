@@ -422,13 +422,19 @@ def _upload_path(target: str) -> Path:
 
 
 def request_import(data: bytes, filename: str, name: str | None = None) -> str:
-    """Run the static checks here (ImportRefused at once for a file that fails them), keep the
-    upload and queue its import job; the job's target, to follow with `jobs.read("import", ...)`."""
+    """Run the static checks here (ImportRefused at once for a file that fails them, or when the
+    disk is full), keep the upload and queue its import job; the job's target, to follow with
+    `jobs.read("import", ...)`."""
     check_archive(data, filename)
     target = secrets.token_hex(8)
-    with atomic_files.atomic_path(_upload_path(target), suffix=".keras") as temp:
-        temp.write_bytes(data)
-    scheduler.request("import", target, payload={"filename": filename, "name": name})
+    upload = _upload_path(target)
+    try:
+        with atomic_files.atomic_path(upload, suffix=".keras") as temp:
+            temp.write_bytes(data)
+        scheduler.request("import", target, payload={"filename": filename, "name": name})
+    except atomic_files.DiskFullError as error:
+        upload.unlink(missing_ok=True)  # No job will ever read it.
+        raise ImportRefused(f"{filename} could not be imported. {error}") from None
     return target
 
 

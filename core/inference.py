@@ -15,6 +15,7 @@ import functools
 import hashlib
 import json
 import os
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -225,9 +226,14 @@ def _show(shape: tuple[int, ...] | None) -> str:
     return "shape (" + ", ".join(["batch", *(str(size) for size in shape[1:])]) + ")"
 
 
+# An absolute path in a library's message: only its last part is shown, never where files live.
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.:/])/(?:[^\s'\"/:,()]+/)*([^\s'\"/:,()]+)")
+
+
 def _first_line(error: BaseException) -> str:
+    """The error's first line for the user, shortened, with absolute paths cut to file names."""
     text = str(error).strip().splitlines()
-    line = text[0] if text else "no details"
+    line = _ABSOLUTE_PATH.sub(r"\1", text[0]) if text else "no details"
     return line if len(line) <= 200 else line[:197] + "..."
 
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from core import jobs
 from core.atomic_files import DiskFullError, is_disk_full
-from core.inference import ModelLoadError
+from core.inference import ModelLoadError, _first_line
 
 logger = logging.getLogger(__name__)
 
@@ -71,8 +71,7 @@ def describe_error(error: BaseException) -> str:
             f"The job ran out of memory: it may use at most {memory_limit_mb():,} MB on this server, "
             "and this model needs more."
         )
-    first = text.splitlines()[0] if text else "no details"
-    return f"{type(error).__name__}: {first[:300]}"
+    return f"{type(error).__name__}: {_first_line(error)}"
 
 
 def run_job(kind: str, target: str) -> int:

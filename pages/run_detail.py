@@ -5,6 +5,7 @@ import streamlit as st
 
 from core import (
     app_cache,
+    atomic_files,
     charts,
     compare,
     evaluate,
@@ -35,7 +36,11 @@ def wait_for_evaluation() -> None:
     st.info(f"{run.name}: {model_jobs.waiting_message('evaluate', run)}", icon=":material/hourglass_top:")
 
 
-model_jobs.request_evaluation([run])
+try:
+    model_jobs.request_evaluation([run])
+except atomic_files.DiskFullError as error:
+    st.error(str(error), icon=":material/error:")
+    st.stop()
 state = model_jobs.evaluation_state(run)
 if state == model_jobs.RUNNING:
     wait_for_evaluation()

@@ -19,8 +19,12 @@ IMPORT_JOB = "io_import_job"
 the page keeps showing its progress and report after a visit elsewhere."""
 
 OWNER = "owner_signed_in"
-"""True once this session gave the owner password (core/widgets.owner_sidebar writes it, and
+"""True once this session gave the owner password (the sidebar's sign-in in core/widgets writes it;
 widgets.who reads it). Not a widget key, so no browser message can set it."""
+
+SIGN_IN_REFUSED = "owner_sign_in_refused"
+"""Why the last owner password was refused: written by the sign-in callback, shown and dropped by
+the sidebar (core/widgets)."""
 
 VISITOR = "visitor_session"
 """This browser session's random id, written on first need by core/widgets.who: the runs a

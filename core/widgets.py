@@ -47,6 +47,16 @@ def who() -> access.Who:
     return access.Who(owner=False, session=st.session_state[session_keys.VISITOR])
 
 
+def _sign_in() -> None:
+    """The password form's callback: it runs before the next script run, so every page of that
+    run already sees the owner."""
+    refused = access.GATE.check(st.session_state.get("owner_password", ""), access.owner_password() or "")
+    if refused:
+        st.session_state[session_keys.SIGN_IN_REFUSED] = refused
+    else:
+        st.session_state[session_keys.OWNER] = True
+
+
 def owner_sidebar() -> None:
     """The sidebar's word on who this session is: the owner password field for a visitor, or
     how to set a password where none is set."""
@@ -64,20 +74,19 @@ def owner_sidebar() -> None:
                 )
         elif st.session_state.get(session_keys.OWNER):
             st.caption(":material/admin_panel_settings: Owner mode: everything allowed.")
-            if st.button("Leave owner mode", icon=":material/logout:", key="owner_leave"):
-                st.session_state.pop(session_keys.OWNER)
-                st.rerun()
+            st.button(
+                "Leave owner mode",
+                icon=":material/logout:",
+                key="owner_leave",
+                on_click=lambda: st.session_state.pop(session_keys.OWNER, None),
+            )
         else:
             with st.form("owner_sign_in", clear_on_submit=True, border=False):
-                attempt = st.text_input("Owner password", type="password", key="owner_password")
-                submitted = st.form_submit_button("Sign in as owner", icon=":material/key:")
-            if submitted:
-                refused = access.GATE.check(attempt, password)
-                if refused:
-                    st.error(refused, icon=":material/block:")
-                else:
-                    st.session_state[session_keys.OWNER] = True
-                    st.rerun()
+                st.text_input("Owner password", type="password", key="owner_password")
+                st.form_submit_button("Sign in as owner", icon=":material/key:", on_click=_sign_in)
+            refused = st.session_state.pop(session_keys.SIGN_IN_REFUSED, None)
+            if refused:
+                st.error(refused, icon=":material/block:")
 
 
 def focused_run_picker(

@@ -122,8 +122,8 @@ detail, delete = st.columns([3, 1])
 with detail:
     navigation.link("run_detail", "Confusion matrix and mistakes of this run")
 with delete:
-    if not locked and st.button(
-        "Delete run", icon=":material/delete:", disabled=run.is_live, key="compare_delete"
+    if user.may_change(run) and st.button(
+        "Delete run", icon=":material/delete:", disabled=run.read_only or run.is_live, key="compare_delete"
     ):
         st.session_state.compare_doomed = run.id
 if not locked and st.session_state.get("compare_doomed") == run.id:

@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from core import navigation, prediction, registry
+from core import access, navigation, prediction, registry
 from core.data import load_mnist
 from tests.app import APP
 
@@ -30,6 +30,8 @@ def seven_png() -> bytes:
 
 
 def main() -> None:
+    # As on the owner's laptop (tests/app/conftest.py does the same): AppTest sends no Host header.
+    access.is_local = lambda address, host: True
     app = AppTest.from_file(APP, default_timeout=120)
     app.run()
     for name in ("explore", "statistics", "train", "runs", "compare"):

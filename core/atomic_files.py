@@ -41,11 +41,10 @@ def is_disk_full(error: BaseException) -> bool:
 
 @contextmanager
 def disk_full_as(what: str) -> Iterator[None]:
-    """Turn an out-of-space OSError inside the block into DiskFullError about `what`."""
+    """Turn an out-of-space OSError inside the block into DiskFullError about `what`; the
+    outermost block names what the user was saving (the new run, not its config.json)."""
     try:
         yield
-    except DiskFullError:
-        raise
     except OSError as error:
         if error.errno in FULL_ERRNOS:
             raise DiskFullError(what) from None

@@ -16,13 +16,22 @@ from core.registry import RunRecord
 from core.session_keys import FOCUS_RUN
 
 _MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+_WORD_JOINER = "\u2060"  # Invisible; splits "http://", "www." and "a@b.c" for the link finder.
+
+
+def _escaped(mark: re.Match) -> str:
+    return "\\" + mark[1] + (_WORD_JOINER if mark[1] in ":@." else "")
 
 
 def plain(text: object) -> str:
-    """User text (a run name, notes, a file name) for Streamlit's Markdown: every ASCII
-    punctuation mark is escaped, so it shows literally and never becomes a link, an image that
-    every visitor's browser fetches, a heading or a colour."""
-    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", str(text))
+    """User text (a run name, notes, a file name) for Streamlit's Markdown, shown as the text it is.
+
+    Every ASCII punctuation mark is escaped, so it never becomes a link, an image that every
+    visitor's browser fetches, a heading or a colour. Escapes do not stop GitHub Markdown from
+    turning bare addresses into links after parsing, so an invisible word joiner follows each
+    `:`, `@` and `.`.
+    """
+    return _MARKDOWN_PUNCTUATION.sub(_escaped, str(text))
 
 
 def distinct(labels: dict[str, str]) -> dict[str, str]:

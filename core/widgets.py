@@ -3,6 +3,7 @@ Streamlit)."""
 
 from __future__ import annotations
 
+import html
 import re
 import secrets
 from collections import Counter
@@ -20,7 +21,7 @@ _WORD_JOINER = "\u2060"  # Invisible; splits "http://", "www." and "a@b.c" for t
 
 
 def _escaped(mark: re.Match) -> str:
-    return "\\" + mark[1] + (_WORD_JOINER if mark[1] in ":@." else "")
+    return (_WORD_JOINER if mark[1] in ":@." else "") + "\\" + mark[1]
 
 
 def plain(text: object) -> str:
@@ -28,10 +29,16 @@ def plain(text: object) -> str:
 
     Every ASCII punctuation mark is escaped, so it never becomes a link, an image that every
     visitor's browser fetches, a heading or a colour. Escapes do not stop GitHub Markdown from
-    turning bare addresses into links after parsing, so an invisible word joiner follows each
-    `:`, `@` and `.`.
+    turning bare addresses into links after parsing, so an invisible word joiner goes before
+    each `:`, `@` and `.`.
     """
     return _MARKDOWN_PUNCTUATION.sub(_escaped, str(text))
+
+
+def figure_text(text: str) -> str:
+    """User text for a Plotly figure, whose labels read a little HTML (`<a href>` links among it):
+    its marks as entities, which Plotly shows as the characters they are."""
+    return html.escape(text, quote=False)
 
 
 def distinct(labels: dict[str, str]) -> dict[str, str]:

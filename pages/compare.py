@@ -84,7 +84,8 @@ chosen = st.multiselect(
 )
 if chosen:
     chosen_runs = [by_id[run_id] for run_id in chosen]
-    curves = dict(zip(compare.curve_names(chosen_runs), map(app_cache.run_metrics, chosen_runs), strict=True))
+    names = map(widgets.figure_text, compare.curve_names(chosen_runs))
+    curves = dict(zip(names, map(app_cache.run_metrics, chosen_runs), strict=True))
     st.plotly_chart(charts.training_curves(curves), key="compare_curves")
 elif not ranked:
     st.caption("No run has logged a completed epoch yet.")

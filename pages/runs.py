@@ -71,7 +71,9 @@ def show_run(run: registry.RunRecord) -> None:
         loss.metric("Test loss", f"{run.status['test_loss']:.4f}")
     metrics = app_cache.run_metrics(run)
     if metrics:
-        st.plotly_chart(charts.training_curves({run.name: metrics}), key=f"curves_{run.id}")
+        st.plotly_chart(
+            charts.training_curves({widgets.figure_text(run.name): metrics}), key=f"curves_{run.id}"
+        )
     with st.expander("Worker log"):
         st.code(run_results.read_log(run) or "(empty)", language=None)
 

@@ -22,10 +22,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core import registry, run_results  # noqa: E402
-from core.config import DenseLayer, ModelConfig  # noqa: E402
+from core.config import ModelConfig  # noqa: E402
+from core.families.dense import DenseLayer  # noqa: E402
+from core.families.mlp import MLP  # noqa: E402
 
 CONFIG = ModelConfig(
-    hidden_layers=(DenseLayer(64),), batch_size=64, epochs=50, train_limit=3000, validation_size=1000
+    network=MLP(hidden_layers=(DenseLayer(64),)),
+    batch_size=64,
+    epochs=50,
+    train_limit=3000,
+    validation_size=1000,
 )
 
 

@@ -1,9 +1,10 @@
-"""The model's layer table and size, worked out without TensorFlow.
+"""The whole network a configuration describes, and what it costs, without TensorFlow.
 
-The train page redraws the summary and parameter count on every edit of a setting. Importing
-TensorFlow takes seconds, so this module derives the same numbers from the configuration alone by
-mirroring `core.models.build_model` layer for layer; tests/unit/test_models.py checks that the two
-agree.
+`network(config)` is the one description of a model's layers: the input, optional augmentation,
+normalisation, the family's layers, then the classifier. `core.models` builds Keras from it and
+`core.export` writes it as code; here it gives the train page its layer table, parameter counts
+and size, memory and time estimates on every edit of a setting, without the seconds TensorFlow
+takes to import.
 """
 
 from __future__ import annotations
@@ -11,16 +12,31 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from core.config import ConvBlock, DenseLayer, ModelConfig
+from core import families, recipe
+from core.config import ModelConfig
+from core.layers import Code, Graph
 
 IMAGE_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
+
+# Mean and standard deviation of MNIST training pixels on the [0, 1] scale. Only defaults for
+# summaries and tests: the worker passes the statistics of the digits it actually trains on.
+MNIST_MEAN = 0.1307
+MNIST_STD = 0.3081
+SHIFT_FRACTION = 0.1
+ROTATION = Code("10 / 360", 10 / 360)  # of a full turn: up to 10 degrees either way
 
 # Constants of the .keras size estimate, fitted to real saves (see `model_file_size_bytes`).
 BYTES_PER_FLOAT = 4
 BYTES_PER_ARRAY = 350
 BYTES_PER_LAYER = 2_750
 BYTES_BASE = 10_000
+
+# Constants of the time estimate, fitted on this project's 2-core CPU VM (bench/epoch_time.py):
+# training does about three forward passes of work per image (forward, and the backward pass's
+# two products), at an effective rate per second, plus a fixed cost per batch.
+TRAINING_FLOPS_PER_SECOND = 20e9
+SECONDS_PER_BATCH = 0.004
 
 
 @dataclass(frozen=True)
@@ -34,29 +50,42 @@ class LayerRow:
     trainable_params: int
 
 
-@dataclass(frozen=True)
-class _Layer:
-    name: str
-    type: str
-    shape: tuple[int, ...]
-    # (size, trainable) of each weight array, in the order Keras creates them.
-    weights: tuple[tuple[int, bool], ...] = ()
+def network(config: ModelConfig, pixel_mean=MNIST_MEAN, pixel_std=MNIST_STD) -> Graph:
+    """The layers of `config`'s model, following the model contract (docs/ARCHITECTURE.md).
 
-    @property
-    def params(self) -> int:
-        return sum(size for size, _ in self.weights)
-
-    @property
-    def trainable_params(self) -> int:
-        return sum(size for size, trainable in self.weights if trainable)
-
-    @property
-    def trainable_arrays(self) -> int:
-        return sum(trainable for _, trainable in self.weights)
+    Raw 0-255 pixels go in; augmentation (only active while training) works on them before
+    normalisation, so its constant fill of 0 is the black background whichever normalisation
+    follows; the output is 10 softmax probabilities.
+    """
+    graph = Graph("pixels", IMAGE_SHAPE)
+    if config.augment:
+        graph.add(
+            "RandomTranslation",
+            "augment_shift",
+            height_factor=SHIFT_FRACTION,
+            width_factor=SHIFT_FRACTION,
+            fill_mode="constant",
+            note="only while training",
+        )
+        graph.add("RandomRotation", "augment_rotate", factor=ROTATION, fill_mode="constant")
+    if config.normalization == "unit":
+        graph.add("Rescaling", "rescale", scale=Code("1 / 255", 1 / 255), note="pixels to [0, 1]")
+    else:
+        graph.add(
+            "Rescaling",
+            "standardize",
+            scale=1 / (255 * pixel_std),
+            offset=-pixel_mean / pixel_std,
+            note="mean 0 and deviation 1 over the training digits",
+        )
+    family = families.of(config.network)
+    family.build(config.network, graph)
+    graph.add("Dense", "probabilities", units=NUM_CLASSES, activation="softmax")
+    return graph
 
 
 def summary_rows(config: ModelConfig) -> list[LayerRow]:
-    """The layers `build_model(config)` creates, with output shapes and parameter counts."""
+    """The layers of the model, with output shapes and parameter counts."""
     return [
         LayerRow(
             name=layer.name,
@@ -65,13 +94,13 @@ def summary_rows(config: ModelConfig) -> list[LayerRow]:
             params=layer.params,
             trainable_params=layer.trainable_params,
         )
-        for layer in _layers(config)
+        for layer in network(config).layers
     ]
 
 
 def parameter_counts(config: ModelConfig) -> tuple[int, int]:
     """(trainable, total) parameters; batch-norm moving statistics are the non-trainable ones."""
-    layers = _layers(config)
+    layers = network(config).layers
     return sum(layer.trainable_params for layer in layers), sum(layer.params for layer in layers)
 
 
@@ -82,10 +111,8 @@ def model_file_size_bytes(config: ModelConfig) -> int:
 
         total parameters + slots_per_weight * trainable parameters
 
-    where the optimiser keeps 2 slots per trainable weight for Adam (first and second moments),
-    1 for RMSprop (its running mean of squared gradients), 1 for SGD with momentum and 0 for
-    plain SGD. The zip is stored uncompressed, and each HDF5 array and each layer (its HDF5
-    groups and JSON config) adds a roughly fixed overhead:
+    (`recipe.optimizer_slots`). The zip is stored uncompressed, and each HDF5 array and each
+    layer (its HDF5 groups and JSON config) adds a roughly fixed overhead:
 
         4 * floats + 350 * arrays + 2,750 * layers + 10,000 bytes
 
@@ -93,80 +120,33 @@ def model_file_size_bytes(config: ModelConfig) -> int:
     models (760 to 1.6 million parameters, all three optimisers), it was within 1%
     of every one. A model saved before any training step has no slots yet, so it is smaller.
     """
-    layers = _layers(config)
-    slots = _optimizer_slots(config)
+    layers = network(config).layers
+    slots = recipe.optimizer_slots(config)
     floats = sum(layer.params + slots * layer.trainable_params for layer in layers)
     arrays = sum(len(layer.weights) + slots * layer.trainable_arrays for layer in layers)
     return BYTES_PER_FLOAT * floats + BYTES_PER_ARRAY * arrays + BYTES_PER_LAYER * len(layers) + BYTES_BASE
 
 
-def _optimizer_slots(config: ModelConfig) -> int:
-    if config.optimizer == "adam":
-        return 2
-    if config.optimizer == "rmsprop":
-        return 1
-    return 1 if config.momentum > 0 else 0
+def training_memory_bytes(config: ModelConfig) -> int:
+    """Memory the model needs while training, beyond TensorFlow's own (~650 MB here).
+
+    Weights, their gradients and the optimiser's slots, plus one batch's activations, kept for
+    the backward pass, and their gradients: float32 throughout.
+    """
+    layers = network(config).layers
+    trainable = sum(layer.trainable_params for layer in layers)
+    weights = sum(layer.params for layer in layers) + trainable * (1 + recipe.optimizer_slots(config))
+    activations = 2 * config.batch_size * sum(math.prod(layer.shape) for layer in layers)
+    return BYTES_PER_FLOAT * (weights + activations)
 
 
-def _layers(config: ModelConfig) -> list[_Layer]:
-    layers = [_Layer("pixels", "InputLayer", IMAGE_SHAPE)]
-    if config.augment:
-        layers.append(_Layer("augment_shift", "RandomTranslation", IMAGE_SHAPE))
-        layers.append(_Layer("augment_rotate", "RandomRotation", IMAGE_SHAPE))
-    rescale_name = "rescale" if config.normalization == "unit" else "standardize"
-    layers.append(_Layer(rescale_name, "Rescaling", IMAGE_SHAPE))
-    if config.architecture == "mlp":
-        layers += _mlp_layers(config.hidden_layers)
-    else:
-        layers += _cnn_layers(config.conv_blocks, config.head)
-    layers.append(_dense("probabilities", layers[-1].shape[-1], NUM_CLASSES))
-    return layers
+def epoch_seconds(config: ModelConfig) -> float:
+    """Estimated seconds of one training epoch on this project's reference 2-core CPU."""
+    work = 3 * forward_flops(config) * config.training_samples
+    batches = math.ceil(config.training_samples / config.batch_size)
+    return work / TRAINING_FLOPS_PER_SECOND + batches * SECONDS_PER_BATCH
 
 
-def _mlp_layers(hidden_layers: tuple[DenseLayer, ...]) -> list[_Layer]:
-    layers = [_Layer("flatten", "Flatten", (math.prod(IMAGE_SHAPE),))]
-    for index, layer in enumerate(hidden_layers, start=1):
-        inputs = layers[-1].shape[-1]
-        layers += _dense_with_dropout(layer, inputs, f"dense_{index}", f"dropout_{index}")
-    return layers
-
-
-def _cnn_layers(blocks: tuple[ConvBlock, ...], head: DenseLayer) -> list[_Layer]:
-    layers: list[_Layer] = []
-    shape = IMAGE_SHAPE
-    for index, block in enumerate(blocks, start=1):
-        layers += _conv_block_layers(block, index, shape)
-        shape = layers[-1].shape
-    layers.append(_Layer("flatten", "Flatten", (math.prod(shape),)))
-    return layers + _dense_with_dropout(head, math.prod(shape), "head", "head_dropout")
-
-
-def _conv_block_layers(block: ConvBlock, index: int, shape: tuple[int, ...]) -> list[_Layer]:
-    height, width, channels = shape
-    filters = block.filters
-    kernel = (block.kernel_size**2 * channels * filters, True)
-    conv_weights = (kernel,) if block.batch_norm else (kernel, (filters, True))
-    shape = (height, width, filters)
-    layers = [_Layer(f"conv_{index}", "Conv2D", shape, conv_weights)]
-    if block.batch_norm:
-        # gamma and beta learn; the moving mean and variance are updated, not trained.
-        weights = ((filters, True), (filters, True), (filters, False), (filters, False))
-        layers.append(_Layer(f"batch_norm_{index}", "BatchNormalization", shape, weights))
-    layers.append(_Layer(f"relu_{index}", "ReLU", shape))
-    if block.pool:
-        shape = (height // 2, width // 2, filters)
-        layers.append(_Layer(f"pool_{index}", "MaxPooling2D", shape))
-    if block.dropout > 0:
-        layers.append(_Layer(f"conv_dropout_{index}", "Dropout", shape))
-    return layers
-
-
-def _dense_with_dropout(layer: DenseLayer, inputs: int, dense_name: str, dropout_name: str) -> list[_Layer]:
-    layers = [_dense(dense_name, inputs, layer.units)]
-    if layer.dropout > 0:
-        layers.append(_Layer(dropout_name, "Dropout", (layer.units,)))
-    return layers
-
-
-def _dense(name: str, inputs: int, units: int) -> _Layer:
-    return _Layer(name, "Dense", (units,), ((inputs * units, True), (units, True)))
+def forward_flops(config: ModelConfig) -> int:
+    """Floating-point operations of one image's forward pass (multiply-adds count two)."""
+    return sum(layer.flops for layer in network(config).layers)

@@ -9,19 +9,18 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
-ARCHITECTURES = ("mlp", "cnn")
-ACTIVATIONS = ("relu", "gelu", "tanh", "sigmoid")
-OPTIMIZERS = ("rmsprop", "adam", "sgd")
+from core import families
+from core.families.base import ConfigError, Field, check_range
+from core.families.cnn import CNN, ConvBlock
+from core.families.dense import DenseLayer
+from core.families.mlp import MLP
+from core.recipe import OPTIMIZER_CLASSES
+
+OPTIMIZERS = tuple(OPTIMIZER_CLASSES)
 SCHEDULES = ("constant", "cosine", "warmup_cosine")
 NORMALIZATIONS = ("unit", "standardize")
 VALIDATION_SOURCES = ("holdout", "test")
 
-UNITS_RANGE = (16, 2048)
-DROPOUT_RANGE = (0.0, 0.8)
-HIDDEN_LAYERS_RANGE = (1, 6)
-CONV_BLOCKS_RANGE = (1, 4)
-FILTERS_RANGE = (4, 256)
-KERNEL_SIZES = (3, 5)
 LEARNING_RATE_RANGE = (1e-5, 1.0)
 MOMENTUM_RANGE = (0.0, 0.99)
 BATCH_SIZE_RANGE = (16, 1024)
@@ -32,77 +31,28 @@ TRAIN_LIMIT_MIN = 500
 SEED_RANGE = (0, 2**31 - 1)
 TRAINING_SET_SIZE = 60000
 
-
-class ConfigError(ValueError):
-    """An invalid setting; `field` names it so the UI can point at the widget."""
-
-    def __init__(self, field_name: str, message: str):
-        super().__init__(f"{field_name}: {message}")
-        self.field = field_name
-
-
-def _check_range(name: str, value: float, bounds: tuple[float, float]) -> None:
-    low, high = bounds
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-        raise ConfigError(name, f"must be between {low} and {high} (got {value!r})")
+# Network settings sat at the top level of config.json before networks were described by
+# family; such files still load, each family taking the keys that are its own.
+LEGACY_NETWORK_KEYS = ("hidden_layers", "conv_blocks", "head")
 
 
 def _check_int(name: str, value: Any, bounds: tuple[int, int]) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(name, f"must be a whole number (got {value!r})")
-    _check_range(name, value, bounds)
+    Field(name, name, "int", bounds).check(name, value)
 
 
 def _check_choice(name: str, value: Any, choices: tuple) -> None:
-    if value not in choices:
-        raise ConfigError(name, f"must be one of {', '.join(map(str, choices))} (got {value!r})")
+    Field(name, name, "choice", choices=choices).check(name, value)
 
 
 def _check_bool(name: str, value: Any) -> None:
-    if not isinstance(value, bool):
-        raise ConfigError(name, f"must be true or false (got {value!r})")
-
-
-@dataclass(frozen=True)
-class DenseLayer:
-    """One hidden layer of an MLP, or the dense head of a CNN."""
-
-    units: int = 512
-    dropout: float = 0.2
-    activation: str = "relu"
-
-    def validate(self, prefix: str) -> None:
-        _check_int(f"{prefix}.units", self.units, UNITS_RANGE)
-        _check_range(f"{prefix}.dropout", self.dropout, DROPOUT_RANGE)
-        _check_choice(f"{prefix}.activation", self.activation, ACTIVATIONS)
-
-
-@dataclass(frozen=True)
-class ConvBlock:
-    """Convolution, optional batch norm, ReLU, optional 2x2 max-pool, then dropout."""
-
-    filters: int = 32
-    kernel_size: int = 3
-    batch_norm: bool = True
-    pool: bool = True
-    dropout: float = 0.0
-
-    def validate(self, prefix: str) -> None:
-        _check_int(f"{prefix}.filters", self.filters, FILTERS_RANGE)
-        _check_choice(f"{prefix}.kernel_size", self.kernel_size, KERNEL_SIZES)
-        _check_bool(f"{prefix}.batch_norm", self.batch_norm)
-        _check_bool(f"{prefix}.pool", self.pool)
-        _check_range(f"{prefix}.dropout", self.dropout, DROPOUT_RANGE)
+    Field(name, name, "bool").check(name, value)
 
 
 @dataclass(frozen=True)
 class ModelConfig:
     """Architecture and training settings of one run."""
 
-    architecture: str = "mlp"
-    hidden_layers: tuple[DenseLayer, ...] = (DenseLayer(), DenseLayer())
-    conv_blocks: tuple[ConvBlock, ...] = (ConvBlock(32), ConvBlock(64))
-    head: DenseLayer = DenseLayer(units=128, dropout=0.3)
+    network: Any = field(default_factory=MLP)  # One family's settings, e.g. MLP or CNN.
     optimizer: str = "rmsprop"
     learning_rate: float = 0.001
     momentum: float = 0.9
@@ -119,24 +69,18 @@ class ModelConfig:
     seed: int = 42
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "hidden_layers", tuple(self.hidden_layers))
-        object.__setattr__(self, "conv_blocks", tuple(self.conv_blocks))
         self.validate()
 
+    @property
+    def architecture(self) -> str:
+        """The network family's name, e.g. "mlp"."""
+        return families.of(self.network).name
+
     def validate(self) -> None:
-        _check_choice("architecture", self.architecture, ARCHITECTURES)
-        if self.architecture == "mlp":
-            _check_int("hidden_layers (count)", len(self.hidden_layers), HIDDEN_LAYERS_RANGE)
-            for i, layer in enumerate(self.hidden_layers):
-                layer.validate(f"hidden_layers[{i}]")
-        else:
-            _check_int("conv_blocks (count)", len(self.conv_blocks), CONV_BLOCKS_RANGE)
-            for i, block in enumerate(self.conv_blocks):
-                block.validate(f"conv_blocks[{i}]")
-            self.head.validate("head")
+        families.of(self.network).validate(self.network)
         _check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        _check_range("learning_rate", self.learning_rate, LEARNING_RATE_RANGE)
-        _check_range("momentum", self.momentum, MOMENTUM_RANGE)
+        check_range("learning_rate", self.learning_rate, LEARNING_RATE_RANGE)
+        check_range("momentum", self.momentum, MOMENTUM_RANGE)
         _check_choice("schedule", self.schedule, SCHEDULES)
         _check_int("epochs", self.epochs, EPOCHS_RANGE)
         _check_int("warmup_epochs", self.warmup_epochs, (0, self.epochs - 1))
@@ -165,34 +109,36 @@ class ModelConfig:
 
     def describe(self) -> str:
         """A one-line architecture summary for tables and pickers."""
-        if self.architecture == "mlp":
-            return "MLP " + "-".join(str(layer.units) for layer in self.hidden_layers)
-        convs = "-".join(f"{b.filters}c{b.kernel_size}" for b in self.conv_blocks)
-        return f"CNN {convs} / {self.head.units}"
+        return families.of(self.network).describe(self.network)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {"architecture": self.architecture, **asdict(self)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
+        """The configuration a config.json describes, old (network keys at the top) or new."""
+        if not isinstance(data, dict):
+            raise ConfigError("config", "must be a set of named settings")
+        values = dict(data)
+        family = families.named(values.pop("architecture", "mlp"))
+        legacy = {key: values.pop(key) for key in LEGACY_NETWORK_KEYS if key in values}
+        own_legacy = {group.name: legacy[group.name] for group in family.groups if group.name in legacy}
+        network = values.pop("network", own_legacy)
         known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
+        unknown = sorted(set(values) - known)
         if unknown:
             raise ConfigError(unknown[0], "is not a known setting")
-        values = dict(data)
         try:
-            if "hidden_layers" in values:
-                values["hidden_layers"] = tuple(DenseLayer(**d) for d in values["hidden_layers"])
-            if "conv_blocks" in values:
-                values["conv_blocks"] = tuple(ConvBlock(**d) for d in values["conv_blocks"])
-            if "head" in values:
-                values["head"] = DenseLayer(**values["head"])
+            return cls(network=family.parse(network), **values)
         except TypeError as error:
-            raise ConfigError("layers", f"malformed layer settings ({error})") from error
-        return cls(**values)
+            raise ConfigError("config", f"malformed settings ({error})") from error
 
     def with_changes(self, **changes: Any) -> ModelConfig:
         return replace(self, **changes)
+
+    def with_network(self, **changes: Any) -> ModelConfig:
+        """A copy whose network differs by `changes`, settings of its own family."""
+        return replace(self, network=replace(self.network, **changes))
 
 
 @dataclass(frozen=True)
@@ -215,12 +161,13 @@ PRESETS: dict[str, Preset] = {
         "schedule, 5 epochs: at least 99.0% test accuracy in under a minute of training on a "
         "2-core CPU. Batch norm is left out because on a CPU it doubles the time per epoch.",
         config=ModelConfig(
-            architecture="cnn",
-            conv_blocks=(
-                ConvBlock(filters=16, kernel_size=5, batch_norm=False),
-                ConvBlock(filters=32, kernel_size=3, batch_norm=False),
+            network=CNN(
+                conv_blocks=(
+                    ConvBlock(filters=16, kernel_size=5, batch_norm=False),
+                    ConvBlock(filters=32, kernel_size=3, batch_norm=False),
+                ),
+                head=DenseLayer(units=128, dropout=0.3),
             ),
-            head=DenseLayer(units=128, dropout=0.3),
             optimizer="adam",
             learning_rate=0.003,
             schedule="cosine",

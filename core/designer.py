@@ -8,13 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from core import config as cfg
-from core.config import ConvBlock, DenseLayer, ModelConfig
+from core import families
+from core.config import ModelConfig
+from core.families.base import Family, Group
 
-MAX_HIDDEN_LAYERS = cfg.HIDDEN_LAYERS_RANGE[1]
-MAX_CONV_BLOCKS = cfg.CONV_BLOCKS_RANGE[1]
-DENSE_FIELDS = ("units", "dropout", "activation")
-CONV_FIELDS = ("filters", "kernel_size", "batch_norm", "pool", "dropout")
 TRAINING_FIELDS = (
     "optimizer",
     "learning_rate",
@@ -47,37 +44,52 @@ CHOICE_LABELS = {
 }
 
 
+def group_key(family: Family, group: Group, field: str, index: int | None = None) -> str:
+    """The widget key of one field, e.g. `cnn_conv_blocks_filters_0` or `cnn_head_units`."""
+    return f"{family.name}_{group.name}_{field}" + ("" if index is None else f"_{index}")
+
+
+def count_key(family: Family, group: Group) -> str:
+    return f"{family.name}_{group.name}_count"
+
+
 def widget_values(config: ModelConfig) -> dict[str, Any]:
-    """Every form widget's value for `config`; slots beyond its layer count get sensible defaults."""
+    """Every form widget's value for `config`. The other families keep their defaults, and rows
+    beyond a list's length the group's new item, so switching family or adding a row starts
+    from something sensible."""
     values: dict[str, Any] = {"architecture": config.architecture}
-    values["hidden_layer_count"] = len(config.hidden_layers)
-    layers = list(config.hidden_layers) + [DenseLayer()] * MAX_HIDDEN_LAYERS
-    for index, layer in enumerate(layers[:MAX_HIDDEN_LAYERS]):
-        values.update({f"dense_{name}_{index}": getattr(layer, name) for name in DENSE_FIELDS})
-    values["conv_block_count"] = len(config.conv_blocks)
-    blocks = list(config.conv_blocks) + [ConvBlock(filters=64)] * MAX_CONV_BLOCKS
-    for index, block in enumerate(blocks[:MAX_CONV_BLOCKS]):
-        values.update({f"conv_{name}_{index}": getattr(block, name) for name in CONV_FIELDS})
-    values.update({f"head_{name}": getattr(config.head, name) for name in DENSE_FIELDS})
+    for family in families.FAMILIES.values():
+        network = config.network if family.name == config.architecture else family.network()
+        for group in family.groups:
+            value = getattr(network, group.name)
+            if group.count is None:
+                values.update(
+                    {group_key(family, group, f.name): getattr(value, f.name) for f in group.fields}
+                )
+                continue
+            values[count_key(family, group)] = len(value)
+            rows = list(value) + [group.new_item] * group.count[1]
+            for index, item in enumerate(rows[: group.count[1]]):
+                values.update(
+                    {group_key(family, group, f.name, index): getattr(item, f.name) for f in group.fields}
+                )
     values.update({name: getattr(config, name) for name in TRAINING_FIELDS})
     return values
 
 
 def config_from_values(values: dict[str, Any]) -> ModelConfig:
     """The config the form describes; raises ConfigError naming the bad field."""
-    hidden_layers = tuple(
-        DenseLayer(**{name: values[f"dense_{name}_{index}"] for name in DENSE_FIELDS})
-        for index in range(int(values["hidden_layer_count"]))
+    family = families.named(values["architecture"])
+
+    def item(group: Group, index: int | None = None) -> Any:
+        return group.item(**{f.name: values[group_key(family, group, f.name, index)] for f in group.fields})
+
+    network = family.network(
+        **{
+            group.name: item(group)
+            if group.count is None
+            else tuple(item(group, index) for index in range(int(values[count_key(family, group)])))
+            for group in family.groups
+        }
     )
-    conv_blocks = tuple(
-        ConvBlock(**{name: values[f"conv_{name}_{index}"] for name in CONV_FIELDS})
-        for index in range(int(values["conv_block_count"]))
-    )
-    head = DenseLayer(**{name: values[f"head_{name}"] for name in DENSE_FIELDS})
-    return ModelConfig(
-        architecture=values["architecture"],
-        hidden_layers=hidden_layers,
-        conv_blocks=conv_blocks,
-        head=head,
-        **{name: values[name] for name in TRAINING_FIELDS},
-    )
+    return ModelConfig(network=network, **{name: values[name] for name in TRAINING_FIELDS})

@@ -2,8 +2,9 @@
 
 `training_script(config)` writes a plain Keras program in the style of the seed (Keras'
 mnist_mlp.py): load the data, build the model, compile, fit, evaluate. It needs neither the
-dashboard nor its packages, and it mirrors core.models and core.worker (same layers, split,
-schedule and callbacks), so running it reproduces the run up to floating-point noise.
+dashboard nor its packages. Its layers are the run's own description (`architecture.network`)
+written out as code, its optimiser and schedule the same calls (`core.recipe`), and its split
+and callbacks mirror core.worker, so running it reproduces the run up to floating-point noise.
 
 No TensorFlow here.
 """
@@ -16,8 +17,9 @@ from textwrap import indent
 
 import pandas as pd
 
-from core import registry, run_results
+from core import architecture, layers, recipe, registry, run_results
 from core.config import ConfigError, ModelConfig
+from core.layers import Code
 from core.registry import RunRecord
 
 METRIC_COLUMNS = [
@@ -148,98 +150,38 @@ def pixel_statistics(images):
 '''
 
 
-def _dense_lines(units: int, dropout: float, activation: str, name: str, dropout_name: str) -> list[str]:
-    lines = [f'x = keras.layers.Dense({units}, activation="{activation}", name="{name}")(x)']
-    if dropout > 0:
-        lines.append(f'x = keras.layers.Dropout({dropout!r}, name="{dropout_name}")(x)')
-    return lines
-
-
-def _body_lines(config: ModelConfig) -> list[str]:
-    lines = []
-    if config.augment:
-        lines += [
-            "# Small random shifts and rotations, only while training; 0 fills with background.",
-            'x = keras.layers.RandomTranslation(0.1, 0.1, fill_mode="constant", name="augment_shift")(x)',
-            'x = keras.layers.RandomRotation(10 / 360, fill_mode="constant", name="augment_rotate")(x)',
-        ]
-    if config.normalization == "unit":
-        lines.append('x = keras.layers.Rescaling(1 / 255, name="rescale")(x)  # pixels to [0, 1]')
-    else:
-        lines.append("# Standardise: (pixel / 255 - mean) / std, with the training digits' statistics.")
-        lines.append(
-            "x = keras.layers.Rescaling(1 / (255 * pixel_std), "
-            'offset=-pixel_mean / pixel_std, name="standardize")(x)'
-        )
-    if config.architecture == "mlp":
-        lines.append('x = keras.layers.Flatten(name="flatten")(x)')
-        for i, layer in enumerate(config.hidden_layers, start=1):
-            lines += _dense_lines(layer.units, layer.dropout, layer.activation, f"dense_{i}", f"dropout_{i}")
-        return lines
-    for i, block in enumerate(config.conv_blocks, start=1):
-        use_bias = "False" if block.batch_norm else "True"
-        lines.append(
-            f'x = keras.layers.Conv2D({block.filters}, {block.kernel_size}, padding="same", '
-            f'use_bias={use_bias}, name="conv_{i}")(x)'
-        )
-        if block.batch_norm:
-            lines.append(f'x = keras.layers.BatchNormalization(name="batch_norm_{i}")(x)')
-        lines.append(f'x = keras.layers.ReLU(name="relu_{i}")(x)')
-        if block.pool:
-            lines.append(f'x = keras.layers.MaxPooling2D(2, name="pool_{i}")(x)')
-        if block.dropout > 0:
-            lines.append(f'x = keras.layers.Dropout({block.dropout!r}, name="conv_dropout_{i}")(x)')
-    lines.append('x = keras.layers.Flatten(name="flatten")(x)')
-    head = config.head
-    lines += _dense_lines(head.units, head.dropout, head.activation, "head", "head_dropout")
-    return lines
-
-
 def _build_function(config: ModelConfig) -> str:
-    signature = "pixel_mean, pixel_std" if config.normalization == "standardize" else ""
+    standardize = config.normalization == "standardize"
+    graph = architecture.network(config, Code("pixel_mean"), Code("pixel_std"))
     body = [
         "keras.utils.set_random_seed(SEED)  # same seed, same initial weights and dropout noise",
-        'inputs = keras.Input(shape=(28, 28, 1), name="pixels")  # raw 0-255 pixels',
-        "x = inputs",
-        *_body_lines(config),
-        'outputs = keras.layers.Dense(10, activation="softmax", name="probabilities")(x)',
-        f'return keras.Model(inputs, outputs, name="{config.architecture}")',
+        *layers.python_lines(graph),
+        f'return keras.Model({graph.layers[0].name}, x, name="{config.architecture}")',
     ]
+    signature = "pixel_mean, pixel_std" if standardize else ""
     return f"\n\ndef build_model({signature}):\n" + indent("\n".join(body), "    ") + "\n"
 
 
-def _schedule_lines(config: ModelConfig) -> list[str]:
-    if config.schedule == "constant":
-        return ["learning_rate = LEARNING_RATE"]
-    if config.schedule == "cosine":
-        return [
-            "learning_rate = keras.optimizers.schedules.CosineDecay(",
-            "    LEARNING_RATE, decay_steps=epochs * steps_per_epoch",
-            ")",
-        ]
-    return [
-        "# Linear warm-up from 0, then cosine decay; a shortened run keeps one epoch of decay.",
-        "warmup_epochs = min(WARMUP_EPOCHS, epochs - 1)",
-        "if warmup_epochs:",
-        "    learning_rate = keras.optimizers.schedules.CosineDecay(",
-        "        0.0,",
-        "        decay_steps=(epochs - warmup_epochs) * steps_per_epoch,",
-        "        warmup_target=LEARNING_RATE,",
-        "        warmup_steps=warmup_epochs * steps_per_epoch,",
-        "    )",
-        "else:",
-        "    learning_rate = keras.optimizers.schedules.CosineDecay(",
-        "        LEARNING_RATE, decay_steps=epochs * steps_per_epoch",
-        "    )",
-    ]
-
-
-def _optimizer_line(config: ModelConfig) -> str:
-    if config.optimizer == "rmsprop":
-        return "optimizer = keras.optimizers.RMSprop(learning_rate)"
-    if config.optimizer == "adam":
-        return "optimizer = keras.optimizers.Adam(learning_rate)"
-    return "optimizer = keras.optimizers.SGD(learning_rate, momentum=MOMENTUM)"
+def _optimizer_lines(config: ModelConfig) -> list[str]:
+    """The dashboard's optimiser and schedule calls, with the script's own epochs and steps."""
+    lines = []
+    schedule = recipe.schedule_call(
+        config, Code("LEARNING_RATE"), Code("epochs"), Code("warmup_epochs"), Code("steps_per_epoch")
+    )
+    if config.schedule == "warmup_cosine":
+        lines.append("warmup_epochs = min(WARMUP_EPOCHS, epochs - 1)  # a shortened run keeps a decay")
+    if schedule:
+        schedule_class, arguments = schedule
+        keywords = [f"{key}={value!r}" for key, value in arguments.items()]
+        lines += layers.call_lines(f"learning_rate = keras.optimizers.schedules.{schedule_class}", keywords)
+    else:
+        lines.append("learning_rate = LEARNING_RATE")
+    optimizer_class, arguments = recipe.optimizer_call(config)
+    keywords = [f"{key}={value!r}" for key, value in arguments.items()]
+    lines += layers.call_lines(
+        f"optimizer = keras.optimizers.{optimizer_class}", ["learning_rate", *keywords]
+    )
+    return lines
 
 
 def _main_function(config: ModelConfig) -> str:
@@ -285,8 +227,7 @@ def _main_function(config: ModelConfig) -> str:
         "model.summary()",
         "",
         "steps_per_epoch = math.ceil(len(y_fit) / BATCH_SIZE)",
-        *_schedule_lines(config),
-        _optimizer_line(config),
+        *_optimizer_lines(config),
         'model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])',
         "",
     ]
@@ -324,8 +265,6 @@ def training_script(config: ModelConfig, name: str = "", filename: str = "train_
     if not isinstance(config, ModelConfig):
         raise ConfigError("config", "a training script needs a ModelConfig")
     extra = ""
-    if config.optimizer == "sgd":
-        extra += f"MOMENTUM = {config.momentum!r}\n"
     if config.schedule == "warmup_cosine":
         extra += f"WARMUP_EPOCHS = {config.warmup_epochs}\n"
     if config.early_stopping_patience:

@@ -23,8 +23,6 @@ __all__ = [
     "ImageError",
     "Preprocessed",
     "decode_upload",
-    "to_grayscale_ink",
-    "is_blank",
     "to_mnist",
     "model_input",
     "MIN_CONTRAST",
@@ -146,22 +144,6 @@ def _reduced(image: Image.Image) -> Image.Image:
     elif image.mode.startswith("I;16"):
         image = image.convert("I")
     return image.reduce(factor)
-
-
-def to_grayscale_ink(image: Image.Image | np.ndarray) -> np.ndarray:
-    """Float32 (H, W) in [0, 1] where 1 is ink, whatever the mode and polarity.
-
-    Images larger than WORK_SIZE on a side are area-reduced first.
-    """
-    return _ink_and_polarity(_luminance(image)[0])[0]
-
-
-def is_blank(ink: np.ndarray, threshold: float = MIN_CONTRAST) -> bool:
-    """Whether `ink` (from to_grayscale_ink) holds no stroke worth classifying.
-
-    `threshold` is the contrast (0-1) the strongest ink must reach above the background.
-    """
-    return _find_ink(ink, threshold) is None
 
 
 def to_mnist(image: Image.Image | np.ndarray) -> Preprocessed:

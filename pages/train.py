@@ -7,6 +7,7 @@ from core import (
     app_cache,
     architecture,
     designer,
+    families,
     monitor,
     navigation,
     reconcile,
@@ -46,37 +47,46 @@ def number(label: str, key: str, bounds: tuple, step=1, **kwargs):
     return st.number_input(label, bounds[0], bounds[1], step=step, key=PREFIX + key, **kwargs)
 
 
-def dense_row(index_key: str, title: str) -> None:
-    units, dropout, activation = st.columns(3)
-    with units:
-        number(f"{title} units", f"{index_key.format('units')}", cfg.UNITS_RANGE)
-    with dropout:
-        st.slider(f"{title} dropout", *cfg.DROPOUT_RANGE, step=0.05, key=PREFIX + index_key.format("dropout"))
-    with activation:
-        st.selectbox(f"{title} activation", cfg.ACTIVATIONS, key=PREFIX + index_key.format("activation"))
+def field_widget(field, key: str, label: str) -> None:
+    """The widget for one network setting, from its declaration in its family's module."""
+    if field.kind == "bool":
+        st.checkbox(label, key=PREFIX + key)
+    elif field.kind == "choice":
+        st.selectbox(label, field.choices, key=PREFIX + key)
+    elif field.kind == "float":
+        st.slider(label, *field.bounds, step=field.step, key=PREFIX + key)
+    else:
+        number(label, key, field.bounds, step=field.step)
+
+
+def group_widgets(family, group) -> None:
+    """One row of widgets per item: a single item (a dense head) or a list (conv blocks)."""
+    if group.count is None:
+        rows = [(group.label, None)]
+    else:
+        count = st.slider(f"{group.label}s", *group.count, key=PREFIX + designer.count_key(family, group))
+        rows = [(f"{group.label} {index + 1}", index) for index in range(count)]
+    for title, index in rows:
+        columns = st.columns(len(group.fields), vertical_alignment="bottom")
+        for position, (column, field) in enumerate(zip(columns, group.fields, strict=True)):
+            with column:
+                label = f"{title} {field.label}" if position == 0 else field.label
+                field_widget(field, designer.group_key(family, group, field.name, index), label)
 
 
 network, training = st.columns(2, gap="large")
 with network:
     st.subheader("Network")
     architecture_choice = st.radio(
-        "Architecture", cfg.ARCHITECTURES, format_func=str.upper, horizontal=True, key=PREFIX + "architecture"
+        "Architecture",
+        list(families.FAMILIES),
+        format_func=lambda name: families.FAMILIES[name].label,
+        horizontal=True,
+        key=PREFIX + "architecture",
     )
-    if architecture_choice == "mlp":
-        count = st.slider("Hidden layers", *cfg.HIDDEN_LAYERS_RANGE, key=PREFIX + "hidden_layer_count")
-        for index in range(count):
-            dense_row(f"dense_{{}}_{index}", f"Layer {index + 1}")
-    else:
-        count = st.slider("Conv blocks", *cfg.CONV_BLOCKS_RANGE, key=PREFIX + "conv_block_count")
-        for index in range(count):
-            filters, kernel, norm, pool, dropout = st.columns([3, 2, 2, 2, 3], vertical_alignment="bottom")
-            with filters:
-                number(f"Block {index + 1} filters", f"conv_filters_{index}", cfg.FILTERS_RANGE)
-            kernel.selectbox("kernel", cfg.KERNEL_SIZES, key=f"{PREFIX}conv_kernel_size_{index}")
-            norm.checkbox("batch norm", key=f"{PREFIX}conv_batch_norm_{index}")
-            pool.checkbox("max-pool", key=f"{PREFIX}conv_pool_{index}")
-            dropout.slider("dropout", *cfg.DROPOUT_RANGE, step=0.05, key=f"{PREFIX}conv_dropout_{index}")
-        dense_row("head_{}", "Dense head")
+    chosen = families.FAMILIES[architecture_choice]
+    for group in chosen.groups:
+        group_widgets(chosen, group)
 
 with training:
     st.subheader("Training")

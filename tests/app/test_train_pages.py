@@ -40,8 +40,8 @@ def test_preset_switch_rebuilds_the_form(train_page):
 
 
 def test_editing_a_layer_updates_the_count(train_page):
-    train_page.slider(key="design_hidden_layer_count").set_value(1).run()
-    train_page.number_input(key="design_dense_units_0").set_value(32).run()
+    train_page.slider(key="design_mlp_hidden_layers_count").set_value(1).run()
+    train_page.number_input(key="design_mlp_hidden_layers_units_0").set_value(32).run()
     assert metric(train_page, "Trainable parameters") == f"{784 * 32 + 32 + 32 * 10 + 10:,}"
 
 

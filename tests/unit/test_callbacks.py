@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 
 from core import callbacks, registry, run_results
-from core.config import DenseLayer, ModelConfig
+from core.config import ModelConfig
+from core.families.dense import DenseLayer
+from core.families.mlp import MLP
 
-TINY = ModelConfig(hidden_layers=(DenseLayer(16),), batch_size=64, epochs=2)
+TINY = ModelConfig(network=MLP(hidden_layers=(DenseLayer(16),)), batch_size=64, epochs=2)
 PARAMS = {"steps": 10, "epochs": 2}
 
 

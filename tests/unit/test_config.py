@@ -5,60 +5,79 @@ import json
 import pytest
 
 from core import config as cfg
-from core.config import PRESETS, ConfigError, ConvBlock, DenseLayer, ModelConfig
+from core.config import PRESETS, ConfigError, ModelConfig
+from core.families import FAMILIES, dense
+from core.families.cnn import CNN, ConvBlock
+from core.families.dense import DenseLayer
+from core.families.mlp import MLP
 
-CNN = ModelConfig(architecture="cnn")
+CNN_CONFIG = ModelConfig(network=CNN())
 
 # (field, a config factory taking the value, values just inside, values just outside)
 BOUNDS = [
-    ("architecture", lambda v: ModelConfig(architecture=v), ["mlp", "cnn"], ["rnn", ""]),
-    ("hidden_layers (count)", lambda n: ModelConfig(hidden_layers=(DenseLayer(),) * n), [1, 6], [0, 7]),
+    ("architecture", lambda v: ModelConfig.from_dict({"architecture": v}), list(FAMILIES), ["rnn", ""]),
+    (
+        "hidden_layers (count)",
+        lambda n: ModelConfig(network=MLP(hidden_layers=(DenseLayer(),) * n)),
+        [1, 6],
+        [0, 7],
+    ),
     (
         "hidden_layers[0].units",
-        lambda v: ModelConfig(hidden_layers=(DenseLayer(units=v),)),
+        lambda v: ModelConfig(network=MLP(hidden_layers=(DenseLayer(units=v),))),
         [16, 2048],
         [15, 2049, 64.5],
     ),
     (
         "hidden_layers[0].dropout",
-        lambda v: ModelConfig(hidden_layers=(DenseLayer(dropout=v),)),
+        lambda v: ModelConfig(network=MLP(hidden_layers=(DenseLayer(dropout=v),))),
         [0.0, 0.8],
         [-0.01, 0.81],
     ),
     (
         "hidden_layers[0].activation",
-        lambda v: ModelConfig(hidden_layers=(DenseLayer(activation=v),)),
-        list(cfg.ACTIVATIONS),
+        lambda v: ModelConfig(network=MLP(hidden_layers=(DenseLayer(activation=v),))),
+        list(dense.ACTIVATIONS),
         ["softmax"],
     ),
-    ("conv_blocks (count)", lambda n: CNN.with_changes(conv_blocks=(ConvBlock(),) * n), [1, 4], [0, 5]),
+    (
+        "conv_blocks (count)",
+        lambda n: CNN_CONFIG.with_network(conv_blocks=(ConvBlock(),) * n),
+        [1, 4],
+        [0, 5],
+    ),
     (
         "conv_blocks[0].filters",
-        lambda v: CNN.with_changes(conv_blocks=(ConvBlock(filters=v),)),
+        lambda v: CNN_CONFIG.with_network(conv_blocks=(ConvBlock(filters=v),)),
         [4, 256],
         [3, 257],
     ),
     (
         "conv_blocks[0].kernel_size",
-        lambda v: CNN.with_changes(conv_blocks=(ConvBlock(kernel_size=v),)),
+        lambda v: CNN_CONFIG.with_network(conv_blocks=(ConvBlock(kernel_size=v),)),
         [3, 5],
         [4, 7],
     ),
     (
         "conv_blocks[0].batch_norm",
-        lambda v: CNN.with_changes(conv_blocks=(ConvBlock(batch_norm=v),)),
+        lambda v: CNN_CONFIG.with_network(conv_blocks=(ConvBlock(batch_norm=v),)),
         [True, False],
         [1, "yes"],
     ),
-    ("conv_blocks[0].pool", lambda v: CNN.with_changes(conv_blocks=(ConvBlock(pool=v),)), [True, False], [0]),
+    (
+        "conv_blocks[0].pool",
+        lambda v: CNN_CONFIG.with_network(conv_blocks=(ConvBlock(pool=v),)),
+        [True, False],
+        [0],
+    ),
     (
         "conv_blocks[0].dropout",
-        lambda v: CNN.with_changes(conv_blocks=(ConvBlock(dropout=v),)),
+        lambda v: CNN_CONFIG.with_network(conv_blocks=(ConvBlock(dropout=v),)),
         [0.0, 0.8],
         [0.9],
     ),
-    ("head.units", lambda v: CNN.with_changes(head=DenseLayer(units=v)), [16, 2048], [8, 4096]),
-    ("head.dropout", lambda v: CNN.with_changes(head=DenseLayer(dropout=v)), [0.0, 0.8], [1.0]),
+    ("head.units", lambda v: CNN_CONFIG.with_network(head=DenseLayer(units=v)), [16, 2048], [8, 4096]),
+    ("head.dropout", lambda v: CNN_CONFIG.with_network(head=DenseLayer(dropout=v)), [0.0, 0.8], [1.0]),
     ("optimizer", lambda v: ModelConfig(optimizer=v), list(cfg.OPTIMIZERS), ["adagrad"]),
     ("learning_rate", lambda v: ModelConfig(learning_rate=v), [1e-5, 1.0], [0.0, 1.5, "0.01"]),
     ("momentum", lambda v: ModelConfig(momentum=v), [0.0, 0.99], [1.0, -0.1]),
@@ -117,8 +136,10 @@ def test_json_round_trip(preset):
 def test_json_with_unknown_or_broken_content_is_refused():
     with pytest.raises(ConfigError, match="is not a known setting"):
         ModelConfig.from_dict({"epochs": 3, "lr": 0.1})
-    with pytest.raises(ConfigError, match="malformed layer settings"):
+    with pytest.raises(ConfigError, match="neurons: is not a known setting"):
         ModelConfig.from_dict({"hidden_layers": [{"neurons": 5}]})
+    with pytest.raises(ConfigError, match="conv_blocks: is not a setting of the MLP family"):
+        ModelConfig.from_dict({"architecture": "mlp", "network": {"conv_blocks": []}})
     with pytest.raises(ConfigError) as error:
         ModelConfig.from_dict({"hidden_layers": [{"units": 5000}]})
     assert error.value.field == "hidden_layers[0].units"
@@ -129,7 +150,7 @@ def test_the_seed_preset_is_the_keras_example():
     assert seed.label == "Keras mnist_mlp (seed)"
     config = seed.config
     assert config.architecture == "mlp"
-    assert [(layer.units, layer.dropout, layer.activation) for layer in config.hidden_layers] == [
+    assert [(layer.units, layer.dropout, layer.activation) for layer in config.network.hidden_layers] == [
         (512, 0.2, "relu")
     ] * 2
     assert (config.optimizer, config.learning_rate, config.batch_size, config.epochs) == (
@@ -139,6 +160,25 @@ def test_the_seed_preset_is_the_keras_example():
         20,
     )
     assert config.schedule == "constant" and not config.augment and config.validation == "holdout"
+
+
+def test_old_run_folders_config_json_still_loads():
+    """Before families, config.json held every family's layers at the top level."""
+    old_cnn = {
+        "architecture": "cnn",
+        "hidden_layers": [{"units": 512, "dropout": 0.2, "activation": "relu"}],
+        "conv_blocks": [{"filters": 16, "kernel_size": 5, "batch_norm": False, "pool": True, "dropout": 0.0}],
+        "head": {"units": 128, "dropout": 0.3, "activation": "relu"},
+        "optimizer": "adam",
+        "epochs": 5,
+    }
+    config = ModelConfig.from_dict(old_cnn)
+    assert config.network == CNN(conv_blocks=(ConvBlock(16, 5, batch_norm=False),), head=DenseLayer(128, 0.3))
+    assert (config.optimizer, config.epochs) == ("adam", 5)
+    old_mlp = {key: old_cnn[key] for key in ("hidden_layers", "conv_blocks", "head")}
+    assert ModelConfig.from_dict({"architecture": "mlp", **old_mlp}).network == MLP((DenseLayer(512, 0.2),))
+    saved = ModelConfig.from_dict(old_cnn).to_dict()
+    assert set(saved["network"]) == {"conv_blocks", "head"} and "hidden_layers" not in saved
 
 
 def test_descriptions():

@@ -10,9 +10,12 @@ import numpy as np
 import pytest
 
 from core import convert, registry
-from core.config import ConvBlock, DenseLayer, ModelConfig
+from core.config import ModelConfig
 from core.convert import load_keras_model, write_lite_files
 from core.data import load_mnist
+from core.families.cnn import CNN, ConvBlock
+from core.families.dense import DenseLayer
+from core.families.mlp import MLP
 from core.inference import (
     FIRST_LAYER_FILE,
     LITE_INFO_FILE,
@@ -23,18 +26,19 @@ from core.inference import (
 from core.saliency import first_layer_weights
 from tests.lite_models import lite_classifier
 
-SMALL_CNN = ModelConfig(architecture="cnn", head=DenseLayer(units=32, dropout=0.3))
+SMALL_CNN = ModelConfig(network=CNN(head=DenseLayer(units=32, dropout=0.3)))
 CONFIGS = {
-    "mlp": ModelConfig(architecture="mlp", hidden_layers=(DenseLayer(32, 0.2), DenseLayer(16, 0.0, "gelu"))),
-    "cnn": SMALL_CNN.with_changes(
+    "mlp": ModelConfig(network=MLP(hidden_layers=(DenseLayer(32, 0.2), DenseLayer(16, 0.0, "gelu")))),
+    "cnn": SMALL_CNN.with_network(
         conv_blocks=(ConvBlock(8, 5, batch_norm=False), ConvBlock(16, 3, batch_norm=False))
     ),
-    "augmented-cnn": SMALL_CNN.with_changes(
-        conv_blocks=(ConvBlock(8, 3, batch_norm=False, dropout=0.2),),
+    "augmented-cnn": SMALL_CNN.with_network(
+        conv_blocks=(ConvBlock(8, 3, batch_norm=False, dropout=0.2),)
+    ).with_changes(
         augment=True,
         normalization="standardize",
     ),
-    "batch-norm-cnn": SMALL_CNN.with_changes(conv_blocks=(ConvBlock(8, 3), ConvBlock(16, 3, pool=False))),
+    "batch-norm-cnn": SMALL_CNN.with_network(conv_blocks=(ConvBlock(8, 3), ConvBlock(16, 3, pool=False))),
 }
 # LiteRT and Keras round differently; relative to each activation's own scale.
 ACTIVATION_TOLERANCE = 1e-4
@@ -169,7 +173,8 @@ def test_converts_every_kind_of_project_model(keras, tmp_path, name):
             first.images[5].reshape(784), np.asarray(model.get_layer("dense_1").kernel)[:, 5]
         )
     else:
-        filters, size = CONFIGS[name].conv_blocks[0].filters, CONFIGS[name].conv_blocks[0].kernel_size
+        first_block = CONFIGS[name].network.conv_blocks[0]
+        filters, size = first_block.filters, first_block.kernel_size
         assert (first.kind, first.layer_name, first.images.shape) == ("conv", "conv_1", (filters, size, size))
         kernel = np.asarray(model.get_layer("conv_1").kernel)
         np.testing.assert_array_equal(first.images[3], kernel[:, :, 0, 3])
@@ -184,9 +189,7 @@ def test_converts_every_kind_of_project_model(keras, tmp_path, name):
 def test_activation_names_sort_in_layer_order_beyond_ten_layers(keras, tmp_path):
     from core.models import build_model
 
-    model = build_model(
-        ModelConfig(architecture="mlp", hidden_layers=tuple(DenseLayer(16, 0.1) for _ in range(6)))
-    )
+    model = build_model(ModelConfig(network=MLP(hidden_layers=tuple(DenseLayer(16, 0.1) for _ in range(6)))))
     classifier = lite_classifier(model, tmp_path)
     names = [layer.name for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
     assert len(names) > 10

@@ -1,9 +1,19 @@
-"""The designer form round-trips every preset and rejects what the config rejects."""
+"""The designer form round-trips every preset and every family, and rejects what the config rejects."""
 
 import pytest
 
-from core import designer
-from core.config import PRESETS, ConfigError, ConvBlock, ModelConfig
+from core import designer, families
+from core.config import PRESETS, ConfigError, ModelConfig
+from core.families.cnn import CNN, ConvBlock
+
+MLP_FAMILY = families.FAMILIES["mlp"]
+HIDDEN = MLP_FAMILY.groups[0]
+
+
+def key(family: str, group: str, field: str, index: int | None = None) -> str:
+    family_spec = families.FAMILIES[family]
+    group_spec = next(g for g in family_spec.groups if g.name == group)
+    return designer.group_key(family_spec, group_spec, field, index)
 
 
 @pytest.mark.parametrize("preset", sorted(PRESETS))
@@ -12,33 +22,40 @@ def test_presets_round_trip_through_the_form(preset):
     assert designer.config_from_values(designer.widget_values(config)) == config
 
 
-def test_form_has_a_slot_for_every_possible_layer():
+def test_form_has_a_slot_for_every_possible_row_of_every_family():
     values = designer.widget_values(ModelConfig())
-    assert values["hidden_layer_count"] == 2
-    for index in range(designer.MAX_HIDDEN_LAYERS):
-        assert values[f"dense_units_{index}"] >= 16
-    for index in range(designer.MAX_CONV_BLOCKS):
-        assert values[f"conv_kernel_size_{index}"] in (3, 5)
+    assert values[designer.count_key(MLP_FAMILY, HIDDEN)] == 2
+    for family in families.FAMILIES.values():
+        for group in family.groups:
+            indexes = [None] if group.count is None else range(group.count[1])
+            for index in indexes:
+                for field in group.fields:
+                    field.check("slot", values[designer.group_key(family, group, field.name, index)])
 
 
 def test_growing_the_layer_count_uses_the_spare_slots():
     values = designer.widget_values(ModelConfig())
-    values.update(hidden_layer_count=3, dense_units_2=64, dense_activation_2="gelu")
+    values[designer.count_key(MLP_FAMILY, HIDDEN)] = 3
+    values.update(
+        {key("mlp", "hidden_layers", "units", 2): 64, key("mlp", "hidden_layers", "activation", 2): "gelu"}
+    )
     config = designer.config_from_values(values)
-    assert [layer.units for layer in config.hidden_layers] == [512, 512, 64]
-    assert config.hidden_layers[2].activation == "gelu"
+    assert [layer.units for layer in config.network.hidden_layers] == [512, 512, 64]
+    assert config.network.hidden_layers[2].activation == "gelu"
 
 
-def test_switching_architecture_keeps_both_designs():
-    values = designer.widget_values(ModelConfig(conv_blocks=(ConvBlock(8, 5),)))
+def test_switching_architecture_keeps_each_familys_design():
+    values = designer.widget_values(ModelConfig(network=CNN(conv_blocks=(ConvBlock(8, 5),))))
+    values["architecture"] = "mlp"
+    assert designer.config_from_values(values) == ModelConfig()
     values["architecture"] = "cnn"
     config = designer.config_from_values(values)
-    assert config.architecture == "cnn" and config.conv_blocks[0].kernel_size == 5
+    assert config.architecture == "cnn" and config.network.conv_blocks == (ConvBlock(8, 5),)
 
 
 def test_invalid_values_name_the_field():
     values = designer.widget_values(ModelConfig())
-    values["dense_dropout_1"] = 0.95
+    values[key("mlp", "hidden_layers", "dropout", 1)] = 0.95
     with pytest.raises(ConfigError) as error:
         designer.config_from_values(values)
     assert error.value.field == "hidden_layers[1].dropout"

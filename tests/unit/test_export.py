@@ -15,8 +15,11 @@ import pandas as pd
 import pytest
 
 from core import architecture, export, registry
-from core.config import PRESETS, ConvBlock, DenseLayer, ModelConfig
+from core.config import PRESETS, ModelConfig
 from core.data import load_mnist
+from core.families.cnn import CNN, ConvBlock
+from core.families.dense import DenseLayer
+from core.families.mlp import MLP
 from tests import tiny_models
 
 
@@ -73,12 +76,13 @@ def test_config_and_metrics_downloads():
 
 
 EVERY_FEATURE_CNN = ModelConfig(
-    architecture="cnn",
-    conv_blocks=(
-        ConvBlock(8, 5, batch_norm=True, pool=True, dropout=0.1),
-        ConvBlock(8, 3, batch_norm=False, pool=False),
+    network=CNN(
+        conv_blocks=(
+            ConvBlock(8, 5, batch_norm=True, pool=True, dropout=0.1),
+            ConvBlock(8, 3, batch_norm=False, pool=False),
+        ),
+        head=DenseLayer(units=32, dropout=0.2, activation="gelu"),
     ),
-    head=DenseLayer(units=32, dropout=0.2, activation="gelu"),
     optimizer="sgd",
     momentum=0.8,
     learning_rate=0.05,
@@ -95,7 +99,7 @@ EVERY_FEATURE_CNN = ModelConfig(
     seed=7,
 )
 SEED_LIKE_MLP = ModelConfig(
-    hidden_layers=(DenseLayer(64, 0.2, "tanh"), DenseLayer(32, 0.0, "sigmoid")),
+    network=MLP(hidden_layers=(DenseLayer(64, 0.2, "tanh"), DenseLayer(32, 0.0, "sigmoid"))),
     validation="test",
     optimizer="rmsprop",
     schedule="constant",
@@ -119,10 +123,8 @@ def test_script_compiles_and_states_its_features(name):
     compile(script, f"train_{name}.py", "exec")
     assert "keras.datasets.mnist.load_data()" in script and 'find_spec("mnist")' in script
     assert "core." not in script and "import streamlit" not in script  # Standalone.
-    assert ("Conv2D" in script) == (config.architecture == "cnn")
-    assert ("BatchNormalization" in script) == any(
-        b.batch_norm for b in config.conv_blocks if config.architecture == "cnn"
-    )
+    for row in architecture.summary_rows(config)[1:]:  # Every layer but the input, by name.
+        assert f'keras.layers.{row.type}(' in script and f'name="{row.name}"' in script
     assert ("RandomRotation" in script) == config.augment
     assert ("EarlyStopping" in script) == bool(config.early_stopping_patience)
     assert ("warmup_target" in script) == (config.schedule == "warmup_cosine")

@@ -12,7 +12,10 @@ import numpy as np
 import pytest
 
 from core import architecture
-from core.config import PRESETS, ConvBlock, DenseLayer, ModelConfig
+from core.config import PRESETS, ModelConfig
+from core.families.cnn import ConvBlock
+from core.families.dense import DenseLayer
+from core.families.mlp import MLP
 from core.models import build_model, compile_model
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -21,18 +24,18 @@ FAST_CNN = PRESETS["fast-cnn"].config
 FAST_CNN_TRAINABLE_PARAMS = 207_178
 
 VARIED_CONFIGS = {
-    "mlp-1-layer": ModelConfig(hidden_layers=(DenseLayer(units=64, dropout=0.0),)),
+    "mlp-1-layer": ModelConfig(network=MLP(hidden_layers=(DenseLayer(units=64, dropout=0.0),))),
     "mlp-6-layers": ModelConfig(
-        hidden_layers=tuple(DenseLayer(units=16 * i, activation="gelu") for i in range(1, 7))
+        network=MLP(hidden_layers=tuple(DenseLayer(units=16 * i, activation="gelu") for i in range(1, 7)))
     ),
-    "cnn-no-bn-no-pool": FAST_CNN.with_changes(
+    "cnn-no-bn-no-pool": FAST_CNN.with_network(
         conv_blocks=(ConvBlock(filters=8, batch_norm=False, pool=False),)
     ),
-    "cnn-bn-kernel-5-dropout": FAST_CNN.with_changes(
+    "cnn-bn-kernel-5-dropout": FAST_CNN.with_network(
         conv_blocks=(ConvBlock(filters=12, kernel_size=5, dropout=0.25), ConvBlock(filters=24)),
         head=DenseLayer(units=32, dropout=0.0),
     ),
-    "cnn-4-blocks": FAST_CNN.with_changes(
+    "cnn-4-blocks": FAST_CNN.with_network(
         conv_blocks=tuple(ConvBlock(filters=4 * 2**i, batch_norm=i % 2 == 0) for i in range(4))
     ),
     "augment-standardize": SEED_MLP.with_changes(augment=True, normalization="standardize"),
@@ -44,8 +47,7 @@ ALL_CONFIGS = {"seed-mlp": SEED_MLP, "fast-cnn": FAST_CNN, **VARIED_CONFIGS}
 SAVED_CONFIGS = {
     "seed-mlp": SEED_MLP,
     "fast-cnn": FAST_CNN,
-    "cnn-augment-warmup-sgd": FAST_CNN.with_changes(
-        conv_blocks=(ConvBlock(filters=8),),
+    "cnn-augment-warmup-sgd": FAST_CNN.with_network(conv_blocks=(ConvBlock(filters=8),)).with_changes(
         augment=True,
         normalization="standardize",
         optimizer="sgd",
@@ -193,7 +195,7 @@ def first_epoch_history(config: ModelConfig) -> dict[str, list[float]]:
 
 @pytest.mark.parametrize(
     "config",
-    [FAST_CNN, FAST_CNN.with_changes(augment=True, conv_blocks=(ConvBlock(filters=8),))],
+    [FAST_CNN, FAST_CNN.with_network(conv_blocks=(ConvBlock(filters=8),)).with_changes(augment=True)],
     ids=["fast-cnn", "augment-batch-norm"],
 )
 def test_same_seed_and_config_give_identical_first_epoch(config):

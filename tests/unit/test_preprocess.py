@@ -20,9 +20,7 @@ from core.preprocess import (
     ImageError,
     Preprocessed,
     decode_upload,
-    is_blank,
     model_input,
-    to_grayscale_ink,
     to_mnist,
 )
 
@@ -283,14 +281,6 @@ def test_other_modes_and_arrays(convert):
     assert mad(to_mnist(convert(digit("7"))).pixels, to_mnist(digit("7")).pixels) <= 2 * SAME
 
 
-def test_grayscale_ink_is_bright_ink_in_unit_range():
-    ink = to_grayscale_ink(digit("7", ink=0, paper=255))
-    assert ink.dtype == np.float32 and ink.shape == (280, 280)
-    assert ink.min() == 0.0 and ink.max() == 1.0
-    assert ink[0, 0] == 0.0  # Paper.
-    assert ink[50, 140] == 1.0  # On the top bar of the 7.
-
-
 def test_photo_of_pencil_on_unevenly_lit_paper():
     result = to_mnist(paper_photo("7"))
     clean = to_mnist(digit("7", size=600, pen=30, scale=600 / 280))
@@ -334,17 +324,12 @@ def test_blank_inputs(make):
     assert result.blank
     assert result.bbox is None
     assert not result.pixels.any() and result.pixels.shape == (28, 28)
-    assert is_blank(to_grayscale_ink(image))
 
 
-def test_is_blank_agrees_with_to_mnist_on_a_digit():
-    assert not is_blank(to_grayscale_ink(digit("7", ink=0, paper=255)))
-
-
-def test_is_blank_threshold_is_the_required_contrast():
-    faint = digit("7", ink=60, paper=0)  # Contrast 60/255 = 0.24.
-    assert not is_blank(to_grayscale_ink(faint))
-    assert is_blank(to_grayscale_ink(faint), threshold=0.3)
+def test_faint_ink_above_the_required_contrast_is_a_digit():
+    faint = digit("7", ink=60, paper=0)  # Contrast 60/255 = 0.24, above MIN_CONTRAST.
+    assert not to_mnist(faint).blank and not to_mnist(digit("7", ink=0, paper=255)).blank
+    assert to_mnist(digit("7", ink=30, paper=0)).blank  # 0.12: below it.
 
 
 def _dot(radius: int) -> Image.Image:

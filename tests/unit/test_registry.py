@@ -10,10 +10,14 @@ import time
 import pytest
 
 from core import atomic_files, processes, reconcile, registry, run_results
-from core.config import DenseLayer, ModelConfig
+from core.config import ModelConfig
+from core.families.dense import DenseLayer
+from core.families.mlp import MLP
 from core.registry import RegistryError
 
-CONFIG = ModelConfig(hidden_layers=(DenseLayer(32),), epochs=2, train_limit=2000, validation_size=1000)
+CONFIG = ModelConfig(
+    network=MLP(hidden_layers=(DenseLayer(32),)), epochs=2, train_limit=2000, validation_size=1000
+)
 
 
 @pytest.fixture(autouse=True)

@@ -12,9 +12,13 @@ import time
 import pytest
 
 from core import jobs, processes, registry, scheduler
-from core.config import DenseLayer, ModelConfig
+from core.config import ModelConfig
+from core.families.dense import DenseLayer
+from core.families.mlp import MLP
 
-CONFIG = ModelConfig(hidden_layers=(DenseLayer(32),), epochs=5, train_limit=2000, validation_size=1000)
+CONFIG = ModelConfig(
+    network=MLP(hidden_layers=(DenseLayer(32),)), epochs=5, train_limit=2000, validation_size=1000
+)
 
 
 @pytest.fixture(autouse=True)

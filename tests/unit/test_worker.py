@@ -15,13 +15,15 @@ import numpy as np
 import pytest
 
 from core import callbacks, inference, reconcile, registry, run_results, worker
-from core.config import DenseLayer, ModelConfig
+from core.config import ModelConfig
 from core.data import load_mnist
+from core.families.dense import DenseLayer
+from core.families.mlp import MLP
 from core.models import build_model, compile_model
 from tests import assert_labels_agree_but_for_near_ties, train_command
 
 TINY = ModelConfig(
-    hidden_layers=(DenseLayer(64, dropout=0.1),),
+    network=MLP(hidden_layers=(DenseLayer(64, dropout=0.1),)),
     batch_size=64,
     epochs=2,
     train_limit=3000,

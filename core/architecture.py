@@ -33,10 +33,11 @@ BYTES_PER_LAYER = 2_750
 BYTES_BASE = 10_000
 
 # Constants of the time estimate, fitted on this project's 2-core CPU VM (bench/epoch_time.py):
-# training does about three forward passes of work per image (forward, and the backward pass's
-# two products), at an effective rate per second, plus a fixed cost per batch.
-TRAINING_FLOPS_PER_SECOND = 20e9
-SECONDS_PER_BATCH = 0.004
+# training does about three forward passes of work per image (the forward pass, and the backward
+# pass's two products), at an effective rate of arithmetic plus one of memory traffic, which
+# dominates cheap layers with large outputs (batch norm, ReLU) and that FLOPs alone miss.
+TRAINING_FLOPS_PER_SECOND = 97e9
+LAYER_VALUES_PER_SECOND = 4.5e9
 
 
 @dataclass(frozen=True)
@@ -141,12 +142,10 @@ def training_memory_bytes(config: ModelConfig) -> int:
 
 
 def epoch_seconds(config: ModelConfig) -> float:
-    """Estimated seconds of one training epoch on this project's reference 2-core CPU."""
-    work = 3 * forward_flops(config) * config.training_samples
-    batches = math.ceil(config.training_samples / config.batch_size)
-    return work / TRAINING_FLOPS_PER_SECOND + batches * SECONDS_PER_BATCH
-
-
-def forward_flops(config: ModelConfig) -> int:
-    """Floating-point operations of one image's forward pass (multiply-adds count two)."""
-    return sum(layer.flops for layer in network(config).layers)
+    """Estimated seconds of one training epoch on this project's reference 2-core CPU VM; within
+    0.6-1.3x of the measured time for seven networks of every family (BENCHMARKS.md)."""
+    layers = network(config).layers
+    flops = sum(layer.flops for layer in layers)
+    values = sum(math.prod(layer.shape) for layer in layers)
+    per_image = flops / TRAINING_FLOPS_PER_SECOND + values / LAYER_VALUES_PER_SECOND
+    return 3 * per_image * config.training_samples

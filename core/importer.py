@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from core import atomic_files, jobs, registry, scheduler
+from core import access, atomic_files, jobs, limits, registry, scheduler
 from core.config import ModelConfig
 from core.registry import RunRecord
 
@@ -292,13 +292,19 @@ def _wrap(model: Any, input_shape: tuple, unit_scale: bool, add_softmax: bool):
 
 
 def import_model(
-    data: bytes, filename: str, name: str | None = None, mnist=None, upload_id: str | None = None
+    data: bytes,
+    filename: str,
+    name: str | None = None,
+    mnist=None,
+    upload_id: str | None = None,
+    run_meta: dict[str, Any] | None = None,
 ) -> ImportReport:
     """Check, wrap if needed, and register an uploaded model with its LiteRT copy; ImportRefused
     if it is unusable. Runs in a job process: it imports TensorFlow.
 
     `mnist` (a core.data.MnistData) supplies the sample for the input-scale check; loaded if
-    omitted. The run's test evaluation is left to the caller (`import_job`).
+    omitted. `run_meta` marks the run (e.g. as a visitor's, `access.Who.run_meta`). The run's
+    test evaluation is left to the caller (`import_job`).
     """
     check_archive(data, filename)
     from core.device import configure_tensorflow
@@ -356,7 +362,7 @@ def import_model(
             "upload": upload_id,
         }
         final = _wrap(model, input_shape, unit_scale, add_softmax) if wrapped_with else None
-        run = _register(data if final is None else None, final, info, name or Path(filename).stem)
+        run = _register(data if final is None else None, final, info, name or Path(filename).stem, run_meta)
     _make_servable(run)
     return ImportReport(
         run=run,
@@ -370,7 +376,9 @@ def import_model(
     )
 
 
-def _register(original: bytes | None, wrapped: Any, info: dict[str, Any], name: str) -> RunRecord:
+def _register(
+    original: bytes | None, wrapped: Any, info: dict[str, Any], name: str, run_meta: dict[str, Any] | None
+) -> RunRecord:
     """A finished run folder holding the model (the upload's bytes, or the wrapped model)."""
 
     def add_model(folder: Path) -> None:
@@ -392,7 +400,7 @@ def _register(original: bytes | None, wrapped: Any, info: dict[str, Any], name: 
         PLACEHOLDER_CONFIG,
         name,
         status_changes=finished,
-        meta_changes={"imported": info},
+        meta_changes={"imported": info, **(run_meta or {})},
         add_files=add_model,
     )
 
@@ -421,17 +429,23 @@ def _upload_path(target: str) -> Path:
     return folder / f"{target}.keras"
 
 
-def request_import(data: bytes, filename: str, name: str | None = None) -> str:
-    """Run the static checks here (ImportRefused at once for a file that fails them, or when the
-    disk is full), keep the upload and queue its import job; the job's target, to follow with
-    `jobs.read("import", ...)`."""
+def request_import(
+    data: bytes, filename: str, name: str | None = None, who: access.Who = access.OWNER
+) -> str:
+    """Run the static checks here (ImportRefused at once for a file that fails them, for a
+    visitor the owner has not allowed to import, or when the disk is full), keep the upload and
+    queue its import job; the job's target, to follow with `jobs.read("import", ...)`."""
+    refused = limits.import_refusal(who)
+    if refused:
+        raise ImportRefused(refused)
     check_archive(data, filename)
     target = secrets.token_hex(8)
     upload = _upload_path(target)
     try:
         with atomic_files.atomic_path(upload, suffix=".keras") as temp:
             temp.write_bytes(data)
-        scheduler.request("import", target, payload={"filename": filename, "name": name})
+        payload = {"filename": filename, "name": name, "run_meta": who.run_meta()}
+        scheduler.request("import", target, payload=payload)
     except atomic_files.DiskFullError as error:
         upload.unlink(missing_ok=True)  # No job will ever read it.
         raise ImportRefused(f"{filename} could not be imported. {error}") from None
@@ -456,7 +470,13 @@ def import_job(target: str) -> dict[str, Any]:
         if run is None:
             if not upload.is_file():
                 raise ImportRefused(f"The upload of {filename} is no longer on the server: upload it again.")
-            run = import_model(upload.read_bytes(), filename, payload.get("name"), upload_id=target).run
+            run = import_model(
+                upload.read_bytes(),
+                filename,
+                payload.get("name"),
+                upload_id=target,
+                run_meta=payload.get("run_meta"),
+            ).run
         evaluation = evaluate_job(run.id)
     finally:
         upload.unlink(missing_ok=True)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from core import access, app_cache, compare, model_jobs, registry, session_keys
+from core import access, app_cache, atomic_files, compare, model_jobs, registry, session_keys
 from core.inference import Classifier, ModelLoadError
 from core.registry import RunRecord
 from core.session_keys import FOCUS_RUN
@@ -145,7 +145,11 @@ def prepared_classifier(run: RunRecord, note: str = "") -> Classifier | None:
     """The run's LiteRT model, asking a background job to prepare it if needed; None, with a
     message ending in `note`, while it is prepared or if it cannot be used."""
     run = registry.reload(run)
-    state = model_jobs.request_lite(run)
+    try:
+        state = model_jobs.request_lite(run)
+    except atomic_files.DiskFullError as error:
+        st.error(f"{error}{note}", icon=":material/error:")
+        return None
     if state == model_jobs.RUNNING:
         _wait_for_lite(run, note)
         return None

@@ -4,6 +4,7 @@ import streamlit as st
 
 from core import (
     app_cache,
+    atomic_files,
     charts,
     compare,
     model_jobs,
@@ -23,7 +24,10 @@ if not runs:
     st.stop()
 by_id = {run.id: run for run in runs}
 
-model_jobs.request_evaluation(runs)  # Runs stopped early or imported get tested in the background.
+try:
+    model_jobs.request_evaluation(runs)  # Runs stopped early or imported get tested in the background.
+except atomic_files.DiskFullError as error:
+    st.warning(str(error), icon=":material/error:")
 rows = [
     compare.leaderboard_row(run, app_cache.metrics_summary(run), app_cache.evaluation(run)) for run in runs
 ]

@@ -88,7 +88,8 @@ with export_tab:
                 st.code(script, language="python", line_numbers=True)
 
 with import_tab:
-    refused = limits.import_refusal(widgets.who())
+    user = widgets.who()
+    refused = limits.import_refusal(user)
     if refused:  # Nothing follows the import tab, so stopping here leaves the export tab whole.
         st.info(refused, icon=":material/lock:")
         st.stop()
@@ -107,7 +108,7 @@ with import_tab:
     ):
         try:
             st.session_state[session_keys.IMPORT_JOB] = importer.request_import(
-                upload.getvalue(), upload.name, name.strip() or None
+                upload.getvalue(), upload.name, name.strip() or None, who=user
             )
         except importer.ImportRefused as error:
             st.error(str(error), icon=":material/block:")

@@ -24,20 +24,24 @@ if not choices:
         icon=":material/model_training:",
     )
     st.stop()
-labels = {choice.id: choice.label for choice in choices}
+labels = widgets.distinct({choice.id: choice.label for choice in choices})
 with st.sidebar:
     chosen = st.selectbox("Model", list(labels), format_func=labels.get, key="predict_model")
 
 default = choices[0]
 # The pick, then the default model if the pick is being prepared, or its file is damaged.
 for choice in [c for c in choices if c.id == chosen and c.id != default.id] + [default]:
-    fallback = f" The default model, {labels[default.id]}, answers meanwhile." if choice != default else ""
+    fallback = (
+        f" The default model, {widgets.plain(labels[default.id])}, answers meanwhile."
+        if choice != default
+        else ""
+    )
     classifier = widgets.prepared_classifier(choice.run, fallback)
     if classifier is not None:
         break
 else:
     st.stop()
-st.caption(f"Model: {labels[choice.id]}")
+st.caption(f"Model: {widgets.plain(labels[choice.id])}")
 
 
 def read_canvas() -> tuple[Preprocessed | None, float]:

@@ -33,7 +33,10 @@ run = widgets.focused_run_picker(runs, key="detail_run")
 def wait_for_evaluation() -> None:
     if model_jobs.evaluation_state(registry.reload(run)) != model_jobs.RUNNING:
         st.rerun()
-    st.info(f"{run.name}: {model_jobs.waiting_message('evaluate', run)}", icon=":material/hourglass_top:")
+    st.info(
+        f"{widgets.plain(run.name)}: {model_jobs.waiting_message('evaluate', run)}",
+        icon=":material/hourglass_top:",
+    )
 
 
 try:
@@ -51,7 +54,9 @@ if state != model_jobs.READY:
         if state == model_jobs.FAILED
         else "this model has no stored test evaluation"
     )
-    st.error(f"No evaluation for {run.name}: {reason}.", icon=":material/error:")
+    st.error(
+        f"No evaluation for {widgets.plain(run.name)}: {widgets.plain(reason)}.", icon=":material/error:"
+    )
     st.stop()
 
 result, stored = app_cache.evaluation(run), app_cache.predictions(run)

@@ -1,4 +1,4 @@
-"""Design a network from a preset, see its summary and size, and start training it."""
+"""Design a network from a preset, see its summary and cost, and start training it."""
 
 import pandas as pd
 import streamlit as st
@@ -6,165 +6,60 @@ import streamlit as st
 from core import (
     app_cache,
     architecture,
+    design_form,
     designer,
-    families,
+    limits,
     monitor,
     navigation,
     reconcile,
     scheduler,
     session_keys,
+    widgets,
 )
-from core import (
-    config as cfg,
-)
-from core.config import PRESETS, ConfigError
+from core.config import ConfigError
 
 st.title(":material/model_training: Design and train")
-PREFIX = session_keys.DESIGN_PREFIX
-
-
-def load_preset() -> None:
-    values = designer.widget_values(PRESETS[st.session_state.design_preset].config)
-    st.session_state.update({PREFIX + key: value for key, value in values.items()})
-
-
-if "design_preset" not in st.session_state:
-    st.session_state.design_preset = "seed-mlp"
-    load_preset()
-st.selectbox(
-    "Start from a preset",
-    list(PRESETS),
-    format_func=lambda key: PRESETS[key].label,
-    key="design_preset",
-    on_change=load_preset,
-)
-st.caption(PRESETS[st.session_state.design_preset].description)
-
-
-def number(label: str, key: str, bounds: tuple, step=1, **kwargs):
-    """A bounded number input; a value left outside new bounds (e.g. by a preset) is clamped."""
-    st.session_state[PREFIX + key] = min(max(st.session_state[PREFIX + key], bounds[0]), bounds[1])
-    return st.number_input(label, bounds[0], bounds[1], step=step, key=PREFIX + key, **kwargs)
-
-
-def field_widget(field, key: str, label: str) -> None:
-    """The widget for one network setting, from its declaration in its family's module."""
-    if field.kind == "bool":
-        st.checkbox(label, key=PREFIX + key)
-    elif field.kind == "choice":
-        st.selectbox(label, field.choices, key=PREFIX + key)
-    elif field.kind == "float":
-        st.slider(label, *field.bounds, step=field.step, key=PREFIX + key)
-    else:
-        number(label, key, field.bounds, step=field.step)
-
-
-def group_widgets(family, group) -> None:
-    """One row of widgets per item: a single item (a dense head) or a list (conv blocks)."""
-    if group.count is None:
-        rows = [(group.label, None)]
-    else:
-        count = st.slider(f"{group.label}s", *group.count, key=PREFIX + designer.count_key(family, group))
-        rows = [(f"{group.label} {index + 1}", index) for index in range(count)]
-    for title, index in rows:
-        columns = st.columns(len(group.fields), vertical_alignment="bottom")
-        for position, (column, field) in enumerate(zip(columns, group.fields, strict=True)):
-            with column:
-                label = f"{title} {field.label}" if position == 0 else field.label
-                field_widget(field, designer.group_key(family, group, field.name, index), label)
-
-
+design_form.preset_picker()
 network, training = st.columns(2, gap="large")
 with network:
-    st.subheader("Network")
-    architecture_choice = st.radio(
-        "Architecture",
-        list(families.FAMILIES),
-        format_func=lambda name: families.FAMILIES[name].label,
-        horizontal=True,
-        key=PREFIX + "architecture",
-    )
-    chosen = families.FAMILIES[architecture_choice]
-    for group in chosen.groups:
-        group_widgets(chosen, group)
-
+    design_form.network_form()
 with training:
-    st.subheader("Training")
-    left, right = st.columns(2)
-    optimizer = left.selectbox(
-        "Optimiser", cfg.OPTIMIZERS, format_func=designer.CHOICE_LABELS.get, key=PREFIX + "optimizer"
-    )
-    with right:
-        number("Learning rate", "learning_rate", cfg.LEARNING_RATE_RANGE, step=0.0001, format="%.5f")
-    if optimizer == "sgd":
-        left.slider("Momentum", *cfg.MOMENTUM_RANGE, key=PREFIX + "momentum")
-    schedule = left.selectbox(
-        "Schedule", cfg.SCHEDULES, format_func=designer.CHOICE_LABELS.get, key=PREFIX + "schedule"
-    )
-    with right:
-        number("Epochs", "epochs", cfg.EPOCHS_RANGE)
-        if schedule == "warmup_cosine":
-            number("Warm-up epochs", "warmup_epochs", (1, max(1, st.session_state[PREFIX + "epochs"] - 1)))
-    with left:
-        number("Batch size", "batch_size", cfg.BATCH_SIZE_RANGE, step=16)
-    right.selectbox(
-        "Input normalisation",
-        cfg.NORMALIZATIONS,
-        format_func=designer.CHOICE_LABELS.get,
-        key=PREFIX + "normalization",
-    )
-    with left:
-        number(
-            "Early-stopping patience (0 = off)",
-            "early_stopping_patience",
-            cfg.PATIENCE_RANGE,
-            help=(
-                "Stops when validation loss has not improved for this many epochs and keeps the best weights."
-            ),
-        )
-    right.toggle(
-        "Augment training digits",
-        key=PREFIX + "augment",
-        help="Small random shifts (up to 10%) and rotations (up to 10 degrees) of each training digit.",
-    )
-    left.selectbox(
-        "Validate on",
-        cfg.VALIDATION_SOURCES,
-        format_func=designer.CHOICE_LABELS.get,
-        key=PREFIX + "validation",
-    )
-    with right:
-        number("Hold-out size", "validation_size", cfg.VALIDATION_SIZE_RANGE, step=500)
-    with left:
-        number(
-            "Training digits (0 = all 60,000)",
-            "train_limit",
-            (0, cfg.TRAINING_SET_SIZE),
-            step=1000,
-            help=f"A smaller subset trains faster; at least {cfg.TRAIN_LIMIT_MIN}.",
-        )
-    with right:
-        number("Random seed", "seed", cfg.SEED_RANGE)
+    design_form.training_form()
 
-values = {key[len(PREFIX) :]: value for key, value in st.session_state.items() if key.startswith(PREFIX)}
 try:
-    config = designer.config_from_values(values)
+    config = designer.config_from_values(design_form.config_values())
 except ConfigError as error:
     st.error(f"This setting cannot be used: {error}", icon=":material/error:")
     st.stop()
 
 st.subheader("Model summary")
 trainable, total = architecture.parameter_counts(config)
-columns = st.columns(4)
+columns = st.columns(6)
 columns[0].metric("Trainable parameters", f"{trainable:,}")
 columns[1].metric("Model file", f"{architecture.model_file_size_bytes(config) / 1e6:.1f} MB")
-columns[2].metric("Training digits", f"{config.training_samples:,}")
-columns[3].metric("Trains on", app_cache.training_device().label)
+columns[2].metric(
+    "Training digits",
+    f"{config.training_samples:,}",
+    help=f"{config.validation_size:,} held out to validate on." if config.validation == "holdout" else None,
+)
+columns[3].metric("Training memory", f"~{architecture.training_memory_bytes(config) / 1e6:,.0f} MB")
+columns[4].metric(
+    "One epoch", f"~{architecture.epoch_seconds(config):,.0f} s", help="Estimated on a 2-core CPU."
+)
+columns[5].metric("Trains on", app_cache.training_device().label)
 st.dataframe(pd.DataFrame(architecture.summary_rows(config)), hide_index=True, width="stretch")
 
+user = widgets.who()
+refused = limits.refusal(config, user)
+if refused:
+    st.warning(refused, icon=":material/block:")
 name = st.text_input("Run name (optional)", placeholder=config.describe(), max_chars=80)
-if st.button("Start training", type="primary", icon=":material/play_arrow:"):
-    run = scheduler.submit_run(config, name.strip() or None)
+if st.button("Start training", type="primary", icon=":material/play_arrow:", disabled=bool(refused)):
+    try:
+        run = scheduler.submit_run(config, name.strip() or None, who=user)
+    except limits.Refused as error:
+        st.error(str(error), icon=":material/block:")
+        st.stop()
     st.session_state[session_keys.FOCUS_RUN] = run.id  # Runs, compare, run detail and export open on it.
     navigation.switch_to("runs")
 recent = reconcile.reconcile_all()[:5]

@@ -16,3 +16,8 @@ def assert_labels_agree_but_for_near_ties(probabilities, stored_labels, near_tie
 def train_command(preset: str, runs_dir, *options: str) -> list[str]:
     """`python -m core.train` of a preset into `runs_dir`, as a person runs it from a shell."""
     return [sys.executable, "-m", "core.train", "--preset", preset, "--runs-dir", str(runs_dir), *options]
+
+
+def as_read(markdown: str) -> str:
+    """What a person reads in Markdown that `widgets.plain` escaped: no backslashes, no word joiners."""
+    return markdown.replace("\\", "").replace("\u2060", "")

@@ -17,6 +17,7 @@ from core import registry
 from core.config import PRESETS
 from core.convert import write_lite_files
 from core.data import load_mnist
+from tests import as_read
 from tests.app import open_page
 
 SEVEN = 0  # MNIST test digit #0: a clear 7.
@@ -128,7 +129,7 @@ def test_opens_on_the_canvas_and_asks_for_a_digit(app, runs):
     assert not any("predicted-digit" in m.value for m in app.markdown)
     assert len(app.get("plotly_chart")) == 1
     assert "handover_digit" not in app.session_state
-    model_caption = app.caption[0].value
+    model_caption = as_read(app.caption[0].value)
     assert model_caption.startswith("Model: small mlp · MLP 512-512 · finished · 95.00% test accuracy")
 
 
@@ -202,8 +203,8 @@ def test_a_corrupt_model_falls_back_to_the_default(app, runs):
     app.selectbox(key="predict_model").set_value(runs["corrupt"]).run()
     assert not app.exception
     rerun_until(app, lambda app: len(app.error) == 1)
-    message = app.error[0].value.replace("\\", "").replace("\u2060", "")  # Escaped as plain text.
+    message = as_read(app.error[0].value)  # Escaped as plain text.
     assert "model.keras is damaged" in message and "answers meanwhile" in message
     default = app.selectbox(key="predict_model").options[0]
-    assert app.caption[0].value == f"Model: {default}"
+    assert as_read(app.caption[0].value) == f"Model: {default}"
     assert "corrupt run" not in default

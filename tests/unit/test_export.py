@@ -124,7 +124,7 @@ def test_script_compiles_and_states_its_features(name):
     assert "keras.datasets.mnist.load_data()" in script and 'find_spec("mnist")' in script
     assert "core." not in script and "import streamlit" not in script  # Standalone.
     for row in architecture.summary_rows(config)[1:]:  # Every layer but the input, by name.
-        assert f'keras.layers.{row.type}(' in script and f'name="{row.name}"' in script
+        assert f"keras.layers.{row.type}(" in script and f'name="{row.name}"' in script
     assert ("RandomRotation" in script) == config.augment
     assert ("EarlyStopping" in script) == bool(config.early_stopping_patience)
     assert ("warmup_target" in script) == (config.schedule == "warmup_cosine")

@@ -18,6 +18,8 @@ from core import architecture, designer, export
 from core.config import ModelConfig
 from core.data import load_mnist
 from core.families import FAMILIES
+from core.families.dense import DenseLayer
+from core.families.mlp import MLP
 from core.families.residual_cnn import ResidualBlock, ResidualCNN
 from core.models import build_model, compile_model
 from tests.lite_models import lite_classifier
@@ -133,3 +135,19 @@ def test_residual_blocks_add_a_skip_and_project_only_when_channels_change():
     adds = [layer for layer in graph.layers if layer.type == "Add"]
     assert [add.inputs for add in adds] == [("res1_bn_b", "res1_project_bn"), ("res2_bn_b", "res1_pool")]
     assert [layer.name for layer in graph.layers if layer.name.endswith("_project")] == ["res1_project"]
+
+
+def test_training_memory_counts_weights_slots_and_a_batch_of_activations():
+    # 784 -> 16 -> 10 with Adam: 12,730 weights, as many gradients and two slots each.
+    config = ModelConfig(network=MLP((DenseLayer(16, dropout=0.0),)), optimizer="adam", batch_size=32)
+    weights = 784 * 16 + 16 + 16 * 10 + 10
+    values = 784 + 784 + 784 + 16 + 10  # pixels, rescale, flatten, dense_1, probabilities
+    assert architecture.training_memory_bytes(config) == 4 * (weights * 4 + 2 * 32 * values)
+
+
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_epoch_estimate_grows_with_the_training_set(name):
+    small = CONFIGS[name]
+    large = small.with_changes(train_limit=0)
+    ratio = architecture.epoch_seconds(large) / architecture.epoch_seconds(small)
+    assert ratio == pytest.approx(large.training_samples / small.training_samples)

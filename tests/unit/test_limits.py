@@ -97,6 +97,18 @@ def test_visitors_import_only_when_the_owner_allows_it(monkeypatch):
     assert limits.import_refusal(ME) is None
 
 
+def test_import_requests_are_refused_in_core_and_a_visitors_import_is_marked_theirs(monkeypatch, runs_root):
+    from core import importer, jobs
+
+    with pytest.raises(importer.ImportRefused, match="Importing models is for the owner"):
+        importer.request_import(b"not even read", "model.keras", who=ME)
+    assert not jobs.jobs_dir().exists() or not any(jobs.jobs_dir().rglob("*"))
+    use_limits(monkeypatch, visitor_imports=True)
+    monkeypatch.setattr(importer, "check_archive", lambda data, filename: None)
+    target = importer.request_import(b"a checked archive", "model.keras", who=ME)
+    assert jobs.read("import", target)["payload"]["run_meta"] == ME.run_meta()
+
+
 def test_old_visitor_runs_are_pruned_but_never_the_owners_or_an_active_one(monkeypatch):
     use_limits(monkeypatch, visitor_runs_kept=2)
     owners = finished_run(access.OWNER, "owner's")

@@ -1,0 +1,146 @@
+"""The train page's design form: one widget per setting, keyed `design_<designer key>`.
+
+Network settings are drawn from their family's declared groups and fields (core/families), so
+a new family needs no change here; `core.designer` turns the widget values back into a config.
+"""
+
+import streamlit as st
+
+from core import config as cfg
+from core import designer, families
+from core.config import PRESETS
+from core.families.base import Family, Field, Group
+from core.session_keys import DESIGN_PREFIX as PREFIX
+
+
+def preset_picker() -> None:
+    """Start from a preset: choosing one writes every widget of the form."""
+
+    def load_preset() -> None:
+        values = designer.widget_values(PRESETS[st.session_state.design_preset].config)
+        st.session_state.update({PREFIX + key: value for key, value in values.items()})
+
+    if "design_preset" not in st.session_state:
+        st.session_state.design_preset = "seed-mlp"
+        load_preset()
+    st.selectbox(
+        "Start from a preset",
+        list(PRESETS),
+        format_func=lambda key: PRESETS[key].label,
+        key="design_preset",
+        on_change=load_preset,
+    )
+    st.caption(PRESETS[st.session_state.design_preset].description)
+
+
+def config_values() -> dict:
+    """The form's values by designer key."""
+    return {key[len(PREFIX) :]: value for key, value in st.session_state.items() if key.startswith(PREFIX)}
+
+
+def number(label: str, key: str, bounds: tuple, step=1, **kwargs):
+    """A bounded number input; a value left outside new bounds (e.g. by a preset) is clamped."""
+    st.session_state[PREFIX + key] = min(max(st.session_state[PREFIX + key], bounds[0]), bounds[1])
+    return st.number_input(label, bounds[0], bounds[1], step=step, key=PREFIX + key, **kwargs)
+
+
+def field_widget(field: Field, key: str, label: str) -> None:
+    """The widget for one network setting, from its declaration in its family's module."""
+    if field.kind == "bool":
+        st.checkbox(label, key=PREFIX + key)
+    elif field.kind == "choice":
+        st.selectbox(label, field.choices, key=PREFIX + key)
+    elif field.kind == "float":
+        st.slider(label, *field.bounds, step=field.step, key=PREFIX + key)
+    else:
+        number(label, key, field.bounds, step=field.step)
+
+
+def group_widgets(family: Family, group: Group) -> None:
+    """One row of widgets per item: a single item (a dense head) or a list (conv blocks)."""
+    if group.count is None:
+        rows = [(group.label, None)]
+    else:
+        count = st.slider(f"{group.label}s", *group.count, key=PREFIX + designer.count_key(family, group))
+        rows = [(f"{group.label} {index + 1}", index) for index in range(count)]
+    for title, index in rows:
+        columns = st.columns(len(group.fields), vertical_alignment="bottom")
+        for position, (column, field) in enumerate(zip(columns, group.fields, strict=True)):
+            with column:
+                label = f"{title} {field.label}" if position == 0 else field.label
+                field_widget(field, designer.group_key(family, group, field.name, index), label)
+
+
+def network_form() -> None:
+    """The family picker and the chosen family's settings, from its declared groups."""
+    st.subheader("Network")
+    architecture_choice = st.radio(
+        "Architecture",
+        list(families.FAMILIES),
+        format_func=lambda name: families.FAMILIES[name].label,
+        horizontal=True,
+        key=PREFIX + "architecture",
+    )
+    chosen = families.FAMILIES[architecture_choice]
+    for group in chosen.groups:
+        group_widgets(chosen, group)
+
+
+def training_form() -> None:
+    """Optimiser, schedule, data and seed: the settings every family shares."""
+    st.subheader("Training")
+    left, right = st.columns(2)
+    optimizer = left.selectbox(
+        "Optimiser", cfg.OPTIMIZERS, format_func=designer.CHOICE_LABELS.get, key=PREFIX + "optimizer"
+    )
+    with right:
+        number("Learning rate", "learning_rate", cfg.LEARNING_RATE_RANGE, step=0.0001, format="%.5f")
+    if optimizer == "sgd":
+        left.slider("Momentum", *cfg.MOMENTUM_RANGE, key=PREFIX + "momentum")
+    schedule = left.selectbox(
+        "Schedule", cfg.SCHEDULES, format_func=designer.CHOICE_LABELS.get, key=PREFIX + "schedule"
+    )
+    with right:
+        number("Epochs", "epochs", cfg.EPOCHS_RANGE)
+        if schedule == "warmup_cosine":
+            number("Warm-up epochs", "warmup_epochs", (1, max(1, st.session_state[PREFIX + "epochs"] - 1)))
+    with left:
+        number("Batch size", "batch_size", cfg.BATCH_SIZE_RANGE, step=16)
+    right.selectbox(
+        "Input normalisation",
+        cfg.NORMALIZATIONS,
+        format_func=designer.CHOICE_LABELS.get,
+        key=PREFIX + "normalization",
+    )
+    with left:
+        number(
+            "Early-stopping patience (0 = off)",
+            "early_stopping_patience",
+            cfg.PATIENCE_RANGE,
+            help=(
+                "Stops when validation loss has not improved for this many epochs and keeps the best weights."
+            ),
+        )
+    right.toggle(
+        "Augment training digits",
+        key=PREFIX + "augment",
+        help="Small random shifts (up to 10%) and rotations (up to 10 degrees) of each training digit.",
+    )
+    left.selectbox(
+        "Validate on",
+        cfg.VALIDATION_SOURCES,
+        format_func=designer.CHOICE_LABELS.get,
+        key=PREFIX + "validation",
+    )
+    with right:
+        number("Hold-out size", "validation_size", cfg.VALIDATION_SIZE_RANGE, step=500)
+    with left:
+        number(
+            "Training digits (0 = all 60,000)",
+            "train_limit",
+            (0, cfg.TRAINING_SET_SIZE),
+            step=1000,
+            help=f"A smaller subset trains faster; at least {cfg.TRAIN_LIMIT_MIN}.",
+        )
+    with right:
+        number("Random seed", "seed", cfg.SEED_RANGE)

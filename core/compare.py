@@ -121,6 +121,14 @@ def best_per_model(table: pd.DataFrame, candidates: list[str]) -> list[str]:
     return chosen
 
 
+def overlay_selection(current: list[str] | None, table: pd.DataFrame, ranked: list[str]) -> list[str]:
+    """The runs to overlay: the user's choice without runs gone since, or at first the best run
+    of each of the two best architectures."""
+    if current is None:
+        return best_per_model(table, ranked)[:2]
+    return [run_id for run_id in current if run_id in ranked]
+
+
 def run_label(run: RunRecord) -> str:
     """`name · architecture` (plus "shipped"), for pickers."""
     suffix = " · shipped" if run.shipped else ""

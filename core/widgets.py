@@ -9,6 +9,7 @@ import secrets
 from collections import Counter
 from collections.abc import Callable
 
+import pandas as pd
 import streamlit as st
 
 from core import access, app_cache, atomic_files, compare, model_jobs, registry, session_keys
@@ -103,6 +104,25 @@ def owner_sidebar() -> None:
             refused = st.session_state.pop(session_keys.SIGN_IN_REFUSED, None)
             if refused:
                 st.error(refused, icon=":material/block:")
+
+
+def leaderboard(table: pd.DataFrame, key: str) -> None:
+    """The compare leaderboard, sortable, with short column titles and the run id hidden."""
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_order=[c for c in table.columns if c != "id"],
+        column_config={
+            "name": st.column_config.TextColumn(pinned=True),
+            "parameters": st.column_config.NumberColumn("params", format="localized"),
+            "training time (s)": st.column_config.NumberColumn("time (s)", format="%.1f"),
+            "best val accuracy (%)": st.column_config.NumberColumn("best val acc %", format="%.2f"),
+            "test accuracy (%)": st.column_config.NumberColumn("test acc %", format="%.2f"),
+            "test loss": st.column_config.NumberColumn(format="%.4f"),
+        },
+        key=key,
+    )
 
 
 def focused_run_picker(

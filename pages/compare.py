@@ -32,21 +32,7 @@ rows = [
     compare.leaderboard_row(run, app_cache.metrics_summary(run), app_cache.evaluation(run)) for run in runs
 ]
 table = compare.leaderboard(rows)
-st.dataframe(
-    table,
-    hide_index=True,
-    width="stretch",
-    column_order=[c for c in table.columns if c != "id"],
-    column_config={
-        "name": st.column_config.TextColumn(pinned=True),
-        "parameters": st.column_config.NumberColumn("params", format="localized"),
-        "training time (s)": st.column_config.NumberColumn("time (s)", format="%.1f"),
-        "best val accuracy (%)": st.column_config.NumberColumn("best val acc %", format="%.2f"),
-        "test accuracy (%)": st.column_config.NumberColumn("test acc %", format="%.2f"),
-        "test loss": st.column_config.NumberColumn(format="%.4f"),
-    },
-    key="compare_table",
-)
+widgets.leaderboard(table, key="compare_table")
 st.caption(
     "Best first by test accuracy; click a column header to sort. "
     "Params: trainable weights. Time: training, validation included."
@@ -71,13 +57,9 @@ if any(model_jobs.evaluation_state(run) == model_jobs.RUNNING for run in runs):
 st.subheader("Training curves, overlaid")
 with_curves = [row["id"] for row in rows if app_cache.metrics_summary(by_id[row["id"]])["epochs_done"]]
 ranked = [run_id for run_id in table["id"] if run_id in with_curves]
-if (
-    session_keys.COMPARE_OVERLAY not in st.session_state
-):  # The best run of each of the two best architectures.
-    st.session_state[session_keys.COMPARE_OVERLAY] = compare.best_per_model(table, ranked)[:2]
-st.session_state[session_keys.COMPARE_OVERLAY] = [
-    i for i in st.session_state[session_keys.COMPARE_OVERLAY] if i in ranked
-]  # Deleted ones go.
+st.session_state[session_keys.COMPARE_OVERLAY] = compare.overlay_selection(
+    st.session_state.get(session_keys.COMPARE_OVERLAY), table, ranked
+)
 labels = widgets.distinct({run.id: compare.run_label(run) for run in runs})
 chosen = st.multiselect(
     "Runs to overlay",

@@ -114,3 +114,7 @@ def test_default_overlay_takes_the_best_run_of_each_architecture():
     table = compare.leaderboard(rows)
     assert compare.best_per_model(table, ["cnn-a", "cnn-b", "mlp", "mlp-untrained"]) == ["cnn-a", "mlp"]
     assert compare.best_per_model(table, ["cnn-b", "mlp-untrained"]) == ["cnn-b", "mlp-untrained"]
+    ranked = ["cnn-a", "cnn-b", "mlp", "mlp-untrained"]
+    assert compare.overlay_selection(None, table, ranked) == ["cnn-a", "mlp"]
+    assert compare.overlay_selection(["mlp-untrained", "gone"], table, ranked) == ["mlp-untrained"]
+    assert compare.overlay_selection([], table, ranked) == []  # The user cleared it: it stays clear.

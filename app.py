@@ -1,10 +1,15 @@
 """Entry point: `streamlit run app.py`. Builds the navigation from the pages core/navigation declares."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from core import app_cache, navigation, session_keys, widgets
 
-st.set_page_config(page_title="MNIST dashboard", page_icon=":material/draw:", layout="wide")
+# A file of the app's own, served by this server: a Material icon here would be fetched from
+# fonts.gstatic.com on every page, and a venue without Internet would leave the tab without one.
+ICON = Path(__file__).parent / ".streamlit" / "favicon.png"
+st.set_page_config(page_title="MNIST dashboard", page_icon=str(ICON), layout="wide")
 
 # Widget values are dropped when their page is not shown; re-assigning them keeps the network
 # design, the explorer's filters and the compared runs while the user visits other pages.

@@ -1,0 +1,47 @@
+"""A talk venue without Internet: every declared page, opened in a real browser whose requests to
+any host but the app's own are blocked and recorded, asks for nothing outside the app."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from playwright.sync_api import expect
+
+from core import navigation
+
+APP_HOST = "127.0.0.1"
+
+
+def page_url(app_url: str, declared: navigation.Page) -> str:
+    """Streamlit names a page's URL after its file; Home is the root."""
+    return app_url + ("/" if declared is navigation.HOME else f"/{declared.name}")
+
+
+def test_no_page_asks_any_other_host(browser, app_url):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    attempted: list[str] = []
+
+    def guard(route):
+        if urlsplit(route.request.url).hostname == APP_HOST or route.request.url.startswith("data:"):
+            route.continue_()
+        else:
+            attempted.append(route.request.url)
+            route.abort("internetdisconnected")
+
+    context.route("**/*", guard)
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    for declared in navigation.PAGES:
+        page.goto(page_url(app_url, declared))
+        expect(page.get_by_test_id("stSidebarNav").get_by_text(declared.title, exact=True)).to_be_attached()
+        # Settled: the page drew its elements and nothing is running any more.
+        expect(page.get_by_test_id("stMainBlockContainer")).not_to_be_empty()
+        expect(page.get_by_test_id("stStatusWidget")).to_have_count(0)
+        icons = page.locator("link[rel~='icon']")
+        for href in [icons.nth(i).get_attribute("href") or "" for i in range(icons.count())]:
+            assert urlsplit(page.evaluate("h => new URL(h, location.href).href", href)).hostname in (
+                APP_HOST,
+                None,
+            ), (declared.name, href)
+    context.close()
+    assert attempted == []

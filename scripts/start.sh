@@ -5,4 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+echo "Starting the dashboard: open the URL Streamlit prints below (Ctrl+C stops it)."
 exec .venv/bin/python -m streamlit run app.py --server.address "${MNIST_ADDRESS:-127.0.0.1}" "$@"

@@ -7,8 +7,8 @@ a new family needs no change here; `core.designer` turns the widget values back 
 import streamlit as st
 
 from core import config as cfg
-from core import designer, families
-from core.config import PRESETS
+from core import designer, families, widgets
+from core.config import PRESETS, ConfigError
 from core.families.base import Family, Field, Group
 from core.session_keys import DESIGN_PREFIX as PREFIX
 
@@ -23,6 +23,7 @@ def preset_picker() -> None:
     if "design_preset" not in st.session_state:
         st.session_state.design_preset = "seed-mlp"
         load_preset()
+    open_link()
     st.selectbox(
         "Start from a preset",
         list(PRESETS),
@@ -31,6 +32,30 @@ def preset_picker() -> None:
         on_change=load_preset,
     )
     st.caption(PRESETS[st.session_state.design_preset].description)
+
+
+def open_link() -> None:
+    """A design link opened sets the form (it wins over what this session held), unless the
+    design it describes cannot be used: then the form keeps its settings and says why."""
+    current = config_values()
+    settings = widgets.opened_link(PREFIX, {PREFIX + key: value for key, value in current.items()})
+    if not settings:
+        return
+    try:
+        values = designer.from_link({key[len(PREFIX) :]: value for key, value in settings.items()}, current)
+    except ConfigError as error:
+        st.warning(f"The design in this link cannot be used: {error}", icon=":material/link_off:")
+        return
+    if settings.get("design_preset") in PRESETS:  # The preset the design started from, as its caption.
+        values["preset"] = settings["design_preset"]
+    st.session_state.update({PREFIX + key: value for key, value in values.items()})
+
+
+def share_link() -> None:
+    """The design in the address bar: copying it shares this network and its training."""
+    values = {"preset": st.session_state.design_preset, **designer.link_values(config_values())}
+    widgets.share_in_url(PREFIX, {PREFIX + key: value for key, value in values.items()})
+    st.caption(":material/link: The address bar holds this design: copy it to share it.")
 
 
 def config_values() -> dict:

@@ -93,3 +93,26 @@ def config_from_values(values: dict[str, Any]) -> ModelConfig:
         }
     )
     return ModelConfig(network=network, **{name: values[name] for name in TRAINING_FIELDS})
+
+
+def link_values(values: dict[str, Any]) -> dict[str, Any]:
+    """What a shareable link needs to rebuild the design: the family, its settings (list rows up
+    to their count) and the training settings; the other families' hidden values stay out."""
+    family = families.named(values["architecture"])
+    keys = ["architecture"]
+    for group in family.groups:
+        if group.count is None:
+            keys += [group_key(family, group, f.name) for f in group.fields]
+            continue
+        keys.append(count_key(family, group))
+        for index in range(int(values[count_key(family, group)])):
+            keys += [group_key(family, group, f.name, index) for f in group.fields]
+    return {key: values[key] for key in [*keys, *TRAINING_FIELDS]}
+
+
+def from_link(settings: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """The form's values a link's settings make, only those the link describes; raises
+    ConfigError (naming the field) if the design they make cannot be used."""
+    merged = {**values, **settings}
+    config_from_values(merged)
+    return {key: merged[key] for key in link_values(merged)}

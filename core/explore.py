@@ -9,6 +9,16 @@ import numpy as np
 import pandas as pd
 
 DIGITS = tuple(range(10))
+SPLITS = ("train", "test")
+SEED_MAX = 2**31 - 1
+FILTERS = {
+    "explore_split": "train",
+    "explore_digits": list(DIGITS),
+    "explore_shuffle": True,
+    "explore_seed": 0,
+    "explore_page": 1,
+}
+"""The explorer's filter widgets (their keys, which a shareable link names) and their defaults."""
 
 
 @dataclass(frozen=True)
@@ -26,6 +36,22 @@ def filter_and_order(labels: np.ndarray, digits: list[int], shuffle: bool, seed:
     if shuffle:
         indices = np.random.default_rng(seed).permutation(indices)
     return indices
+
+
+def usable_filters(settings: dict) -> dict:
+    """The filters from a link the explorer can show (digits in order, once each); others are
+    left out, so the page keeps its own value for them."""
+    usable = {
+        "explore_split": lambda split: split in SPLITS,
+        "explore_digits": lambda digits: set(digits) <= set(DIGITS),
+        "explore_shuffle": lambda shuffle: True,
+        "explore_seed": lambda seed: 0 <= seed <= SEED_MAX,
+        "explore_page": lambda page: page >= 1,
+    }
+    filters = {key: value for key, value in settings.items() if usable[key](value)}
+    if "explore_digits" in filters:
+        filters["explore_digits"] = sorted(set(filters["explore_digits"]))
+    return filters
 
 
 def clamp(value: int, low: int, high: int) -> int:

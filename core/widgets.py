@@ -7,12 +7,13 @@ import html
 import re
 import secrets
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from core import access, app_cache, atomic_files, compare, model_jobs, registry, session_keys
+from core import access, app_cache, atomic_files, compare, links, model_jobs, registry, session_keys
 from core.inference import Classifier, ModelLoadError
 from core.registry import RunRecord
 from core.session_keys import FOCUS_RUN
@@ -125,6 +126,25 @@ def leaderboard(table: pd.DataFrame, key: str) -> None:
     )
 
 
+def overlay_picker(table: pd.DataFrame, ranked: list[str], labels: dict[str, str]) -> list[str]:
+    """Compare's runs to overlay (ids of `ranked`, best first), shared in the URL: a link opened
+    chooses them, then the user's choice wins and goes in the URL."""
+    key = session_keys.COMPARE_OVERLAY
+    link = opened_link(key, {key: [""]})
+    chosen = link[key] if link and key in link else st.session_state.get(key)
+    st.session_state[key] = compare.overlay_selection(chosen, table, ranked)
+    labels = distinct(labels)
+    chosen = st.multiselect(
+        "Runs to overlay",
+        ranked,
+        format_func=labels.get,
+        key=key,
+        placeholder="Choose runs to compare their loss and accuracy",
+    )
+    share_in_url(key, {key: chosen})
+    return chosen
+
+
 def focused_run_picker(
     runs: list[RunRecord],
     key: str,
@@ -180,3 +200,26 @@ def prepared_classifier(run: RunRecord, note: str = "") -> Classifier | None:
     except ModelLoadError as error:
         st.error(f"{plain(error)}{note}", icon=":material/error:")
         return None
+
+
+def _url_params(prefix: str) -> links.Params:
+    return {key: st.query_params.get_all(key) for key in st.query_params if key.startswith(prefix)}
+
+
+def opened_link(prefix: str, like: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A page's settings (keys starting with `prefix`) from a link opened, or a step back or
+    forward in the browser: URL parameters this session did not write last, so they win over the
+    settings it holds. None when the URL holds this session's own settings, or none."""
+    params = _url_params(prefix)
+    if not params or params == st.session_state.get(session_keys.SHARED_LINKS, {}).get(prefix):
+        return None
+    return links.decode(params, like)
+
+
+def share_in_url(prefix: str, values: Mapping[str, Any]) -> None:
+    """Puts a page's settings in the address bar, so copying it shares them; after a link is
+    opened, the user's own changes replace it there."""
+    params = {key: value for key, value in links.encode(values).items() if value}
+    st.session_state.setdefault(session_keys.SHARED_LINKS, {})[prefix] = params
+    if _url_params("") != params:  # Another page's settings, carried along by a page switch, go.
+        st.query_params.from_dict(params)

@@ -57,17 +57,7 @@ if any(model_jobs.evaluation_state(run) == model_jobs.RUNNING for run in runs):
 st.subheader("Training curves, overlaid")
 with_curves = [row["id"] for row in rows if app_cache.metrics_summary(by_id[row["id"]])["epochs_done"]]
 ranked = [run_id for run_id in table["id"] if run_id in with_curves]
-st.session_state[session_keys.COMPARE_OVERLAY] = compare.overlay_selection(
-    st.session_state.get(session_keys.COMPARE_OVERLAY), table, ranked
-)
-labels = widgets.distinct({run.id: compare.run_label(run) for run in runs})
-chosen = st.multiselect(
-    "Runs to overlay",
-    ranked,
-    format_func=labels.get,
-    key=session_keys.COMPARE_OVERLAY,
-    placeholder="Choose runs to compare their loss and accuracy",
-)
+chosen = widgets.overlay_picker(table, ranked, {run.id: compare.run_label(run) for run in runs})
 if chosen:
     chosen_runs = [by_id[run_id] for run_id in chosen]
     names = map(widgets.figure_text, compare.curve_names(chosen_runs))

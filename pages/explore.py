@@ -2,17 +2,23 @@
 
 import streamlit as st
 
-from core import app_cache, charts, explore, pictures
+from core import app_cache, charts, explore, pictures, widgets
 
 PAGE_SIZE, COLUMNS = 100, 10
 
 st.title(":material/grid_view: Explore digits")
+link = widgets.opened_link("explore_", explore.FILTERS)
+if link:  # A link opened wins over the filters this session held.
+    st.session_state.update(explore.usable_filters(link))
 
 with st.sidebar:
-    split = st.radio("Split", ["train", "test"], horizontal=True, key="explore_split")
+    split = st.radio("Split", explore.SPLITS, horizontal=True, key="explore_split")
     digits = st.multiselect("Digits", explore.DIGITS, default=list(explore.DIGITS), key="explore_digits")
     shuffle = st.toggle("Shuffle", value=True, key="explore_shuffle")
-    seed = st.number_input("Shuffle seed", 0, 2**31 - 1, 0, disabled=not shuffle, key="explore_seed")
+    seed = st.number_input("Shuffle seed", 0, explore.SEED_MAX, 0, disabled=not shuffle, key="explore_seed")
+widgets.share_in_url(
+    "explore_", {key: st.session_state.get(key, value) for key, value in explore.FILTERS.items()}
+)
 
 if not digits:
     st.warning("Choose at least one digit in the sidebar to see samples.", icon=":material/filter_alt_off:")

@@ -25,6 +25,7 @@ with network:
     design_form.network_form()
 with training:
     design_form.training_form()
+design_form.share_link()
 
 try:
     config = designer.config_from_values(design_form.config_values())

@@ -65,6 +65,15 @@ def test_leaderboard_lists_every_run_and_overlays_two(runs):
     assert any("tiny cnn" in n for n in names) and any("tiny mlp" in n for n in names)
 
 
+def test_a_link_chooses_the_overlaid_runs_and_then_the_user_does(runs):
+    app = open_page("pages/compare.py", query={"compare_overlay": [runs["mlp"].id, "no-such-run"]})
+    assert app.multiselect(key="compare_overlay").value == [runs["mlp"].id]
+    assert app.query_params["compare_overlay"] == runs["mlp"].id
+    app.multiselect(key="compare_overlay").set_value([runs["cnn"].id, runs["mlp"].id]).run()
+    assert app.multiselect(key="compare_overlay").value == [runs["cnn"].id, runs["mlp"].id]
+    assert app.query_params["compare_overlay"] == [runs["cnn"].id, runs["mlp"].id]
+
+
 def test_rename_and_notes_are_kept_in_the_run_folder(runs):
     app = open_page("pages/compare.py")
     app.selectbox(key="compare_manage").set_value(runs["mlp"].id).run()

@@ -35,30 +35,57 @@ def digit_heatmap(image: np.ndarray, title: str) -> go.Figure:
     return figure
 
 
-def class_distribution(train_counts: np.ndarray, test_counts: np.ndarray, height: int = 450) -> go.Figure:
+def class_distribution(
+    train_counts: np.ndarray, test_counts: np.ndarray, height: int = 450, compact: bool = False
+) -> go.Figure:
+    """Images per digit and split; every digit on the axis, and each bar's count upright above it
+    in one size, in thousands (6.7k) when `compact` (a half-width column has no room for 6,742)."""
     figure = go.Figure()
     for split, counts in (("train", train_counts), ("test", test_counts)):
         figure.add_bar(
             name=f"{split} ({counts.sum():,})",
             x=[str(d) for d in range(10)],
             y=counts,
-            text=counts,
+            texttemplate="%{y:.2s}" if compact else "%{y:,}",
+            textposition="outside",
+            textangle=0,
+            textfont=dict(size=11),
+            cliponaxis=False,
+            hovertemplate="digit %{x}: %{y:,} images<extra></extra>",
             marker_color=SPLIT_COLOURS[split],
         )
+    top = max(int(np.max(train_counts)), int(np.max(test_counts)), 1)
+    figure.update_xaxes(title_text="digit", type="category", tickmode="linear", dtick=1)
+    figure.update_yaxes(title_text="images", range=[0, 1.15 * top])
     figure.update_layout(
         barmode="group",
-        xaxis_title="digit",
-        yaxis_title="images",
         title="How many images of each digit",
-        legend=dict(orientation="h", y=1.1),
+        legend=dict(orientation="h", x=0, y=1, yanchor="bottom"),  # Above the bars, below the title.
+        uniformtext=dict(minsize=11, mode="show"),
+        margin=dict(t=80),
         height=height,
     )
     return figure
 
 
+def log_ticks(values: list[float] | np.ndarray) -> tuple[list[float], list[str]]:
+    """Ticks for a logarithmic axis over `values`, each labelled with its whole value (0.02, not
+    Plotly's bare "2"): 1-2-5 steps over up to three decades, else one tick per decade."""
+    positive = np.asarray(values, dtype=float)
+    positive = positive[np.isfinite(positive) & (positive > 0)]
+    if not positive.size:
+        return [], []
+    low, high = int(np.floor(np.log10(positive.min()))), int(np.ceil(np.log10(positive.max())))
+    steps = (1, 2, 5) if high - low <= 3 else (1,)
+    ticks = [step * 10.0**decade for decade in range(low, high + 1) for step in steps]
+    ticks = [tick for tick in ticks if positive.min() / 1.5 <= tick <= positive.max() * 1.5] or ticks[:1]
+    return ticks, [f"{tick:,.10g}" for tick in ticks]
+
+
 def pixel_histogram_figure(counts: np.ndarray) -> go.Figure:
     figure = go.Figure(go.Bar(x=np.arange(256), y=counts, marker_color=SPLIT_COLOURS["train"]))
-    figure.update_yaxes(type="log", title="pixels (log scale)")
+    ticks, labels = log_ticks(counts)
+    figure.update_yaxes(type="log", title="pixels (log scale)", tickvals=ticks, ticktext=labels)
     figure.update_layout(
         xaxis_title="pixel value (0 = black background, 255 = full ink)",
         title="Pixel intensities: mostly background, a peak of saturated ink",
@@ -73,7 +100,9 @@ def normalisation_figure(views: list[ScaleView]) -> go.Figure:
     for column, view in enumerate(views, start=1):
         figure.add_bar(x=view.values, y=view.counts, showlegend=False, row=1, col=column)
         figure.update_xaxes(title_text=view.formula, row=1, col=column)
-        figure.update_yaxes(type="log", row=1, col=column)
+        ticks, labels = log_ticks(view.counts)
+        figure.update_yaxes(type="log", tickvals=ticks, ticktext=labels, row=1, col=column)
+    figure.update_yaxes(title_text="pixels (log scale)", row=1, col=1)
     figure.update_layout(bargap=0, height=340, margin=dict(t=40))
     return figure
 
@@ -139,7 +168,10 @@ def confusion_heatmap(confusion: np.ndarray, normalised: bool = False) -> go.Fig
             hovertemplate="true %{y}, predicted %{x}: %{customdata} digits (%{text})<extra></extra>"
             if normalised
             else "true %{y}, predicted %{x}: %{z} digits<extra></extra>",
-            colorbar=dict(title="share of row" if normalised else "digits"),
+            # Whole digits on the count scale: a cap of 3 would otherwise tick 0.5, 1.5...
+            colorbar=dict(title="share of row", tickformat=".0%")
+            if normalised
+            else dict(title="digits", tick0=0, dtick=max(1, int(np.ceil(cap / 6)))),
         )
     )
     figure.update_xaxes(title_text="predicted digit", type="category", side="top")
@@ -183,6 +215,12 @@ def training_curves(histories: dict[str, list[dict]]) -> go.Figure:
                     col=column,
                 )
     figure.update_xaxes(title_text="epoch", rangemode="tozero")
-    figure.update_yaxes(type="log", row=1, col=1)
-    figure.update_layout(height=380, margin=dict(t=40, b=10), legend=dict(orientation="h", y=-0.2))
+    losses = [y for trace in figure.select_traces(col=1) for y in trace.y]
+    ticks, labels = log_ticks(losses)
+    figure.update_yaxes(
+        type="log", title_text="loss (log scale)", tickvals=ticks, ticktext=labels, row=1, col=1
+    )
+    figure.update_yaxes(title_text="accuracy", row=1, col=2)
+    # The top margin keeps Plotly's toolbar, shown on hover, above the subplot titles.
+    figure.update_layout(height=400, margin=dict(t=70, b=10), legend=dict(orientation="h", y=-0.2))
     return figure

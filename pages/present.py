@@ -1,0 +1,99 @@
+"""The stage: a big canvas and the answer side by side, readable from the back of a room."""
+
+import streamlit as st
+from streamlit_drawable_canvas import st_canvas
+
+from core import activations, charts, navigation, prediction, reconcile, stage, widgets
+from core.inference import describe_prediction
+
+NOBODY = ""
+CLEARS = "present_clears"  # Bumped by Clear: a canvas with a new key starts empty.
+
+st.set_page_config(initial_sidebar_state="collapsed")  # The settings wait in the sidebar.
+st.html(stage.CSS)
+
+choices = prediction.model_choices(reconcile.reconcile_all(include_shipped=True))
+if not choices:
+    st.warning("There is no trained model yet. Train one first.", icon=":material/model_training:")
+    st.stop()
+by_id = {choice.id: choice for choice in choices}
+labels = widgets.distinct({choice.id: choice.label for choice in choices})
+with st.sidebar:
+    st.header("Stage settings")
+    first = st.selectbox("Model", list(labels), format_func=labels.get, key="present_model")
+    second = st.selectbox(
+        "A second model beside it",
+        [NOBODY, *(choice_id for choice_id in labels if choice_id != first)],
+        format_func=lambda choice_id: labels.get(choice_id, "None"),
+        key="present_second",
+        help="Both answer the same drawing: e.g. the seed MLP against the best CNN.",
+    )
+    canvas_px = st.slider("Canvas size (px)", 280, 720, 460, 20, key="present_canvas_px")
+    stroke = st.slider("Stroke width", 10, 60, 30, key="present_stroke")
+    look_inside = st.toggle("A look inside (below the answer)", value=True, key="present_inside")
+    navigation.link("replay", label="Replay a training run")
+    navigation.link("train", label="Train live: the fast preset takes about a minute")
+
+models = []
+for choice_id in [first, second] if second else [first]:
+    classifier = widgets.prepared_classifier(by_id[choice_id].run)
+    if classifier is not None:
+        models.append((by_id[choice_id].run, classifier))
+if not models:
+    st.stop()
+names = [f"{run.name} · {run.description}" for run, _ in models]
+
+
+def draw() -> object:
+    """The canvas (white ink on black, like MNIST) and a big Clear button under it."""
+    st.html('<p class="stage-prompt">Draw a digit</p>')
+    result = st_canvas(
+        stroke_width=stroke,
+        stroke_color="#FFFFFF",
+        background_color="#000000",
+        height=canvas_px,
+        width=canvas_px,
+        drawing_mode="freedraw",
+        return_image_data=True,
+        key=f"present_canvas_{st.session_state.get(CLEARS, 0)}",
+    )
+    st.button(
+        "Clear",
+        icon=":material/ink_eraser:",
+        key="present_clear",
+        width=canvas_px,
+        on_click=lambda: st.session_state.update({CLEARS: st.session_state.get(CLEARS, 0) + 1}),
+    )
+    return result.image_data
+
+
+@st.fragment
+def stage_area() -> None:
+    """Its own fragment: a stroke reruns the canvas and the answers, not the model pickers."""
+    canvas_column, answer_column = st.columns([canvas_px + 80, 720], gap="large")
+    with canvas_column:
+        digit = prediction.preprocess_canvas(draw())
+    drawn = digit is not None and not digit.blank
+    probabilities = [classifier.probabilities(digit.pixels) if drawn else None for _, classifier in models]
+    with answer_column:
+        answers = [describe_prediction(p) if p is not None else None for p in probabilities]
+        st.html(stage.answers_html(names, answers))
+        st.plotly_chart(
+            charts.stage_probabilities(probabilities, names),
+            config={"displayModeBar": False, "staticPlot": True},
+            key="present_bars",
+        )
+    if look_inside and drawn:
+        st.subheader("A look inside: every layer's activations for this drawing")
+        for name, (_, classifier) in zip(names, models, strict=True):
+            if len(models) > 1:
+                st.markdown(f"**{widgets.plain(name)}**")
+            views = activations.layer_views(classifier.activations(digit.pixels))
+            st.html(activations.layers_html(views, font_px=stage.MIN_FONT_PX))
+        st.caption(
+            "Each layer from its lowest value (black) to its highest (white); layers that only "
+            "reshape or pass values on are left out."
+        )
+
+
+stage_area()

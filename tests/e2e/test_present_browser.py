@@ -1,0 +1,112 @@
+"""A presenter opens /present on a projector (1920x1080) and on a small laptop screen (1280x720):
+the canvas and the answer fit without scrolling, no text is smaller than 20 px, and a digit drawn
+with the mouse is answered in large type."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from core import registry, stage
+
+MODEL_LOAD_TIMEOUT_MS = 120_000
+ANSWER_TIMEOUT_MS = 30_000
+
+# Every visible piece of text in the viewport, with its rendered font size, shadow roots included.
+VISIBLE_TEXT_SIZES = """() => {
+  const found = [];
+  const roots = [document];
+  for (let i = 0; i < roots.length; i++) {
+    for (const element of roots[i].querySelectorAll('*')) {
+      if (element.shadowRoot) roots.push(element.shadowRoot);
+    }
+  }
+  for (const root of roots) {
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    while (walker.nextNode()) {
+      const node = walker.currentNode;
+      const element = node.parentElement;
+      if (!node.textContent.trim() || !element || element.closest('style, script, title')) continue;
+      if (!element.checkVisibility({checkOpacity: true, checkVisibilityCSS: true})) continue;
+      const range = document.createRange();
+      range.selectNodeContents(node);
+      const onScreen = [...range.getClientRects()].some(r => r.width > 0 && r.height > 0
+        && r.bottom > 0 && r.right > 0 && r.top < innerHeight && r.left < innerWidth);
+      if (onScreen) found.push([parseFloat(getComputedStyle(element).fontSize), node.textContent.trim()]);
+    }
+  }
+  return found;
+}"""
+
+
+def bottom_right(locator) -> tuple[float, float]:
+    box = locator.bounding_box()
+    assert box is not None
+    return box["x"] + box["width"], box["y"] + box["height"]
+
+
+def assert_fits(page, locator, viewport) -> None:
+    right, bottom = bottom_right(locator)
+    assert right <= viewport["width"] and bottom <= viewport["height"], (right, bottom, viewport)
+
+
+def assert_readable(page) -> None:
+    sizes = page.evaluate(VISIBLE_TEXT_SIZES)
+    assert sizes, "no text found"
+    smallest = min(sizes)
+    assert smallest[0] >= stage.MIN_FONT_PX, f"{smallest[1]!r} is {smallest[0]} px"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def shipped_model():
+    shipped = [run for run in registry.list_runs(include_shipped=True) if run.shipped]
+    assert shipped and (shipped[0].path / registry.LITE_MODEL_FILE).is_file()
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1920, "height": 1080}, {"width": 1280, "height": 720}])
+def test_present_fits_one_screen_in_large_type(browser, app_url, viewport, tmp_path):
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(f"{app_url}/present")
+    canvas = page.locator("canvas.upper-canvas")
+    expect(canvas).to_be_visible(timeout=MODEL_LOAD_TIMEOUT_MS)
+    expect(page.locator(".stage-answer .digit.waiting")).to_have_text("?")
+    expect(page.get_by_test_id("stSidebarContent")).not_to_be_in_viewport()  # Collapsed.
+    expect(page.get_by_test_id("stToolbar")).to_be_hidden()
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0)  # The first run has settled.
+    expect(page.locator(".st-key-present_bars .main-svg").first).to_be_visible()
+    answer, bars, clear = (
+        page.locator(".stage-answers"),
+        page.locator(".st-key-present_bars"),
+        page.get_by_role("button", name="Clear"),
+    )
+    for element in (canvas, answer, bars, clear):
+        assert_fits(page, element, viewport)
+    column = page.get_by_test_id("stColumn").first
+    assert bottom_right(canvas)[0] <= bottom_right(column)[0], "the canvas is cut off by its column"
+    assert page.evaluate("scrollY") == 0
+    assert_readable(page)
+
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] * 0.15)
+    page.mouse.down()
+    for step in range(1, 21):
+        page.mouse.move(
+            box["x"] + box["width"] / 2 + step / 4, box["y"] + box["height"] * (0.15 + 0.035 * step)
+        )
+    page.mouse.up()
+    digit = page.locator(".stage-answer .predicted-digit")
+    expect(digit).to_have_text("1", timeout=ANSWER_TIMEOUT_MS)
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0)
+    assert float(digit.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")) >= 120
+    expect(page.locator(".stage-answer .confidence")).to_contain_text("% sure")
+    for element in (canvas, answer, bars):
+        assert_fits(page, element, viewport)
+    assert_readable(page)
+    expect(page.locator(".layer-views figure").first).to_be_attached()  # The look inside, below.
+    page.screenshot(path=tmp_path / f"present-{viewport['width']}.png")
+
+    clear.click()
+    expect(page.locator(".stage-answer .digit.waiting")).to_have_text("?", timeout=ANSWER_TIMEOUT_MS)
+    context.close()

@@ -88,12 +88,18 @@ def group_widgets(family: Family, group: Group) -> None:
     else:
         count = st.slider(f"{group.label}s", *group.count, key=PREFIX + designer.count_key(family, group))
         rows = [(f"{group.label} {index + 1}", index) for index in range(count)]
+    # A row's checkboxes share one column, stacked: one column each cut their labels to "bat...".
+    values = [field for field in group.fields if field.kind != "bool"]
+    checks = [field for field in group.fields if field.kind == "bool"]
     for title, index in rows:
-        columns = st.columns(len(group.fields), vertical_alignment="bottom")
-        for position, (column, field) in enumerate(zip(columns, group.fields, strict=True)):
+        columns = st.columns(len(values) + bool(checks), vertical_alignment="bottom")
+        for position, (column, field) in enumerate(zip(columns, values, strict=False)):
             with column:
                 label = f"{title} {field.label}" if position == 0 else field.label
                 field_widget(field, designer.group_key(family, group, field.name, index), label)
+        for field in checks:
+            with columns[-1]:
+                field_widget(field, designer.group_key(family, group, field.name, index), field.label)
 
 
 def network_form() -> None:

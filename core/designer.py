@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from core import families
-from core.config import ModelConfig
+from core.config import TRAINING_SET_SIZE, ModelConfig
 from core.families.base import Family, Group
 
 TRAINING_FIELDS = (
@@ -116,3 +116,16 @@ def from_link(settings: dict[str, Any], values: dict[str, Any]) -> dict[str, Any
     merged = {**values, **settings}
     config_from_values(merged)
     return {key: merged[key] for key in link_values(merged)}
+
+
+def training_digits_note(config: ModelConfig) -> str:
+    """Where the summary's training digits come from, said where a hold-out takes some away
+    (12,000 chosen show as 7,000 otherwise unexplained)."""
+    available = config.train_limit or TRAINING_SET_SIZE
+    chosen = f"{available:,} chosen" if config.train_limit else f"all {available:,}"
+    if config.validation != "holdout":
+        return f"Training digits: {chosen}; validation uses the 10,000 test digits."
+    return (
+        f"Training digits: {config.training_samples:,} = {chosen} minus the "
+        f"{config.validation_size:,} held out to validate on."
+    )

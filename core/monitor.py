@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from core.registry import RunRecord
@@ -61,9 +63,30 @@ def runs_table(runs: list[RunRecord]) -> pd.DataFrame:
                 "state": run.state,
                 "model": run.description,
                 "epochs": f"{run.progress.get('epochs_completed', 0)}/{planned}",
-                "test accuracy": None if accuracy is None else round(100 * accuracy, 2),
+                # Text, so a run not yet tested reads as such rather than a grey "None".
+                "test accuracy": f"{100 * accuracy:.2f}%"
+                if accuracy is not None
+                else ("after training" if run.is_active else "–"),
                 "device": run.status.get("device") or "",
                 "created": run.created[:19].replace("T", " "),
             }
         )
     return pd.DataFrame(rows)
+
+
+# TensorFlow's own C++ start-up lines ("failed call to cuInit" on a machine without a GPU, CPU
+# instruction notices, plugin registrations): noise for a user, kept in worker.log on disk.
+_TENSORFLOW_NOISE = re.compile(
+    r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWE] "  # TensorFlow's own log format
+    r"|[IWE]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ \S+:\d+\] "  # absl's, in newer TensorFlow
+    r"|WARNING: All log messages before absl::InitializeLog\(\) is called"
+    r"|To enable the following instructions: .* rebuild TensorFlow)"
+)
+
+
+def user_log(log: str) -> tuple[str, int]:
+    """The worker log without TensorFlow's C++ start-up noise (fatal errors stay), and how many
+    lines were left out; the run's progress, results and Python tracebacks all stay."""
+    lines = log.splitlines()
+    kept = [line for line in lines if not _TENSORFLOW_NOISE.match(line)]
+    return "\n".join(kept), len(lines) - len(kept)

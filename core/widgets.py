@@ -13,8 +13,18 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core import access, app_cache, atomic_files, compare, links, model_jobs, registry, session_keys
-from core.inference import Classifier, ModelLoadError
+from core import (
+    access,
+    app_cache,
+    atomic_files,
+    compare,
+    links,
+    model_jobs,
+    prediction,
+    registry,
+    session_keys,
+)
+from core.inference import Classifier, ModelLoadError, Prediction
 from core.registry import RunRecord
 from core.session_keys import FOCUS_RUN
 
@@ -223,3 +233,38 @@ def share_in_url(prefix: str, values: Mapping[str, Any]) -> None:
     st.session_state.setdefault(session_keys.SHARED_LINKS, {})[prefix] = params
     if _url_params("") != params:  # Another page's settings, carried along by a page switch, go.
         st.query_params.from_dict(params)
+
+
+def answering_classifier(
+    choices: list[prediction.ModelChoice], chosen: str, labels: dict[str, str]
+) -> tuple[prediction.ModelChoice, Classifier]:
+    """The model that answers: the pick, or the default (first) model while the pick is being
+    prepared or if its file is damaged, saying so; stops the page when neither can answer."""
+    default = choices[0]
+    for choice in [c for c in choices if c.id == chosen and c.id != default.id] + [default]:
+        fallback = (
+            f" The default model, {plain(labels[default.id])}, answers meanwhile."
+            if choice != default
+            else ""
+        )
+        classifier = prepared_classifier(choice.run, fallback)
+        if classifier is not None:
+            return choice, classifier
+    st.stop()
+
+
+def answer(result: Prediction | None) -> None:
+    """The predicted digit in large type, its confidence, and a word when the model is unsure;
+    with no result, a faint "?" holding the same place."""
+    css_class, text, opacity = ("predicted-digit", result.digit, 1) if result else ("no-digit", "?", 0.2)
+    st.markdown(
+        f"<div class='{css_class}' style='font-size:7rem;font-weight:700;line-height:1.1;"
+        f"opacity:{opacity}'>{text}</div>",
+        unsafe_allow_html=True,
+    )
+    st.metric("Confidence", f"{100 * result.confidence:.1f}%" if result else "–")
+    if result and result.unsure:
+        st.warning(
+            f"The model is unsure. Runner-up: {result.runner_up} ({100 * result.runner_up_confidence:.1f}%).",
+            icon=":material/help:",
+        )

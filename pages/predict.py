@@ -25,27 +25,15 @@ if not choices:
     )
     st.stop()
 labels = widgets.distinct({choice.id: choice.label for choice in choices})
-with st.sidebar:
-    chosen = st.selectbox("Model", list(labels), format_func=labels.get, key="predict_model")
-
-default = choices[0]
-# The pick, then the default model if the pick is being prepared, or its file is damaged.
-for choice in [c for c in choices if c.id == chosen and c.id != default.id] + [default]:
-    fallback = (
-        f" The default model, {widgets.plain(labels[default.id])}, answers meanwhile."
-        if choice != default
-        else ""
-    )
-    classifier = widgets.prepared_classifier(choice.run, fallback)
-    if classifier is not None:
-        break
-else:
-    st.stop()
+# In the page, not the narrow sidebar, which cut the names off.
+chosen = st.selectbox("Model", list(labels), format_func=labels.get, key="predict_model")
+choice, classifier = widgets.answering_classifier(choices, chosen, labels)
 st.caption(f"Model: {widgets.plain(labels[choice.id])}")
 
 
 def read_canvas() -> tuple[Preprocessed | None, float]:
     width = st.slider("Stroke width", 6, 50, 22, key="predict_stroke", help="Pixels on the 280 x 280 canvas.")
+    drawing = st.session_state.setdefault("predict_drawing", 0)  # A new key is a blank canvas.
     result = st_canvas(  # White ink on black, like MNIST; sends the drawing after every stroke.
         stroke_width=width,
         stroke_color="#FFFFFF",
@@ -54,9 +42,18 @@ def read_canvas() -> tuple[Preprocessed | None, float]:
         width=CANVAS_SIZE,
         drawing_mode="freedraw",
         return_image_data=True,
-        key="predict_canvas",
+        key=f"predict_canvas_{drawing}",
     )
-    st.caption("Draw one digit, large and centred. The toolbar has undo, redo and clear.")
+    st.button(
+        "Clear the canvas",
+        icon=":material/ink_eraser:",
+        key="predict_clear",
+        on_click=lambda: st.session_state.update(predict_drawing=drawing + 1),
+    )
+    st.caption(  # The canvas's own toolbar (undo, redo) stays hidden until the mouse is over it.
+        "Draw one digit, large and centred. Clear starts again; undo and redo appear under the "
+        "canvas while the mouse is over it."
+    )
     started = time.perf_counter()
     return prediction.preprocess_canvas(result.image_data), time.perf_counter() - started
 
@@ -99,19 +96,7 @@ def show_result(digit: Preprocessed | None, preprocessing_s: float = 0.0) -> Non
         st.session_state[session_keys.HANDOVER_MODEL] = choice.id
     answer, seen = st.columns(2)
     with answer:
-        css_class, text, opacity = ("predicted-digit", result.digit, 1) if result else ("no-digit", "?", 0.2)
-        st.markdown(
-            f"<div class='{css_class}' style='font-size:7rem;font-weight:700;line-height:1.1;"
-            f"opacity:{opacity}'>{text}</div>",
-            unsafe_allow_html=True,
-        )
-        st.metric("Confidence", f"{100 * result.confidence:.1f}%" if result else "–")
-        if result and result.unsure:
-            st.warning(
-                f"The model is unsure. Runner-up: {result.runner_up} "
-                f"({100 * result.runner_up_confidence:.1f}%).",
-                icon=":material/help:",
-            )
+        widgets.answer(result)
     with seen:
         pixels = digit.pixels if digit is not None else np.zeros((28, 28))
         st.image(pictures.enlarged_digit(pixels), caption="What the model sees: 28 x 28, MNIST-style.")

@@ -75,7 +75,13 @@ def show_run(run: registry.RunRecord) -> None:
             charts.training_curves({widgets.figure_text(run.name): metrics}), key=f"curves_{run.id}"
         )
     with st.expander("Worker log"):
-        st.code(run_results.read_log(run) or "(empty)", language=None)
+        log, hidden = monitor.user_log(run_results.read_log(run))
+        st.code(log or "(empty)", language=None)
+        if hidden:
+            st.caption(
+                f"{hidden} lines of TensorFlow's own start-up messages are left out here; "
+                "the run folder's worker.log has every line."
+            )
 
 
 @st.fragment(run_every=1.0)
@@ -86,9 +92,9 @@ def live_runs() -> None:
         navigation.link("train")
         return
     st.dataframe(monitor.runs_table(runs), hide_index=True, width="stretch")
-    show_run(
-        widgets.focused_run_picker(runs, key="runs_run", describe=lambda run: f"{run.name} ({run.state})")
-    )
+    # The picker names runs only: a state in its labels went stale when a run finished, and the
+    # table above and the run's heading below say it.
+    show_run(widgets.focused_run_picker(runs, key="runs_run"))
 
 
 live_runs()

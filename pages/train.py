@@ -48,7 +48,11 @@ columns[4].metric(
     "One epoch", f"~{architecture.epoch_seconds(config):,.0f} s", help="Estimated on a 2-core CPU."
 )
 columns[5].metric("Trains on", app_cache.training_device().label)
-st.dataframe(pd.DataFrame(architecture.summary_rows(config)), hide_index=True, width="stretch")
+st.caption(designer.training_digits_note(config))
+# Every layer in view: a table that scrolls inside its box hides its last rows.
+st.dataframe(
+    pd.DataFrame(architecture.summary_rows(config)), hide_index=True, width="stretch", height="content"
+)
 
 user = widgets.who()
 refused = limits.refusal(config, user)

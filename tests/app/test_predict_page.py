@@ -133,6 +133,22 @@ def test_opens_on_the_canvas_and_asks_for_a_digit(app, runs):
     assert model_caption.startswith("Model: small mlp · MLP 512-512 · finished · 95.00% test accuracy")
 
 
+def test_the_canvas_help_promises_only_what_is_on_screen(app, runs):
+    """The canvas's own toolbar hides until the mouse is over it: a Clear button is always there."""
+    captions = [caption.value for caption in app.caption]
+    assert any(c.startswith("Draw one digit") and "Clear starts again" in c for c in captions)
+    assert not any("toolbar has" in c for c in captions)
+    clear = app.button(key="predict_clear")
+    assert clear.label == "Clear the canvas"
+    clear.click().run()
+    assert not app.exception and app.session_state["predict_drawing"] == 1
+
+
+def test_the_model_picker_is_in_the_page_not_the_narrow_sidebar(app, runs):
+    assert not app.sidebar.selectbox
+    assert app.selectbox(key="predict_model") in list(app.main.selectbox)
+
+
 def test_upload_a_photo_and_see_the_prediction(app, runs):
     upload(app, "seven.jpg", photo_of_test_digit(SEVEN), "image/jpeg")
     assert not app.error

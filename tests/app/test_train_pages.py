@@ -32,6 +32,13 @@ def test_seed_preset_summary(train_page):
     assert table["params"].sum() == 669_706
 
 
+def test_the_summary_says_the_hold_out_is_taken(train_page):
+    train_page.number_input(key="design_train_limit").set_value(12_000).run()
+    assert metric(train_page, "Training digits") == "7,000"
+    note = "Training digits: 7,000 = 12,000 chosen minus the 5,000 held out to validate on."
+    assert note in [caption.value for caption in train_page.caption]
+
+
 def test_preset_switch_rebuilds_the_form(train_page):
     train_page.selectbox(key="design_preset").set_value("fast-cnn").run()
     assert metric(train_page, "Trainable parameters") == "207,178"
@@ -73,6 +80,10 @@ def test_start_queues_a_run_and_the_runs_page_shows_it(train_page, runs_dir):
     train_page.switch_page("pages/runs.py").run()
     assert any(m.label == "Test accuracy" for m in train_page.metric)
     assert "finished" in train_page.dataframe[0].value["state"].tolist()
+    assert train_page.dataframe[0].value["test accuracy"].str.endswith("%").all()
+    assert not any("running" in option for option in train_page.selectbox(key="runs_run").options)
+    log = train_page.code[0].value
+    assert "test accuracy" in log and "cuInit" not in log and "absl::InitializeLog" not in log
     train_page.switch_page("pages/run_detail.py").run()  # The started run is the one in focus there too.
     assert train_page.selectbox(key="detail_run").value == run.id
 

@@ -61,9 +61,39 @@ def test_runs_table_rows():
         "demo",
         "finished",
         "4/4",
-        98.77,
+        "98.77%",
     )
     assert row["model"] == "MLP 512-512"
+
+
+def test_a_run_not_yet_tested_says_so_instead_of_none():
+    table = monitor.runs_table([record("running"), record("stopped")])
+    assert table["test accuracy"].tolist() == ["after training", "–"]
+
+
+def test_worker_log_keeps_what_matters_to_a_user():
+    log = "\n".join(
+        [
+            "2026-11-28 10:00:00.123456: I tensorflow/core/util/port.cc:153] oneDNN ops are on.",
+            "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
+            "E0000 00:00:1764324000.123 4242 cuda_executor.cc:1228] INTERNAL: CUDA Runtime error",
+            "2026-11-28 10:00:01.5: E external/local_xla/xla/stream_executor/cuda/cuda_platform.cc:51] "
+            "failed call to cuInit: INTERNAL: CUDA error: UNKNOWN ERROR (303)",
+            "To enable the following instructions: AVX2 FMA, in other operations, rebuild TensorFlow "
+            "with the appropriate compiler flags.",
+            "2026-11-28 10:00:02,004 INFO training 20261128-abc (MLP 512-512) on CPU (2 cores)",
+            "Traceback (most recent call last):",
+            "F0000 00:00:1764324000.5 4242 check.cc:10] Check failed: fatal, so it stays",
+        ]
+    )
+    shown, hidden = monitor.user_log(log)
+    assert hidden == 5
+    assert "cuInit" not in shown and "absl" not in shown and "oneDNN" not in shown
+    assert shown.splitlines() == [
+        "2026-11-28 10:00:02,004 INFO training 20261128-abc (MLP 512-512) on CPU (2 cores)",
+        "Traceback (most recent call last):",
+        "F0000 00:00:1764324000.5 4242 check.cc:10] Check failed: fatal, so it stays",
+    ]
 
 
 def test_durations():

@@ -67,7 +67,7 @@ pip_install() {
 }
 
 if [ ! -x .venv/bin/python ]; then
-  echo "Creating .venv with $PYTHON (the first setup downloads about 1 GB: 2-3 minutes)..."
+  echo "Creating .venv with $PYTHON (first setup: TensorFlow and ~70 more packages, 1-3 minutes)..."
   "$PYTHON" -m venv .venv
 fi
 : >"$LOG"

@@ -304,16 +304,20 @@ def replay_curves(curves: list, cutoffs: np.ndarray, seconds: float) -> go.Figur
     losses = np.concatenate([c.values for c in curves if c.metric == "loss"])
     accuracies = np.concatenate([c.values for c in curves if c.metric == "accuracy"])
     low, high = np.log10(max(float(losses[losses > 0].min()), 1e-4)), np.log10(float(losses.max()))
-    figure.update_xaxes(title_text="epoch", range=[0, last_epoch * 1.02])
-    figure.update_yaxes(type="log", range=[low - 0.05, high + 0.05], row=1, col=1)
-    figure.update_yaxes(range=[float(accuracies.min()) - 0.02, 1.005], tickformat=".0%", row=1, col=2)
+    ticks = dict(tickfont=dict(size=STAGE_FONT_PX - 4))  # Streamlit's theme would set 12 px.
+    figure.update_xaxes(title_text="epoch", range=[0, last_epoch * 1.02], **ticks)
+    # Powers of ten only: minor log ticks read as "2, 1, 5, 2, 0.1" from the back of a room.
+    figure.update_yaxes(type="log", range=[low - 0.05, high + 0.05], dtick=1, row=1, col=1, **ticks)
+    figure.update_yaxes(
+        range=[float(accuracies.min()) - 0.02, 1.005], tickformat=".0%", row=1, col=2, **ticks
+    )
     frame_ms = 1000 * seconds / len(cutoffs)
-    play = dict(frame=dict(duration=frame_ms, redraw=False), transition=dict(duration=0), fromcurrent=True)
+    play = dict(frame=dict(duration=frame_ms, redraw=True), transition=dict(duration=0), fromcurrent=True)
     figure.update_layout(
         font=dict(size=STAGE_FONT_PX - 4),
         height=480,
         margin=dict(t=50, b=10),
-        legend=dict(orientation="h", y=-0.2),
+        legend=dict(orientation="h", y=-0.2, font=dict(size=STAGE_FONT_PX - 4)),
         updatemenus=[
             dict(
                 type="buttons",
@@ -321,6 +325,10 @@ def replay_curves(curves: list, cutoffs: np.ndarray, seconds: float) -> go.Figur
                 x=0,
                 y=1.2,
                 xanchor="left",
+                # Dark text on the theme's yellow: Plotly lights the pressed button near-white.
+                bgcolor=PREDICTED_COLOUR,
+                font=dict(color="#111111", size=STAGE_FONT_PX),
+                active=-1,
                 buttons=[
                     dict(label="▶ Play", method="animate", args=[None, play]),
                     dict(label="Pause", method="animate", args=[[None], dict(mode="immediate", **play)]),

@@ -82,11 +82,14 @@ def enlarged_digit(pixels: np.ndarray, scale: int = 8) -> np.ndarray:
 def saliency_images(image: np.ndarray, saliency: np.ndarray, scale: int = 8) -> list[np.ndarray]:
     """The digit, its saliency map, and the map over the faded digit, as enlarged RGB images.
 
-    The map is scaled to its own maximum (its absolute size means little across digits).
+    The map is scaled from its median to its maximum (its absolute size means little across
+    digits): the median is the level most pixels share, which for pixel flip is a faint haze over
+    the whole background, so only the pixels that stand out from it light up instead of noise.
     """
     digit = np.clip(np.asarray(image, dtype=np.float64), 0, 255) / 255.0
-    peak = float(np.max(saliency))
-    heat = np.asarray(saliency, dtype=np.float64) / peak if peak > 0 else np.zeros_like(digit)
+    values = np.asarray(saliency, dtype=np.float64)
+    floor, peak = float(np.median(values)), float(np.max(values))
+    heat = (values - floor) / (peak - floor) if peak > floor else np.zeros_like(digit)
     grey = np.repeat((255 * digit)[..., None], 3, axis=-1).astype(np.uint8)
     hot = HOT[np.rint(255 * np.clip(heat, 0.0, 1.0)).astype(np.int64)]
     blend = (0.35 * grey + 0.65 * hot).astype(np.uint8)
@@ -112,6 +115,18 @@ def weight_tiles(weights: np.ndarray) -> np.ndarray:
 
 
 def weights_grid(weights: np.ndarray, columns: int = 16, tile_px: int = 56) -> str:
-    """The first layer's weights, one captioned tile per unit or filter (HTML)."""
-    captions = [str(i + 1) for i in range(len(weights))]
-    return labelled_grid(weight_tiles(weights), captions, columns=columns, tile_px=tile_px)
+    """The first layer's weights, one tile per unit or filter, its number under it (HTML).
+
+    A number over the tile would hide a fifth of a 5x5 filter's weights.
+    """
+    cells = "".join(
+        f'<figure style="margin:0"><img src="{png_data_uri(tile)}" alt="unit {number}" '
+        'style="width:100%;image-rendering:pixelated;display:block">'
+        f'<figcaption class="weight-number">{number}</figcaption></figure>'
+        for number, tile in enumerate(weight_tiles(weights), start=1)
+    )
+    return (
+        f'<div class="weights-grid" style="display:grid;gap:4px 6px;'
+        f'grid-template-columns:repeat({columns}, minmax(0, {tile_px}px))">{cells}</div>'
+        "<style>.weight-number{font:12px sans-serif;text-align:center;opacity:0.75}</style>"
+    )

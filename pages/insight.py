@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from core import app_cache, compare, pictures, reconcile, saliency, session_keys, widgets
+from core import activations, app_cache, compare, pictures, reconcile, saliency, session_keys, widgets
 
 TEST, DRAWN = "A test digit", "The digit drawn on the predict page"
 METHOD_LABELS = {"occlusion": "Occlusion", "pixel_flip": "Pixel flip"}
@@ -23,7 +23,8 @@ if drawn is not None and st.session_state.get("insight_seen_handover") is not dr
         st.session_state[session_keys.FOCUS_RUN] = st.session_state[session_keys.HANDOVER_MODEL]
 
 run = widgets.focused_run_picker(runs, key="insight_run", label="Model")
-if widgets.prepared_classifier(run) is None:
+classifier = widgets.prepared_classifier(run)
+if classifier is None:
     st.stop()
 
 st.subheader("Saliency: which pixels sway the answer")
@@ -32,7 +33,11 @@ if st.session_state.get("insight_source") not in sources:
     st.session_state.insight_source = TEST
 digit_column, method_column = st.columns(2, gap="large")
 with digit_column:
-    source = st.segmented_control("Digit", sources, required=True, key="insight_source")
+    if len(sources) > 1:
+        source = st.segmented_control("Digit", sources, required=True, key="insight_source")
+    else:  # A control with one option would offer no choice.
+        source = TEST
+        st.caption("Draw a digit on the predict page to look at it here too.")
     if source == DRAWN and drawn is not None:
         image, label = np.asarray(drawn, dtype=np.float32), None
         drawn_for = by_id.get(st.session_state.get(session_keys.HANDOVER_MODEL))
@@ -63,6 +68,14 @@ st.caption(
     "they fall when a 4x4 square around the pixel is blacked out, so only what the answer rests on "
     "lights up. Pixel flip: how much they move when that one pixel alone swaps ink and background, "
     "so background pixels light up too where a stroke would sway the answer."
+)
+
+st.subheader("A look inside: every layer's activations for this digit")
+st.html(activations.layers_html(activations.layer_views(classifier.activations(image))))
+st.caption(
+    "Like ConvNetJS's MNIST demo: a convolutional layer's feature maps as a grid, a dense layer's "
+    "units as a strip. Each layer runs from its lowest value (black) to its highest (white); "
+    "layers that only reshape or pass values on (flatten, dropout) are left out."
 )
 
 st.subheader("The first layer's learned weights")

@@ -5,13 +5,14 @@ and import. Two tiny real runs are trained once for the module."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import time
 
 import numpy as np
 import pytest
 
-from core import atomic_files, model_jobs, registry, run_results
+from core import architecture, atomic_files, model_jobs, registry, run_results
 from core.data import load_mnist
 from tests import tiny_models
 from tests.app import open_page
@@ -144,8 +145,14 @@ def test_insight_on_a_test_digit_and_on_a_handed_over_drawing(runs):
     app = open_page("pages/insight.py", {"focus_run": runs["mlp"].id})
     assert len(app.get("imagelist")) >= 3 or len(app.image) >= 3
     assert "the true digit is **7**" in app.markdown[0].value
-    weights = app.get("html")[0].proto.body
-    assert weights.count('class="digit-label"') == 64
+    assert not app.get("segmented_control")  # Nothing drawn yet: no choice to offer.
+    inside, weights = (element.proto.body for element in app.get("html"))
+    # Every layer of the MLP but flatten and dropout, which add no picture.
+    layers = architecture.network(runs["mlp"].config).layers
+    assert re.findall(r"<b>(\w+)</b>", inside) == [
+        layer.name for layer in layers if layer.type not in ("InputLayer", "Flatten", "Dropout")
+    ]
+    assert weights.count('class="weight-number"') == 64
     app.radio(key="insight_method").set_value("occlusion").run()
     assert not app.exception
     drawn = load_mnist().x_test[1].astype(np.float32)  # A 2.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -100,7 +102,11 @@ def test_first_layer_weights_of_mlp_and_cnn(mlp_folder, cnn_folder):
     assert conv.layer_name == model.layers[1].name and conv.description == "8 filters of 5x5 pixels"
     tiles = pictures.weight_tiles(conv.images)
     assert tiles.shape == (8, 28, 28) and tiles.dtype == np.uint8
-    assert "digit-label" in pictures.weights_grid(conv.images)
+    grid = pictures.weights_grid(conv.images)
+    # Each filter's number sits under its tile (after its image, not positioned over it).
+    numbers = re.findall(r'<img [^>]*alt="unit \d+"[^>]*><figcaption[^>]*>(\d+)</figcaption>', grid)
+    assert numbers == [str(number) for number in range(1, 9)]
+    assert "position:absolute" not in grid
 
 
 @pytest.mark.parametrize(
@@ -141,3 +147,11 @@ def test_shipped_model_looks_at_the_ink_more_than_the_background():
         ink, background = ink_contrast(values, digit)
         wins += ink > background
     assert wins >= 95, f"ink outweighed background on only {wins} of 100 digits"
+
+
+def test_a_haze_over_the_whole_background_shows_black():
+    """Pixel flip moves the answer a little wherever a pixel flips: that shared level is no signal."""
+    values = np.full((28, 28), 0.2)
+    values[14, 14] = 1.0
+    heat = pictures.saliency_images(np.zeros((28, 28)), values, scale=1)[1]
+    assert heat[0, 0].tolist() == [0, 0, 0] and heat[14, 14].tolist() == [255, 255, 255]

@@ -19,6 +19,7 @@ from core.pictures import HOT, png_data_uri
 
 MAPS_PER_ROW = 8
 UNITS_PER_ROW = 64
+UNIT_CELL = 4  # Pixels a unit takes in the picture, before the page enlarges it.
 MAP_PX = 56  # How wide one feature map shows, whatever its resolution.
 STRIP_PX = 512  # How wide a full row of units shows.
 GAP_COLOUR = np.array([38, 39, 48], np.uint8)
@@ -86,7 +87,9 @@ def _maps(name: str, values: np.ndarray) -> LayerView:
 def _units(name: str, values: np.ndarray) -> LayerView:
     count = len(values)
     columns = min(count, UNITS_PER_ROW)
-    picture = _coloured(_levels(values).reshape(count, 1, 1), columns)
+    # Each unit a small square, so the 1-pixel gaps stay thin beside it when enlarged.
+    cells = np.repeat(np.repeat(_levels(values).reshape(count, 1, 1), UNIT_CELL, 1), UNIT_CELL, 2)
+    picture = _coloured(cells, columns)
     # A short layer (10 outputs) gets wide cells; a full row of units spans STRIP_PX.
     width_px = columns * max(STRIP_PX // UNITS_PER_ROW, min(48, STRIP_PX // columns))
     return LayerView(name, (count,), picture, width_px)

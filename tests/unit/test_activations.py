@@ -44,7 +44,8 @@ def test_the_shipped_cnn_shows_every_layer_with_its_shape(seven):
     assert shown(views) == expected_layers(config)
     assert [view.description for view in views][:2] == ["1 map of 28x28", "16 maps of 28x28"]
     # The network is sure of its 7: the last strip is the probabilities, brightest at 7.
-    assert views[-1].shape == (10,) and int(np.argmax(views[-1].picture[1, 1::2, 0])) == 7
+    cell = activations.UNIT_CELL + 1  # A unit's square and the gap after it.
+    assert views[-1].shape == (10,) and int(np.argmax(views[-1].picture[1, 1::cell, 0])) == 7
 
 
 def test_the_seed_mlp_shows_its_hidden_units_as_strips(seven, tmp_path):
@@ -56,9 +57,10 @@ def test_the_seed_mlp_shows_its_hidden_units_as_strips(seven, tmp_path):
     assert shown(views) == expected_layers(config)
     hidden = [view for view in views if len(view.shape) == 1][:-1]
     assert [view.shape for view in hidden] == [(512,), (512,)]
-    for view in hidden:  # 512 units wrap into rows of 64 cells, one pixel each plus 1 px gaps.
+    cell = activations.UNIT_CELL + 1
+    for view in hidden:  # 512 units wrap into rows of 64 squares, with 1 px gaps.
         rows = math.ceil(view.shape[0] / activations.UNITS_PER_ROW)
-        assert view.picture.shape == (2 * rows + 1, 2 * activations.UNITS_PER_ROW + 1, 3)
+        assert view.picture.shape == (cell * rows + 1, cell * activations.UNITS_PER_ROW + 1, 3)
 
 
 def test_feature_maps_form_a_grid_of_eight_per_row():

@@ -23,8 +23,6 @@ NUM_CLASSES = 10
 # summaries and tests: the worker passes the statistics of the digits it actually trains on.
 MNIST_MEAN = 0.1307
 MNIST_STD = 0.3081
-SHIFT_FRACTION = 0.1
-ROTATION = Code("10 / 360", 10 / 360)  # of a full turn: up to 10 degrees either way
 
 # Constants of the .keras size estimate, fitted to real saves (see `model_file_size_bytes`).
 BYTES_PER_FLOAT = 4
@@ -60,15 +58,7 @@ def network(config: ModelConfig, pixel_mean=MNIST_MEAN, pixel_std=MNIST_STD) -> 
     """
     graph = Graph("pixels", IMAGE_SHAPE)
     if config.augment:
-        graph.add(
-            "RandomTranslation",
-            "augment_shift",
-            height_factor=SHIFT_FRACTION,
-            width_factor=SHIFT_FRACTION,
-            fill_mode="constant",
-            note="only while training",
-        )
-        graph.add("RandomRotation", "augment_rotate", factor=ROTATION, fill_mode="constant")
+        _add_augmentation(graph, config)
     if config.normalization == "unit":
         graph.add("Rescaling", "rescale", scale=Code("1 / 255", 1 / 255), note="pixels to [0, 1]")
     else:
@@ -83,6 +73,27 @@ def network(config: ModelConfig, pixel_mean=MNIST_MEAN, pixel_std=MNIST_STD) -> 
     family.build(config.network, graph)
     graph.add("Dense", "probabilities", units=NUM_CLASSES, activation="softmax")
     return graph
+
+
+def _add_augmentation(graph: Graph, config: ModelConfig) -> None:
+    """Random shifts, rotations, zooms and shears of each training digit; each layer is an
+    identity outside training, so saved models keep the model contract. The fill is 0: the
+    black background of raw pixels."""
+    fill = {"fill_mode": "constant"}
+    if config.shift_fraction:
+        shift = config.shift_fraction
+        graph.add("RandomTranslation", "augment_shift", height_factor=shift, width_factor=shift, **fill)
+    if config.rotation_degrees:
+        degrees = config.rotation_degrees
+        turn = Code(f"{degrees:g} / 360", degrees / 360)  # Keras counts a full turn as 1.
+        graph.add("RandomRotation", "augment_rotate", factor=turn, **fill)
+    if config.zoom_fraction:
+        graph.add("RandomZoom", "augment_zoom", height_factor=config.zoom_fraction, **fill)
+    if config.shear_factor:
+        # A range from 0: the layer flips the sign itself, and Keras 3.15 saves a plain number as
+        # (-shear, shear), which its own loader then refuses.
+        shear = (0.0, config.shear_factor)
+        graph.add("RandomShear", "augment_shear", x_factor=shear, y_factor=shear, **fill)
 
 
 def summary_rows(config: ModelConfig) -> list[LayerRow]:

@@ -152,11 +152,19 @@ def training_form() -> None:
                 "Stops when validation loss has not improved for this many epochs and keeps the best weights."
             ),
         )
-    right.toggle(
+    augment = right.toggle(
         "Augment training digits",
         key=PREFIX + "augment",
-        help="Small random shifts (up to 10%) and rotations (up to 10 degrees) of each training digit.",
+        help="Random changes of each training digit, by up to the amounts below, in training only.",
     )
+    if augment:
+        with right:
+            rotation, shift = st.columns(2)
+            zoom, shear = st.columns(2)
+        rotation.slider("Rotation (degrees)", *cfg.ROTATION_RANGE, step=1.0, key=PREFIX + "rotation_degrees")
+        shift.slider("Shift (of the side)", *cfg.SHIFT_RANGE, step=0.01, key=PREFIX + "shift_fraction")
+        zoom.slider("Zoom", *cfg.ZOOM_RANGE, step=0.01, key=PREFIX + "zoom_fraction")
+        shear.slider("Shear", *cfg.SHEAR_RANGE, step=0.01, key=PREFIX + "shear_factor")
     left.selectbox(
         "Validate on",
         cfg.VALIDATION_SOURCES,

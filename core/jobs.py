@@ -69,6 +69,9 @@ KINDS = {
     "convert": JobKind(
         "core.model_jobs:convert_job", "preparing the model for fast predictions", retries=1, urgent=True
     ),
+    "robustness": JobKind(
+        "core.model_jobs:robustness_job", "scoring on the robustness suites", retries=1, urgent=True
+    ),
     "import": JobKind(
         "core.importer:import_job", "checking and converting the uploaded model", retries=1, urgent=True
     ),

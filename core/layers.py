@@ -160,6 +160,8 @@ LAYER_RULES: dict[str, LayerRule] = {
     "Rescaling": LayerRule(_same, positional=("scale",)),
     "RandomTranslation": LayerRule(_same, positional=("height_factor", "width_factor")),
     "RandomRotation": LayerRule(_same, positional=("factor",)),
+    "RandomZoom": LayerRule(_same, positional=("height_factor",)),
+    "RandomShear": LayerRule(_same),
     "Flatten": LayerRule(lambda shapes, args: (math.prod(shapes[0]),)),
     "Dense": LayerRule(
         _dense_shape,

@@ -1,4 +1,5 @@
-"""Background work on a run's saved model: its test evaluation and its LiteRT copy.
+"""Background work on a run's saved model: its test evaluation, its LiteRT copy, and its scores
+on the robustness suites.
 
 A run stopped early, a failed run that kept a checkpoint, or an imported model may lack
 evaluation.json / predictions.npz, or a model.tflite for the server to predict with. Pages never
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core import inference, jobs, registry, run_results, scheduler
+from core import atomic_files, inference, jobs, registry, run_results, scheduler
 from core.registry import RunRecord
 
 READY, RUNNING, NEEDED, FAILED, UNAVAILABLE = "ready", "running", "needed", "failed", "unavailable"
@@ -94,6 +95,42 @@ def request_lite(run: RunRecord) -> str:
     return lite_state(run)
 
 
+def robustness_scores(run: RunRecord) -> dict[str, float] | None:
+    """Accuracy by suite ("clean" first) of the run's current LiteRT model, if measured."""
+    stored = atomic_files.read_json_object(run.path / registry.ROBUSTNESS_FILE)
+    scores = stored.get("scores")
+    if stored.get("lite_mtime_ns") != _lite_mtime(run) or not isinstance(scores, dict):
+        return None
+    return {name: float(value) for name, value in scores.items() if isinstance(value, (int, float))}
+
+
+def robustness_state(run: RunRecord) -> str:
+    """ready, running, needed, failed or unavailable, like `evaluation_state`; the suites run on
+    the LiteRT copy, so a run without a fresh one waits for its conversion first."""
+    if robustness_scores(run) is not None:
+        return READY
+    if run.shipped:  # Read-only: its scores ship with it.
+        return UNAVAILABLE
+    lite = lite_state(run)
+    return _job_state("robustness", run) if lite == READY else lite
+
+
+def request_robustness(run: RunRecord) -> str:
+    """Queue what the run's robustness scores still need (conversion, then the suites); the state."""
+    if lite_state(run) == NEEDED:
+        request_lite(run)
+    elif robustness_state(run) == NEEDED:
+        scheduler.request("robustness", run.id, model_stamp(run))
+    return robustness_state(run)
+
+
+def _lite_mtime(run: RunRecord) -> int | None:
+    try:
+        return (run.path / registry.LITE_MODEL_FILE).stat().st_mtime_ns
+    except OSError:
+        return None
+
+
 # --- Job bodies (run by core.job_main in a job process) ----------------------------------------
 
 
@@ -138,3 +175,19 @@ def convert_job(target: str) -> dict[str, Any]:
         return {"source": path.name}
     write_lite_files(load_keras_model(path), run.path, source_name=path.name)
     return {"source": path.name}
+
+
+def robustness_job(target: str) -> dict[str, Any]:
+    """Score the run's LiteRT model on clean MNIST and every robustness suite (no TensorFlow:
+    preprocessing and LiteRT, as on the predict page) and store robustness.json."""
+    from core import robustness
+
+    run = registry.open_run(registry.runs_dir() / target)
+    if not inference.lite_is_fresh(run.path):
+        raise jobs.JobRefused(f"{run.name} has no up-to-date LiteRT model to score.")
+    lite_mtime = _lite_mtime(run)
+    classifier = inference.load_classifier(run.path / registry.LITE_MODEL_FILE)
+    scores = robustness.scores(classifier.probabilities_batch)
+    stored = {"lite_mtime_ns": lite_mtime, "digits_per_suite": robustness.DIGITS_PER_SUITE, "scores": scores}
+    atomic_files.write_json(run.path / registry.ROBUSTNESS_FILE, stored)
+    return {"clean": scores["clean"]}

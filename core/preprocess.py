@@ -51,6 +51,13 @@ MAX_DECODE_BYTES = 64_000_000
 # anything converts or copies them, so later copies stay small.
 DECODED_SIDE = WORK_SIZE
 
+# Ink down to this share of the peak belongs to the digit where it joins stronger ink.
+FAINT_INK = 0.2
+# Grids (cells per image side) on which faint ink is joined to strong ink, and on which the
+# local ink level is measured.
+JOIN_GRID = 96
+LEVEL_GRID = 18
+
 FIELD = 28
 BOX = 20
 CENTRE = 14.0  # MNIST's centre of mass, measured in pixel-index coordinates.
@@ -327,7 +334,14 @@ def _background_plane(ink: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def _find_ink(ink: np.ndarray, threshold: float) -> tuple[np.ndarray, tuple[int, int, int, int]] | None:
-    """Contrast-normalised strokes in [0, 1] and their box (top, bottom, left, right), or None if blank."""
+    """Contrast-normalised strokes in [0, 1] and their box (top, bottom, left, right), or None if blank.
+
+    The digit is the strong ink (at least half the peak) and all fainter ink joined to it down
+    to a fifth of the peak, as in hysteresis edge detection: pencil, soft brushes and enlarged
+    low-resolution scans keep their faint parts, while specks and texture apart from the strokes
+    do not count. Each stroke is then scaled by the ink level around it, so a stroke that fades
+    keeps its whole length in the 28x28 output instead of vanishing where it is faint.
+    """
     ink = np.asarray(ink, dtype=np.float32)
     if ink.ndim != 2 or ink.size == 0:
         raise ValueError(f"expected a 2-D ink array, got shape {ink.shape}")
@@ -337,25 +351,72 @@ def _find_ink(ink: np.ndarray, threshold: float) -> tuple[np.ndarray, tuple[int,
     peak = float(signal.max())
     if peak <= 0.0 or peak < max(threshold, 2.0 * NOISE_SIGMAS * sigma):
         return None
-    mask = signal >= peak / 2.0
-    if int(mask.sum()) < _min_ink_pixels(ink.size):
+    strong = signal >= peak / 2.0
+    if int(strong.sum()) < _min_ink_pixels(ink.size):
         return None
+    faint_limit = max(FAINT_INK * peak, NOISE_SIGMAS * sigma)
+    digit = _joined(strong, signal >= faint_limit)
 
-    # Strokes saturate at the typical strong-ink level, as in the bilevel NIST
-    # originals; the faint quarter is cut so paper texture and JPEG ringing vanish.
+    # Strokes saturate at the local strong-ink level, as in the bilevel NIST originals; ink
+    # under a quarter of it is cut, so paper texture and JPEG ringing beside a stroke vanish.
     raw = ink - plane
-    strong = max(float(np.percentile(raw[mask], 90)), peak / 2.0)
-    low = 0.25 * strong
-    strokes = np.clip((raw - low) / (strong - low), 0.0, 1.0)
+    typical = max(float(np.percentile(raw[strong], 90)), peak / 2.0)
+    level = np.clip(_local_peak(np.where(digit, signal, 0.0)), faint_limit, typical)
+    strokes = np.clip((raw - 0.25 * level) / (0.75 * level), 0.0, 1.0) * _grow(digit)
 
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    # Grow the strong-ink box by 2 px for anti-aliased edges, then tighten to what survived.
-    top, bottom = max(rows[0] - 2, 0), min(rows[-1] + 3, ink.shape[0])
-    left, right = max(cols[0] - 2, 0), min(cols[-1] + 3, ink.shape[1])
-    region = strokes[top:bottom, left:right] > 0
-    rows, cols = np.flatnonzero(region.any(axis=1)), np.flatnonzero(region.any(axis=0))
-    box = (top + rows[0], top + rows[-1] + 1, left + cols[0], left + cols[-1] + 1)
-    return strokes, tuple(int(v) for v in box)
+    rows, cols = np.flatnonzero(strokes.any(axis=1)), np.flatnonzero(strokes.any(axis=0))
+    return strokes, (int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1)
+
+
+def _blocks(mask_or_values: np.ndarray, factor: int) -> np.ndarray:
+    """Maximum over factor x factor blocks (the array padded with zeros to fit)."""
+    height, width = mask_or_values.shape
+    padded = np.pad(mask_or_values, ((0, -height % factor), (0, -width % factor)))
+    rows, cols = padded.shape[0] // factor, padded.shape[1] // factor
+    return padded.reshape(rows, factor, cols, factor).max(axis=(1, 3))
+
+
+def _unblock(coarse: np.ndarray, factor: int, shape: tuple[int, int]) -> np.ndarray:
+    return np.repeat(np.repeat(coarse, factor, axis=0), factor, axis=1)[: shape[0], : shape[1]]
+
+
+def _dilate(mask: np.ndarray) -> np.ndarray:
+    """3x3 binary dilation."""
+    padded = np.pad(mask, 1)
+    rows = padded[:, :-2] | padded[:, 1:-1] | padded[:, 2:]
+    return rows[:-2] | rows[1:-1] | rows[2:]
+
+
+def _joined(seeds: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """The candidate pixels connected (8-neighbours) to a seed, worked out on blocks of at most
+    1/96 of the image side so a long faint stroke takes ~100 cheap steps, not thousands."""
+    factor = max(1, math.ceil(max(seeds.shape) / JOIN_GRID))
+    allowed = _blocks(candidates, factor)
+    reached = _blocks(seeds, factor) & allowed
+    while True:
+        grown = _dilate(reached) & allowed
+        if np.array_equal(grown, reached):
+            break
+        reached = grown
+    return candidates & _unblock(reached, factor, seeds.shape)
+
+
+def _local_peak(signal: np.ndarray) -> np.ndarray:
+    """The strongest ink within about a sixth of the image around each pixel: the local level a
+    stroke is measured against. Block maxima, spread over 3x3 blocks, then interpolated."""
+    factor = max(1, math.ceil(max(signal.shape) / LEVEL_GRID))
+    coarse = _blocks(signal, factor)
+    padded = np.pad(coarse, 1)
+    rows = np.maximum(np.maximum(padded[:, :-2], padded[:, 1:-1]), padded[:, 2:])
+    spread = np.maximum(np.maximum(rows[:-2], rows[1:-1]), rows[2:])
+    return np.asarray(
+        Image.fromarray(spread.astype(np.float32), "F").resize(signal.shape[::-1], Image.Resampling.BILINEAR)
+    )
+
+
+def _grow(mask: np.ndarray) -> np.ndarray:
+    """The mask grown by 2 px, for the anti-aliased edges of strokes."""
+    return _dilate(_dilate(mask))
 
 
 def _describe_bytes(count: int) -> str:

@@ -45,6 +45,7 @@ FIRST_LAYER_FILE = "first_layer.npz"
 LITE_INFO_FILE = "lite.json"  # Which Keras file the LiteRT files were converted from.
 EVALUATION_FILE = "evaluation.json"
 PREDICTIONS_FILE = "predictions.npz"
+ROBUSTNESS_FILE = "robustness.json"  # Accuracy on the robustness suites, of the LiteRT model.
 STOP_FILE = "stop"
 LOCK_FILE = ".lock"
 

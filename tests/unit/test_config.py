@@ -92,6 +92,10 @@ BOUNDS = [
     ("epochs", lambda v: ModelConfig(epochs=v), [1, 200], [0, 201]),
     ("normalization", lambda v: ModelConfig(normalization=v), list(cfg.NORMALIZATIONS), ["minmax"]),
     ("augment", lambda v: ModelConfig(augment=v), [True, False], [None]),
+    ("rotation_degrees", lambda v: ModelConfig(rotation_degrees=v), [0.0, 45.0], [-1.0, 46.0]),
+    ("shift_fraction", lambda v: ModelConfig(shift_fraction=v), [0.0, 0.3], [0.31]),
+    ("zoom_fraction", lambda v: ModelConfig(zoom_fraction=v), [0.0, 0.5], [0.51, "0.1"]),
+    ("shear_factor", lambda v: ModelConfig(shear_factor=v), [0.0, 0.5], [0.6]),
     ("early_stopping_patience", lambda v: ModelConfig(early_stopping_patience=v), [0, 50], [-1, 51]),
     ("validation", lambda v: ModelConfig(validation=v), list(cfg.VALIDATION_SOURCES), ["train"]),
     ("validation_size", lambda v: ModelConfig(validation_size=v), [1000, 20000], [999, 20001]),
@@ -184,3 +188,12 @@ def test_old_run_folders_config_json_still_loads():
 def test_descriptions():
     assert ModelConfig().describe() == "MLP 512-512"
     assert PRESETS["fast-cnn"].config.describe().startswith("CNN 16c5-32c3")
+
+
+def test_an_old_augment_switch_keeps_its_shifts_and_rotations():
+    from core import architecture
+
+    config = ModelConfig.from_dict({"augment": True})  # config.json before the four amounts.
+    names = [row.name for row in architecture.summary_rows(config)]
+    assert names[1:4] == ["augment_shift", "augment_rotate", "rescale"]
+    assert (config.rotation_degrees, config.shift_fraction) == (10.0, 0.1)

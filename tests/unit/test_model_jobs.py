@@ -92,3 +92,23 @@ def test_failures_are_recorded_and_not_retried_until_the_model_changes(model):
     jobs.request("evaluate", run.id, model_jobs.model_stamp(run))
     assert job_main.run_job("evaluate", run.id) == 0
     assert model_jobs.evaluation_state(run) == model_jobs.READY
+
+
+def test_robustness_scores_come_from_a_job_and_follow_the_lite_model(model):
+    from core import robustness
+
+    run = tiny_models.finished_run(model, "robust?")
+    assert model_jobs.robustness_scores(run) is None
+    model_jobs.request_robustness(run)  # Converts first if needed, then scores.
+    deadline = time.monotonic() + 300
+    while model_jobs.request_robustness(registry.reload(run)) in (model_jobs.RUNNING, model_jobs.NEEDED):
+        assert time.monotonic() < deadline, "the robustness job did not finish"
+        scheduler.tick()
+        time.sleep(0.5)
+    scores = model_jobs.robustness_scores(registry.reload(run))
+    assert list(scores) == ["clean", *robustness.SUITES]
+    assert 0.5 < scores["clean"] <= 1.0  # A small MLP, trained briefly, but far above chance.
+    assert all(0.0 <= value <= 1.0 for value in scores.values())
+    lite = run.path / registry.LITE_MODEL_FILE
+    os.utime(lite, ns=(lite.stat().st_atime_ns, lite.stat().st_mtime_ns + 1_000_000))
+    assert model_jobs.robustness_scores(registry.reload(run)) is None  # A new LiteRT file: stale.

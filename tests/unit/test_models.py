@@ -49,6 +49,8 @@ SAVED_CONFIGS = {
     "fast-cnn": FAST_CNN,
     "cnn-augment-warmup-sgd": FAST_CNN.with_network(conv_blocks=(ConvBlock(filters=8),)).with_changes(
         augment=True,
+        zoom_fraction=0.1,
+        shear_factor=0.2,
         normalization="standardize",
         optimizer="sgd",
         schedule="warmup_cosine",

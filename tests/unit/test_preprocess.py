@@ -450,3 +450,29 @@ def test_empty_file():
 
 def test_image_error_is_a_value_error():
     assert issubclass(ImageError, ValueError)
+
+
+# --- faint ink ------------------------------------------------------------------------------
+
+
+def _fading_seven(faintest: float, paper: int = 0) -> Image.Image:
+    """A "7" whose ink fades linearly from full strength at the left of its bar to `faintest`
+    times that at the foot of its stem, as a pen running dry or a lifting pencil leaves it."""
+    coverage = np.asarray(digit("7"), np.float32) / 255.0
+    ys, xs = np.mgrid[0:280, 0:280]
+    along = np.clip((xs - 70) / 140 * 0.4 + (ys - 50) / 190 * 0.6, 0.0, 1.0)  # 0 at the bar's start
+    strength = 1.0 - (1.0 - faintest) * along
+    ink = coverage * strength * 255
+    return Image.fromarray((paper + (ink if paper == 0 else -ink)).clip(0, 255).astype(np.uint8))
+
+
+@pytest.mark.parametrize("paper", [0, 255], ids=["white-on-black", "dark-on-light"])
+def test_a_stroke_fading_to_a_quarter_of_the_peak_keeps_its_whole_extent(paper):
+    faded, full = to_mnist(_fading_seven(0.25, paper)), to_mnist(digit("7"))
+    assert faded.bbox == pytest.approx(full.bbox, abs=6)  # Source pixels of a 280 px image.
+    columns = np.flatnonzero(faded.pixels.max(axis=0) > 0)
+    rows = np.flatnonzero(faded.pixels.max(axis=1) > 0)
+    assert (rows[-1] - rows[0] + 1, columns[-1] - columns[0] + 1) == (20, 15)  # As the full-ink 7.
+    foot = faded.pixels[rows[-1] - 2 : rows[-1] + 1]  # The faintest end is still clearly drawn.
+    assert foot.max() >= 0.6 * faded.pixels.max()
+    assert mad(faded.pixels, full.pixels) <= 3 * SAME

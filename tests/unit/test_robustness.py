@@ -7,9 +7,10 @@ or photographed dark on light, reaches the shipped model looking like an MNIST d
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from PIL import Image
 
-from core import prediction, registry
+from core import prediction, registry, robustness
 from core.data import load_mnist
 from core.preprocess import to_mnist
 
@@ -85,3 +86,40 @@ def test_drawn_digits_are_not_blank_and_not_mistaken_for_inverted():
     # Both come back close to the MNIST original (MNIST's own 20x20 fit is not quite reproducible).
     for redrawn in (canvas, scan):
         assert np.abs(redrawn.pixels - digit.astype(np.float32)).mean() < 20
+
+
+# --- The robustness suites (core/robustness.py): 300 digits each, 2,700 pictures, ~15 s ---------
+
+GATED = [suite for suite in robustness.SUITES.values() if suite.gated]
+
+
+@pytest.fixture(scope="module")
+def shipped_classifier():
+    from core.inference import load_classifier
+
+    return load_classifier(shipped_model_path())
+
+
+@pytest.mark.parametrize("suite", GATED, ids=[suite.name for suite in GATED])
+def test_the_shipped_model_holds_up_on_every_gated_suite(shipped_classifier, suite):
+    score = robustness.accuracy(shipped_classifier.probabilities_batch, robustness.suite_digits(suite))
+    assert score >= 0.97, f"{suite.label}: {100 * score:.1f}%"
+
+
+def test_a_suite_is_the_same_pictures_every_time_and_suites_differ():
+    first = robustness.suite_digits(robustness.SUITES["pencil"], count=20)
+    again = robustness.suite_digits(robustness.SUITES["pencil"], count=20)
+    np.testing.assert_array_equal(first.pixels, again.pixels)
+    other = robustness.suite_digits(robustness.SUITES["phone"], count=20)
+    assert not np.array_equal(first.labels, other.labels)  # Each suite draws its own digits.
+    assert first.pixels.shape == (20, 28, 28) and first.pixels.max() == pytest.approx(255.0)
+
+
+@pytest.mark.parametrize("suite", list(robustness.SUITES.values()), ids=list(robustness.SUITES))
+def test_every_suite_looks_like_what_it_names(suite):
+    """Dark-on-light suites are inverted by preprocessing, canvas-like ones are not; none is blank."""
+    rng = np.random.default_rng(0)
+    picture = suite.render(load_mnist().x_test[0], rng)
+    result = to_mnist(picture)
+    assert not result.blank
+    assert result.inverted == (suite.name not in ("small", "rotated"))

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from core import navigation
 
 APP_HOST = "127.0.0.1"
+PAGE_TIMEOUT_MS = 60_000  # A first visit loads the digits; a busy machine is slow.
 
 
 def page_url(app_url: str, declared: navigation.Page) -> str:
@@ -30,13 +31,14 @@ def test_no_page_asks_any_other_host(browser, app_url):
 
     context.route("**/*", guard)
     page = context.new_page()
-    page.set_default_timeout(60_000)
+    page.set_default_timeout(PAGE_TIMEOUT_MS)
     for declared in navigation.PAGES:
         page.goto(page_url(app_url, declared))
-        expect(page.get_by_test_id("stSidebarNav").get_by_text(declared.title, exact=True)).to_be_attached()
+        title = page.get_by_test_id("stSidebarNav").get_by_text(declared.title, exact=True)
+        expect(title).to_be_attached(timeout=PAGE_TIMEOUT_MS)
         # Settled: the page drew its elements and nothing is running any more.
-        expect(page.get_by_test_id("stMainBlockContainer")).not_to_be_empty()
-        expect(page.get_by_test_id("stStatusWidget")).to_have_count(0)
+        expect(page.get_by_test_id("stMainBlockContainer")).not_to_be_empty(timeout=PAGE_TIMEOUT_MS)
+        expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=PAGE_TIMEOUT_MS)
         icons = page.locator("link[rel~='icon']")
         for href in [icons.nth(i).get_attribute("href") or "" for i in range(icons.count())]:
             assert urlsplit(page.evaluate("h => new URL(h, location.href).href", href)).hostname in (

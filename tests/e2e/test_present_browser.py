@@ -78,7 +78,7 @@ def test_present_fits_one_screen_in_large_type(browser, app_url, viewport, tmp_p
     expect(page.locator(".st-key-present_bars .main-svg").first).to_be_visible()
     answer, bars, clear = (
         page.locator(".stage-answers"),
-        page.locator(".st-key-present_bars"),
+        page.locator(".st-key-present_bars[data-stale='false']"),
         page.get_by_role("button", name="Clear"),
     )
     for element in (canvas, answer, bars, clear):

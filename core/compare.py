@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from core import architecture, run_results
+from core import architecture, registry, run_results
 from core.registry import RunRecord
 
 LEADERBOARD_COLUMNS = [
@@ -35,8 +35,8 @@ def imported_info(run: RunRecord) -> dict[str, Any] | None:
 
 
 def parameter_count(run: RunRecord) -> int | None:
-    info = imported_info(run)
-    if info:
+    info = imported_info(run) or run.meta.get(registry.ENSEMBLE_KEY)
+    if isinstance(info, dict):
         return info.get("parameters")
     if run.config is None:
         return None

@@ -59,6 +59,8 @@ class JobKind:
     doing: str  # What a page says while the job runs, e.g. "evaluating on the test digits".
     retries: int  # How often a killed job is started again.
     urgent: bool  # Short jobs a person waits for start before queued training runs.
+    # The target is an existing run (forgotten when the run is deleted), not a job that makes one.
+    on_a_run: bool = True
 
 
 KINDS = {
@@ -72,8 +74,19 @@ KINDS = {
     "robustness": JobKind(
         "core.model_jobs:robustness_job", "scoring on the robustness suites", retries=1, urgent=True
     ),
+    "ensemble": JobKind(
+        "core.ensembles:ensemble_job",
+        "building and evaluating the ensemble",
+        retries=1,
+        urgent=True,
+        on_a_run=False,
+    ),
     "import": JobKind(
-        "core.importer:import_job", "checking and converting the uploaded model", retries=1, urgent=True
+        "core.importer:import_job",
+        "checking and converting the uploaded model",
+        retries=1,
+        urgent=True,
+        on_a_run=False,
     ),
 }
 

@@ -46,6 +46,7 @@ LITE_INFO_FILE = "lite.json"  # Which Keras file the LiteRT files were converted
 EVALUATION_FILE = "evaluation.json"
 PREDICTIONS_FILE = "predictions.npz"
 ROBUSTNESS_FILE = "robustness.json"  # Accuracy on the robustness suites, of the LiteRT model.
+ENSEMBLE_KEY = "ensemble"  # In meta.json: an ensemble's record (core/ensembles.py).
 STOP_FILE = "stop"
 LOCK_FILE = ".lock"
 
@@ -88,10 +89,13 @@ class RunRecord:
 
     @property
     def description(self) -> str:
-        """The architecture in one line; an imported model carries its own description."""
+        """The architecture in one line; an imported model or an ensemble carries its own."""
         imported = self.meta.get("imported")
         if isinstance(imported, dict):
             return f"imported: {imported.get('architecture', 'Keras model')}"
+        ensemble = self.meta.get(ENSEMBLE_KEY)
+        if isinstance(ensemble, dict) and isinstance(ensemble.get("members"), list):
+            return f"ensemble of {len(ensemble['members'])} runs"
         return self.config.describe() if self.config else f"unreadable run ({self.broken})"
 
     @property
@@ -260,10 +264,24 @@ def open_run(path: Path, *, shipped: bool = False) -> RunRecord:
         status = _shipped_status(path, config)
     except (ValueError, OSError) as error:
         return broken(config, f"status.json is unreadable ({error})")
-    problem = status_problem(status)
+    problem = status_problem(status) or _missing_member(meta)
     if problem:
-        return broken(config, f"status.json {problem}")
+        return broken(config, f"status.json {problem}" if problem.startswith("has") else problem)
     return RunRecord(path.name, path, config, status, meta, shipped=shipped)
+
+
+def _missing_member(meta: dict[str, Any]) -> str | None:
+    """Why an ensemble's record no longer holds (a member deleted), or None."""
+    ensemble = meta.get(ENSEMBLE_KEY)
+    if not isinstance(ensemble, dict):
+        return None
+    members = ensemble.get("members")
+    if not isinstance(members, list) or not all(isinstance(m, str) and m.isprintable() for m in members):
+        return "its ensemble record is damaged"
+    for member in members:
+        if "/" in member or not any((root / member).is_dir() for root in (runs_dir(), SHIPPED_MODELS_DIR)):
+            return f"a member of this ensemble ({member}) was deleted"
+    return None
 
 
 # The status fields that listings, sorting, reconciling and the scheduler read, and the types

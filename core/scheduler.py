@@ -79,7 +79,8 @@ def _without_orphans(current: list[dict], runs_by_id: dict[str, RunRecord]) -> l
     """Forget ended or queued jobs of runs that were deleted meanwhile; the jobs that remain."""
     remaining = []
     for job in current:
-        if job["kind"] != "import" and job["target"] not in runs_by_id and job["state"] != jobs.RUNNING:
+        orphan = jobs.KINDS[job["kind"]].on_a_run and job["target"] not in runs_by_id
+        if orphan and job["state"] != jobs.RUNNING:
             jobs.job_path(job["kind"], job["target"]).unlink(missing_ok=True)
         else:
             remaining.append(job)

@@ -1,0 +1,131 @@
+"""Ensembles: several runs answering together with their averaged probabilities.
+
+An ensemble is a run folder of its own whose meta.json lists its members' run ids. Its model is
+built once, in a job, as one Keras model that feeds the digit to every member and averages their
+probabilities (a built-in `Average` layer, so it obeys the model contract and loads in safe
+mode). From then on it is a run like any other: converted to LiteRT, evaluated on the test set
+and the robustness suites, listed on the leaderboard and offered on Predict. A deleted member
+marks the ensemble broken (registry.open_run), as its record no longer holds.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+from core import access, jobs, limits, registry, run_results, scheduler
+from core.config import ModelConfig
+from core.registry import RunRecord
+
+MEMBERS_RANGE = (2, 5)
+PLACEHOLDER_CONFIG = ModelConfig(epochs=1)  # config.json must exist; an ensemble trains nothing.
+
+
+class EnsembleRefused(ValueError):
+    """The runs cannot form an ensemble; the message says why, for the user."""
+
+
+def info(run: RunRecord) -> dict[str, Any] | None:
+    """The ensemble record of a run (member ids, labels, parameters); None for other runs."""
+    record = run.meta.get(registry.ENSEMBLE_KEY)
+    return record if isinstance(record, dict) else None
+
+
+def check_members(members: list[RunRecord]) -> None:
+    """EnsembleRefused unless these are 2-5 distinct runs, each with a saved model and idle."""
+    low, high = MEMBERS_RANGE
+    if not low <= len({run.id for run in members}) == len(members) <= high:
+        raise EnsembleRefused(f"An ensemble needs {low} to {high} different runs (got {len(members)}).")
+    for run in members:
+        if run.broken or run.is_active or run_results.usable_model_path(run) is None:
+            raise EnsembleRefused(f"{run.name} has no finished model to join an ensemble with.")
+        if info(run):
+            raise EnsembleRefused(f"{run.name} is an ensemble itself: choose its members instead.")
+
+
+def request_ensemble(
+    members: list[RunRecord], name: str | None = None, who: access.Who = access.OWNER
+) -> str:
+    """Check the members and who asks (as for an import), then queue the job that builds the
+    ensemble; the job's target, to follow with `jobs.read("ensemble", ...)`."""
+    refused = limits.import_refusal(who)
+    if refused:
+        raise EnsembleRefused(refused.replace("Importing models", "Making ensembles"))
+    check_members(members)
+    target = secrets.token_hex(8)
+    payload = {"members": [run.id for run in members], "name": name, "run_meta": who.run_meta()}
+    scheduler.request("ensemble", target, payload=payload)
+    return target
+
+
+def member_run(run_id: str) -> RunRecord | None:
+    """A member by id, among the runs and the shipped models; None if it is gone."""
+    for root, shipped in ((registry.runs_dir(), False), (registry.SHIPPED_MODELS_DIR, True)):
+        if (root / run_id).is_dir():
+            return registry.open_run(root / run_id, shipped=shipped)
+    return None
+
+
+# --- The job (TensorFlow) ----------------------------------------------------------------------
+
+
+def ensemble_job(target: str) -> dict[str, Any]:
+    """Build the averaged model from the members' saved models, register it as a finished run
+    with its LiteRT copy, and evaluate it on the test set."""
+    from core.convert import load_keras_model, write_lite_files
+    from core.model_jobs import evaluate_job
+
+    payload = (jobs.read("ensemble", target) or {}).get("payload") or {}
+    members = [member_run(str(run_id)) for run_id in payload.get("members") or []]
+    if any(run is None for run in members):
+        raise jobs.JobRefused("A member of the ensemble was deleted before it was built.")
+    try:
+        check_members(members)
+    except EnsembleRefused as error:
+        raise jobs.JobRefused(str(error)) from None
+    models = [load_keras_model(run_results.usable_model_path(run)) for run in members]
+    combined = averaged_model(models)
+    record = {
+        "members": [run.id for run in members],
+        "labels": [f"{run.name} ({run.description})" for run in members],
+        "parameters": int(sum(model.count_params() for model in models)),
+        "job": target,
+    }
+    name = payload.get("name") or "Ensemble of " + " + ".join(run.name for run in members)
+    run = registry.create_run(
+        PLACEHOLDER_CONFIG,
+        name[:80],
+        status_changes=_finished_status(),
+        meta_changes={registry.ENSEMBLE_KEY: record, **(payload.get("run_meta") or {})},
+        add_files=lambda folder: combined.save(Path(folder) / registry.MODEL_FILE),
+    )
+    write_lite_files(combined, run.path, source_name=registry.MODEL_FILE)
+    evaluation = evaluate_job(run.id)
+    return {"run_id": run.id, "name": run.name, "test_accuracy": evaluation["accuracy"]}
+
+
+def averaged_model(models: list[Any]) -> Any:
+    """One model: the input to every member (each a nested model, renamed to be unique), and the
+    average of their probabilities out."""
+    import keras
+
+    inputs = keras.Input(shape=(28, 28, 1), dtype="float32", name="pixels")
+    outputs = []
+    for index, model in enumerate(models, start=1):
+        model.name = f"member_{index}"  # Nested models need distinct names.
+        outputs.append(model(inputs))
+    averaged = keras.layers.Average(name="probabilities")(outputs)
+    return keras.Model(inputs, averaged, name="ensemble")
+
+
+def _finished_status() -> dict[str, Any]:
+    now = registry.now_iso()
+    return {
+        "state": "finished",
+        "phase": "done",
+        "launcher": "ensemble",
+        "started": now,
+        "ended": now,
+        "progress": {"epochs": 0},
+    }

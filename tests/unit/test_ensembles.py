@@ -1,0 +1,92 @@
+"""Ensembles: checked members, a job that builds the averaged model and registers it as a run
+(evaluated, converted, offered for predictions), and broken, not crashing, once a member goes."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from core import access, compare, ensembles, jobs, prediction, registry, run_results, scheduler
+from core.data import load_mnist
+from core.inference import load_classifier
+from tests import tiny_models
+from tests.lite_models import lite_classifier, shipped_model_folder
+
+
+@pytest.fixture(autouse=True)
+def runs_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_RUNS_DIR", str(tmp_path / "runs"))
+    yield
+    scheduler.reap_children()
+
+
+@pytest.fixture(scope="module")
+def model():
+    return tiny_models.contract_mlp(units=16)
+
+
+def shipped() -> registry.RunRecord:
+    return registry.open_run(shipped_model_folder(), shipped=True)
+
+
+def build(members: list[registry.RunRecord], timeout: float = 300) -> dict:
+    target = ensembles.request_ensemble(members, "pair")
+    deadline = time.monotonic() + timeout
+    while (job := jobs.read("ensemble", target))["state"] in jobs.PENDING_STATES:
+        assert time.monotonic() < deadline, "the ensemble job did not finish"
+        scheduler.tick()
+        time.sleep(0.5)
+    assert job["state"] == jobs.DONE, job.get("error")
+    return job["result"]
+
+
+def test_members_are_checked_before_any_job(model):
+    run = tiny_models.finished_run(model, "one")
+    queued = registry.create_run(ensembles.PLACEHOLDER_CONFIG, "queued")
+    for members, reason in [
+        ([run], "2 to 5 different runs"),
+        ([run, run], "2 to 5 different runs"),
+        ([run, queued], "queued has no finished model"),
+    ]:
+        with pytest.raises(ensembles.EnsembleRefused, match=reason):
+            ensembles.request_ensemble(members)
+    with pytest.raises(ensembles.EnsembleRefused, match="Making ensembles is for the owner"):
+        ensembles.request_ensemble([run, shipped()], who=access.Who(owner=False, session="visitor"))
+    assert jobs.all_jobs() == []
+
+
+def test_an_ensemble_averages_its_members_and_is_a_run_like_any_other(model, tmp_path):
+    member = tiny_models.finished_run(model, "small mlp")
+    result = build([shipped(), member])
+    run = registry.open_run(registry.runs_dir() / result["run_id"])
+
+    assert run.description == "ensemble of 2 runs" and run.state == "finished"
+    assert ensembles.info(run)["members"] == [shipped().id, member.id]
+    evaluation = run_results.read_evaluation(run)
+    assert evaluation["accuracy"] == result["test_accuracy"] > 0.9
+
+    digits = load_mnist().x_test[:32].astype(np.float32)
+    averaged = (
+        load_classifier(shipped_model_folder() / registry.LITE_MODEL_FILE).probabilities_batch(digits)
+        + lite_classifier(model, tmp_path / "member").probabilities_batch(digits)
+    ) / 2
+    ensemble = load_classifier(run.path / registry.LITE_MODEL_FILE)
+    np.testing.assert_allclose(ensemble.probabilities_batch(digits), averaged, atol=1e-4)
+
+    choices = prediction.model_choices(registry.list_runs(include_shipped=True))
+    assert run.id in [choice.id for choice in choices]
+    parameters = compare.parameter_count(run)
+    assert parameters == model.count_params() + 207_178  # The shipped fast CNN's.
+
+
+def test_deleting_a_member_marks_the_ensemble_broken(model):
+    member = tiny_models.finished_run(model, "to be deleted")
+    result = build([shipped(), member])
+    registry.delete_run(member)
+    run = registry.open_run(registry.runs_dir() / result["run_id"])
+    assert run.broken == f"a member of this ensemble ({member.id}) was deleted"
+    listed = {run.id: run for run in registry.list_runs(include_shipped=False)}
+    assert listed[result["run_id"]].state == registry.BROKEN
+    assert result["run_id"] not in [c.id for c in prediction.model_choices(listed.values())]

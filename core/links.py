@@ -21,6 +21,11 @@ def encode(values: Mapping[str, Any]) -> Params:
     }
 
 
+def frozen(params: Params) -> tuple:
+    """URL parameters as one hashable value, whatever their order."""
+    return tuple(sorted((key, tuple(texts)) for key, texts in params.items()))
+
+
 def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"

@@ -32,8 +32,8 @@ visitor starts are marked with it (meta.json), and only it may change them. Kept
 never in the URL, so sharing a link shares no rights; a reload starts a new session and id."""
 
 SHARED_LINKS = "shared_links"
-"""The URL parameters core/widgets.share_in_url last wrote for each page's settings, by key prefix,
-so a URL that differs is known as a link opened (or a browser step back) and wins once."""
+"""Every URL state of each page's settings (by key prefix) this session wrote or applied
+(core/widgets.opened_link and share_in_url), so only a URL never seen counts as a link opened."""
 
 DESIGN_PREFIX = "design_"
 """Prefix of the train page's network-design widgets; app.py keeps them across pages."""

@@ -216,13 +216,19 @@ def _url_params(prefix: str) -> links.Params:
     return {key: st.query_params.get_all(key) for key in st.query_params if key.startswith(prefix)}
 
 
+def _seen(prefix: str) -> set[tuple]:
+    """Every URL state of a page's settings this session wrote or already applied."""
+    return st.session_state.setdefault(session_keys.SHARED_LINKS, {}).setdefault(prefix, set())
+
+
 def opened_link(prefix: str, like: Mapping[str, Any]) -> dict[str, Any] | None:
-    """A page's settings (keys starting with `prefix`) from a link opened, or a step back or
-    forward in the browser: URL parameters this session did not write last, so they win over the
-    settings it holds. None when the URL holds this session's own settings, or none."""
+    """A page's settings (keys starting with `prefix`) from a link opened: URL parameters this
+    session never saw, so they win over the settings it holds, once. A URL it wrote itself is
+    never one: a quick second change can arrive with the URL from before the first one's."""
     params = _url_params(prefix)
-    if not params or params == st.session_state.get(session_keys.SHARED_LINKS, {}).get(prefix):
+    if not params or links.frozen(params) in _seen(prefix):
         return None
+    _seen(prefix).add(links.frozen(params))
     return links.decode(params, like)
 
 
@@ -230,7 +236,7 @@ def share_in_url(prefix: str, values: Mapping[str, Any]) -> None:
     """Puts a page's settings in the address bar, so copying it shares them; after a link is
     opened, the user's own changes replace it there."""
     params = {key: value for key, value in links.encode(values).items() if value}
-    st.session_state.setdefault(session_keys.SHARED_LINKS, {})[prefix] = params
+    _seen(prefix).add(links.frozen(params))
     if _url_params("") != params:  # Another page's settings, carried along by a page switch, go.
         st.query_params.from_dict(params)
 

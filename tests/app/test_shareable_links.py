@@ -70,3 +70,15 @@ def test_an_explorer_link_sets_the_filters():
     assert app.multiselect(key="explore_digits").value == [4]
     assert app.query_params["explore_digits"] == "4"
     assert app.query_params["explore_split"] == "test"
+
+
+def test_a_url_from_before_a_quick_change_does_not_undo_it():
+    """A second change can reach the server with the URL from before the first one's."""
+    app = open_page("pages/train.py", query=CNN_LINK)
+    before = dict(app.query_params)
+    app.number_input(key="design_batch_size").set_value(64).run()
+    app.query_params = dict(before)
+    app.number_input(key="design_epochs").set_value(11).run()
+    assert app.number_input(key="design_batch_size").value == 64
+    assert app.number_input(key="design_epochs").value == 11
+    assert (app.query_params["design_batch_size"], app.query_params["design_epochs"]) == ("64", "11")

@@ -60,3 +60,8 @@ def test_explorer_filters_from_a_link():
         "explore_shuffle": False,
     }
     assert explore.usable_filters({"explore_digits": [12], "explore_page": 0}) == {}
+
+
+def test_frozen_parameters_ignore_order():
+    assert links.frozen({"a": ["1"], "b": ["2", "3"]}) == links.frozen({"b": ["2", "3"], "a": ["1"]})
+    assert links.frozen({"b": ["2", "3"]}) != links.frozen({"b": ["3", "2"]})

@@ -10,12 +10,13 @@ from core.inference import Prediction
 
 MIN_FONT_PX = 20
 
-# Streamlit's chrome out of the way (the toolbar; the header only keeps the button that opens the
-# settings in the collapsed sidebar), the page pulled up, and no text in the main area smaller
+# Streamlit's chrome out of the way (the toolbar's menu and actions; the button that opens the
+# settings in the collapsed sidebar lives in the toolbar too, and stays), the page pulled up, and no text in the main area smaller
 # than MIN_FONT_PX. Plotly's SVG text is left alone: the figure sets its own large fonts, and
 # resizing it behind Plotly's back would break its layout. The answer sets its own sizes.
 CSS = f"""<style>
-[data-testid="stToolbar"], [data-testid="stDecoration"] {{ display: none !important; }}
+[data-testid="stToolbarActions"], [data-testid="stMainMenu"], [data-testid="stAppDeployButton"],
+[data-testid="stStatusWidget"], [data-testid="stDecoration"] {{ display: none !important; }}
 [data-testid="stHeader"] {{ background: transparent; }}
 [data-testid="stMainBlockContainer"] {{ padding: 3rem 2rem 1rem 2rem; max-width: 100%; }}
 [data-testid="stSkipToContent"],

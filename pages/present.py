@@ -18,7 +18,8 @@ if not choices:
     st.stop()
 by_id = {choice.id: choice for choice in choices}
 labels = widgets.distinct({choice.id: choice.label for choice in choices})
-with st.sidebar:
+with st.sidebar:  # The page's title lives here: on stage, the canvas has the screen.
+    st.title(":material/co_present: Present")
     st.header("Stage settings")
     first = st.selectbox("Model", list(labels), format_func=labels.get, key="present_model")
     second = st.selectbox(

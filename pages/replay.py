@@ -4,7 +4,7 @@ import streamlit as st
 
 from core import app_cache, charts, compare, navigation, reconcile, replay, widgets
 
-st.title(":material/replay: Replay a training run")
+st.title(":material/replay: Replay a run")
 st.markdown(
     "Real training rarely fits a talk. Pick one or two finished runs and replay the loss and "
     "accuracy they recorded, epoch by epoch, at the speed you choose; then press **Play**."

@@ -73,7 +73,8 @@ def test_present_fits_one_screen_in_large_type(browser, app_url, viewport, tmp_p
     expect(canvas).to_be_visible(timeout=MODEL_LOAD_TIMEOUT_MS)
     expect(page.locator(".stage-answer .digit.waiting")).to_have_text("?")
     expect(page.get_by_test_id("stSidebarContent")).not_to_be_in_viewport()  # Collapsed.
-    expect(page.get_by_test_id("stToolbar")).to_be_hidden()
+    expect(page.get_by_test_id("stMainMenu")).to_be_hidden()  # Streamlit's chrome is out of the way,
+    expect(page.get_by_test_id("stExpandSidebarButton")).to_be_visible()  # but the settings are not.
     expect(page.get_by_test_id("stStatusWidget")).to_have_count(0)  # The first run has settled.
     expect(page.locator(".st-key-present_bars .main-svg").first).to_be_visible()
     answer, bars, clear = (
@@ -109,4 +110,7 @@ def test_present_fits_one_screen_in_large_type(browser, app_url, viewport, tmp_p
 
     clear.click()
     expect(page.locator(".stage-answer .digit.waiting")).to_have_text("?", timeout=ANSWER_TIMEOUT_MS)
+    page.get_by_test_id("stExpandSidebarButton").click()
+    expect(page.get_by_test_id("stSidebarContent")).to_be_in_viewport()
+    page.screenshot(path=tmp_path / f"present-settings-{viewport['width']}.png")
     context.close()

@@ -11,9 +11,10 @@ from core.inference import Prediction
 MIN_FONT_PX = 20
 
 # Streamlit's chrome out of the way (the toolbar's menu and actions; the button that opens the
-# settings in the collapsed sidebar lives in the toolbar too, and stays), the page pulled up, and no text in the main area smaller
-# than MIN_FONT_PX. Plotly's SVG text is left alone: the figure sets its own large fonts, and
-# resizing it behind Plotly's back would break its layout. The answer sets its own sizes.
+# settings in the collapsed sidebar lives in the toolbar too, and stays), the page pulled up,
+# and no text in the main area smaller than MIN_FONT_PX. Plotly's SVG text is left alone: the
+# figure sets its own large fonts, and resizing it behind Plotly's back would break its layout.
+# The answer sets its own sizes.
 CSS = f"""<style>
 [data-testid="stToolbarActions"], [data-testid="stMainMenu"], [data-testid="stAppDeployButton"],
 [data-testid="stStatusWidget"], [data-testid="stDecoration"] {{ display: none !important; }}

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import streamlit as st
+from PIL import Image
 
-from core import compare, explore, navigation, registry, run_results, saliency, scheduler
+from core import compare, explore, navigation, registry, robustness, run_results, saliency, scheduler
 from core.data import MnistData, load_mnist
 from core.device import DeviceInfo, detect_device
 from core.inference import Classifier, ModelLoadError, load_classifier
@@ -21,6 +22,11 @@ navigation.route_every_session_through_app()  # Before any page draws: see its d
 @st.cache_resource(show_spinner="Loading the 70,000 MNIST digits...")
 def mnist() -> MnistData:
     return load_mnist()
+
+
+@st.cache_resource(show_spinner=False)
+def robustness_examples() -> list[tuple[robustness.Suite, Image.Image, np.ndarray]]:
+    return robustness.examples()
 
 
 @st.cache_resource(show_spinner=False)

@@ -338,3 +338,25 @@ def replay_curves(curves: list, cutoffs: np.ndarray, seconds: float) -> go.Figur
     )
     figure.update_annotations(font_size=STAGE_FONT_PX)
     return figure
+
+
+def robustness_bars(scores: dict[str, dict[str, float]], labels: dict[str, str], gate: float) -> go.Figure:
+    """Accuracy per suite (clean MNIST first) for one or more models, with the gate as a line."""
+    figure = go.Figure()
+    for index, (model, by_suite) in enumerate(scores.items()):
+        suites = [name for name in labels if name in by_suite]
+        figure.add_bar(
+            x=[labels[name] for name in suites],
+            y=[100 * by_suite[name] for name in suites],
+            name=model,
+            marker_color=PALETTE[index % len(PALETTE)],
+            text=[f"{100 * by_suite[name]:.1f}" for name in suites],
+            textposition="outside",
+        )
+    lowest = min(min(by_suite.values()) for by_suite in scores.values())
+    figure.add_hline(y=100 * gate, line_dash="dot", annotation_text=f"{100 * gate:.0f}% gate")
+    figure.update_yaxes(title_text="accuracy (%)", range=[max(0.0, 100 * lowest - 8), 101.5])
+    figure.update_layout(
+        barmode="group", height=420, margin=dict(t=30, b=10), legend=dict(orientation="h", y=1.12)
+    )
+    return figure

@@ -189,9 +189,10 @@ PRESETS: dict[str, Preset] = {
     ),
     "robust-cnn": Preset(
         label="Robust CNN",
-        description="The fast CNN trained on randomly turned, shifted, zoomed and sheared digits "
-        "for 10 epochs: it holds up on what people draw and photograph (see the Robustness tab of "
-        "run detail), not just on MNIST.",
+        description="The fast CNN trained for 15 epochs on randomly turned, shifted, zoomed and "
+        "sheared digits (99.38% test accuracy here). Steadier on rotated digits, phone photos and "
+        "thick marker than the fast CNN, a little less so on blurry low-resolution scans: compare "
+        "them on the Robustness page.",
         config=ModelConfig(
             network=CNN(
                 conv_blocks=(
@@ -204,12 +205,12 @@ PRESETS: dict[str, Preset] = {
             learning_rate=0.003,
             schedule="cosine",
             batch_size=128,
-            epochs=10,
+            epochs=15,
             augment=True,
-            rotation_degrees=15.0,
-            shift_fraction=0.12,
-            zoom_fraction=0.15,
-            shear_factor=0.15,
+            rotation_degrees=10.0,
+            shift_fraction=0.1,
+            zoom_fraction=0.1,
+            shear_factor=0.1,
         ),
     ),
 }

@@ -268,11 +268,17 @@ def lite_is_fresh(folder: str | os.PathLike) -> bool:
         info = json.loads((folder / LITE_INFO_FILE).read_text(encoding="utf-8"))
         if served is None or info["source"] != served or not (folder / LITE_MODEL_FILE).is_file():
             return False
-        now = source_stamp(folder / served, with_hash=False)
-        if now["source_bytes"] != info["source_bytes"]:
-            return False
-        if now["source_mtime_ns"] == info["source_mtime_ns"]:
-            return True
-        return source_stamp(folder / served)["source_sha256"] == info["source_sha256"]
+        return stamp_matches(folder / served, info)
     except (OSError, ValueError, KeyError, TypeError):
         return False
+
+
+def stamp_matches(path: Path, stamp: dict[str, Any]) -> bool:
+    """Whether `path` is still the file `stamp` (from `source_stamp`) describes: the same size,
+    and the same mtime or, where a checkout or a copy changed the mtime, the same content."""
+    now = source_stamp(path, with_hash=False)
+    if now["source_bytes"] != stamp.get("source_bytes"):
+        return False
+    if now["source_mtime_ns"] == stamp.get("source_mtime_ns"):
+        return True
+    return source_stamp(path)["source_sha256"] == stamp.get("source_sha256")

@@ -11,6 +11,7 @@ of this module is TensorFlow-free.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from core import atomic_files, inference, jobs, registry, run_results, scheduler
@@ -98,8 +99,12 @@ def request_lite(run: RunRecord) -> str:
 def robustness_scores(run: RunRecord) -> dict[str, float] | None:
     """Accuracy by suite ("clean" first) of the run's current LiteRT model, if measured."""
     stored = atomic_files.read_json_object(run.path / registry.ROBUSTNESS_FILE)
-    scores = stored.get("scores")
-    if stored.get("lite_mtime_ns") != _lite_mtime(run) or not isinstance(scores, dict):
+    scores, lite = stored.get("scores"), stored.get("lite")
+    try:
+        fresh = isinstance(lite, dict) and inference.stamp_matches(run.path / registry.LITE_MODEL_FILE, lite)
+    except OSError:
+        fresh = False
+    if not fresh or not isinstance(scores, dict):
         return None
     return {name: float(value) for name, value in scores.items() if isinstance(value, (int, float))}
 
@@ -122,13 +127,6 @@ def request_robustness(run: RunRecord) -> str:
     elif robustness_state(run) == NEEDED:
         scheduler.request("robustness", run.id, model_stamp(run))
     return robustness_state(run)
-
-
-def _lite_mtime(run: RunRecord) -> int | None:
-    try:
-        return (run.path / registry.LITE_MODEL_FILE).stat().st_mtime_ns
-    except OSError:
-        return None
 
 
 # --- Job bodies (run by core.job_main in a job process) ----------------------------------------
@@ -180,14 +178,19 @@ def convert_job(target: str) -> dict[str, Any]:
 def robustness_job(target: str) -> dict[str, Any]:
     """Score the run's LiteRT model on clean MNIST and every robustness suite (no TensorFlow:
     preprocessing and LiteRT, as on the predict page) and store robustness.json."""
-    from core import robustness
-
     run = registry.open_run(registry.runs_dir() / target)
     if not inference.lite_is_fresh(run.path):
         raise jobs.JobRefused(f"{run.name} has no up-to-date LiteRT model to score.")
-    lite_mtime = _lite_mtime(run)
-    classifier = inference.load_classifier(run.path / registry.LITE_MODEL_FILE)
-    scores = robustness.scores(classifier.probabilities_batch)
-    stored = {"lite_mtime_ns": lite_mtime, "digits_per_suite": robustness.DIGITS_PER_SUITE, "scores": scores}
+    stored = robustness_record(run.path / registry.LITE_MODEL_FILE)
     atomic_files.write_json(run.path / registry.ROBUSTNESS_FILE, stored)
-    return {"clean": scores["clean"]}
+    return {"clean": stored["scores"]["clean"]}
+
+
+def robustness_record(lite_path: Path) -> dict[str, Any]:
+    """What robustness.json holds: the LiteRT file scored (its stamp) and its scores by suite."""
+    from core import robustness
+
+    lite = inference.source_stamp(lite_path)
+    classifier = inference.load_classifier(lite_path)
+    scores = robustness.scores(classifier.probabilities_batch)
+    return {"lite": lite, "digits_per_suite": robustness.DIGITS_PER_SUITE, "scores": scores}

@@ -104,6 +104,20 @@ PAGES = (
         "confusion matrix, per-class scores, misclassified digits",
     ),
     Page(
+        "robustness",
+        "Robustness",
+        ":material/shield:",
+        "Compare",
+        "accuracy on scans, pencil, photos and more, beside clean MNIST",
+    ),
+    Page(
+        "ensembles",
+        "Ensembles",
+        ":material/join:",
+        "Models",
+        "several runs answering together with averaged probabilities",
+    ),
+    Page(
         "insight",
         "What the model looks at",
         ":material/visibility:",

@@ -22,6 +22,7 @@ from core.preprocess import to_mnist
 
 DIGITS_PER_SUITE = 300
 SEED = 2026
+GATE = 0.97  # What the shipped model must reach on every gated suite (tests/unit/test_robustness.py).
 PAPER_SIDE = 224  # The side of most rendered pictures: a modest photo or scan.
 
 Render = Callable[[np.ndarray, np.random.Generator], Image.Image]
@@ -192,3 +193,18 @@ def scores(
     for suite in SUITES.values():
         results[suite.name] = accuracy(probabilities_batch, suite_digits(suite, count))
     return results
+
+
+def labels() -> dict[str, str]:
+    """Display names by suite, clean MNIST first."""
+    return {"clean": "Clean MNIST", **{suite.name: suite.label for suite in SUITES.values()}}
+
+
+def examples(test_index: int = 0) -> list[tuple[Suite, Image.Image, np.ndarray]]:
+    """One test digit as each suite draws it, and what the preprocessing makes of it."""
+    digit = load_mnist().x_test[test_index]
+    pictures = []
+    for suite in SUITES.values():
+        picture = suite.render(digit, np.random.default_rng(test_index))
+        pictures.append((suite, picture, to_mnist(picture).pixels))
+    return pictures

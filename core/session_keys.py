@@ -14,6 +14,10 @@ HANDOVER_DIGIT = "handover_digit"
 HANDOVER_MODEL = "handover_model"
 """The id of the model that classified HANDOVER_DIGIT: written by predict, read by insight."""
 
+ENSEMBLE_JOB = "ensembles_job"
+"""The target of the ensemble job the ensembles page asked for (it writes and reads it), so the
+page keeps showing its progress and result after a visit elsewhere."""
+
 IMPORT_JOB = "io_import_job"
 """The target of the import job the export and import page asked for (it writes and reads it), so
 the page keeps showing its progress and report after a visit elsewhere."""

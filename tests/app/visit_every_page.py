@@ -34,7 +34,17 @@ def main() -> None:
     access.is_local = lambda address, host: True
     app = AppTest.from_file(APP, default_timeout=120)
     app.run()
-    for name in ("explore", "statistics", "train", "runs", "compare", "present", "replay"):
+    for name in (
+        "explore",
+        "statistics",
+        "train",
+        "runs",
+        "compare",
+        "present",
+        "replay",
+        "robustness",
+        "ensembles",
+    ):
         visit(app, name)
     visit(app, "run_detail")
     assert app.metric[0].label == "Test accuracy", "run detail shows the stored evaluation"

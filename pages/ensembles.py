@@ -1,0 +1,75 @@
+"""Several runs answering together: their averaged probabilities, as one model to predict with."""
+
+import streamlit as st
+
+from core import compare, ensembles, jobs, limits, navigation, reconcile, session_keys, widgets
+
+st.title(":material/join: Ensembles")
+st.caption(
+    "An ensemble feeds each digit to every member and averages their probabilities. Members "
+    "that make different mistakes cancel some of them out. The ensemble is built in the "
+    "background, evaluated on the test set, and then offered on Predict and Present."
+)
+runs = [run for run in compare.comparable_runs(reconcile.reconcile_all(include_shipped=True))]
+candidates = [run for run in runs if not ensembles.info(run)]
+user = widgets.who()
+refused = limits.import_refusal(user)
+if refused:
+    st.info(refused.replace("Importing models", "Making ensembles"), icon=":material/lock:")
+elif len(candidates) < ensembles.MEMBERS_RANGE[0]:
+    st.info("An ensemble needs at least two runs with a saved model.", icon=":material/info:")
+    navigation.link("train")
+else:
+    labels = widgets.distinct({run.id: compare.run_label(run) for run in candidates})
+    chosen = st.multiselect(
+        "Members",
+        list(labels),
+        format_func=labels.get,
+        max_selections=ensembles.MEMBERS_RANGE[1],
+        key="ensembles_members",
+        placeholder="Choose two to five runs, e.g. the seed MLP and the best CNN",
+    )
+    name = st.text_input("Name (optional)", max_chars=80, key="ensembles_name")
+    by_id = {run.id: run for run in candidates}
+    if st.button("Make the ensemble", type="primary", icon=":material/join:", disabled=len(chosen) < 2):
+        try:
+            members = [by_id[run_id] for run_id in chosen]
+            st.session_state[session_keys.ENSEMBLE_JOB] = ensembles.request_ensemble(
+                members, name.strip() or None, who=user
+            )
+        except ensembles.EnsembleRefused as error:
+            st.error(widgets.plain(error), icon=":material/block:")
+
+
+@st.fragment(run_every=1.0)
+def ensemble_progress(target: str) -> None:
+    job = jobs.read("ensemble", target)
+    if job is None:
+        return
+    if job["state"] in jobs.PENDING_STATES:
+        st.info(jobs.waiting_message(job), icon=":material/hourglass_top:")
+    elif job["state"] == jobs.FAILED:
+        st.error(
+            f"The ensemble could not be made: {widgets.plain(job.get('error'))}", icon=":material/error:"
+        )
+    else:
+        result = job["result"]
+        st.session_state[session_keys.FOCUS_RUN] = result["run_id"]
+        st.success(
+            f"{widgets.plain(result['name'])}: {100 * result['test_accuracy']:.2f}% test accuracy.",
+            icon=":material/check_circle:",
+        )
+        navigation.link("predict", "Predict with it")
+
+
+if session_keys.ENSEMBLE_JOB in st.session_state:
+    ensemble_progress(st.session_state[session_keys.ENSEMBLE_JOB])
+existing = [run for run in runs if ensembles.info(run)]
+if existing:
+    st.subheader("Ensembles so far")
+    for run in existing:
+        st.markdown(
+            f"- **{widgets.plain(run.name)}**: "
+            + ", ".join(map(widgets.plain, ensembles.info(run)["labels"]))
+        )
+    navigation.link("compare", "See them on the leaderboard")

@@ -35,7 +35,7 @@ except ConfigError as error:
 
 st.subheader("Model summary")
 trainable, total = architecture.parameter_counts(config)
-columns = st.columns(6)
+columns = st.columns(5)
 columns[0].metric("Trainable parameters", f"{trainable:,}")
 columns[1].metric("Model file", f"{architecture.model_file_size_bytes(config) / 1e6:.1f} MB")
 columns[2].metric(
@@ -47,8 +47,7 @@ columns[3].metric("Training memory", f"~{architecture.training_memory_bytes(conf
 columns[4].metric(
     "One epoch", f"~{architecture.epoch_seconds(config):,.0f} s", help="Estimated on a 2-core CPU."
 )
-columns[5].metric("Trains on", app_cache.training_device().label)
-st.caption(designer.training_digits_note(config))
+st.caption(f"{designer.training_digits_note(config)} Trains on {app_cache.training_device().label}.")
 # Every layer in view: a table that scrolls inside its box hides its last rows.
 st.dataframe(
     pd.DataFrame(architecture.summary_rows(config)), hide_index=True, width="stretch", height="content"

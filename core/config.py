@@ -160,6 +160,21 @@ class Preset:
     config: ModelConfig = field(default_factory=ModelConfig)
 
 
+FAST_CNN = ModelConfig(
+    network=CNN(
+        conv_blocks=(
+            ConvBlock(filters=16, kernel_size=5, batch_norm=False),
+            ConvBlock(filters=32, kernel_size=3, batch_norm=False),
+        ),
+        head=DenseLayer(units=128, dropout=0.3),
+    ),
+    optimizer="adam",
+    learning_rate=0.003,
+    schedule="cosine",
+    batch_size=128,
+    epochs=5,
+)
+
 PRESETS: dict[str, Preset] = {
     "seed-mlp": Preset(
         label="Keras mnist_mlp (seed)",
@@ -172,20 +187,7 @@ PRESETS: dict[str, Preset] = {
         description="Two small conv blocks (16 5x5 and 32 3x3 filters), Adam with a cosine "
         "schedule, 5 epochs: at least 99.0% test accuracy in under a minute of training on a "
         "2-core CPU. Batch norm is left out because on a CPU it doubles the time per epoch.",
-        config=ModelConfig(
-            network=CNN(
-                conv_blocks=(
-                    ConvBlock(filters=16, kernel_size=5, batch_norm=False),
-                    ConvBlock(filters=32, kernel_size=3, batch_norm=False),
-                ),
-                head=DenseLayer(units=128, dropout=0.3),
-            ),
-            optimizer="adam",
-            learning_rate=0.003,
-            schedule="cosine",
-            batch_size=128,
-            epochs=5,
-        ),
+        config=FAST_CNN,
     ),
     "robust-cnn": Preset(
         label="Robust CNN",
@@ -193,18 +195,7 @@ PRESETS: dict[str, Preset] = {
         "sheared digits (99.38% test accuracy here). Steadier on rotated digits, phone photos and "
         "thick marker than the fast CNN, a little less so on blurry low-resolution scans: compare "
         "them on the Robustness page.",
-        config=ModelConfig(
-            network=CNN(
-                conv_blocks=(
-                    ConvBlock(filters=16, kernel_size=5, batch_norm=False),
-                    ConvBlock(filters=32, kernel_size=3, batch_norm=False),
-                ),
-                head=DenseLayer(units=128, dropout=0.3),
-            ),
-            optimizer="adam",
-            learning_rate=0.003,
-            schedule="cosine",
-            batch_size=128,
+        config=FAST_CNN.with_changes(
             epochs=15,
             augment=True,
             rotation_degrees=10.0,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.families.base import Family, Field, Group
-from core.families.dense import DENSE_FIELDS, DROPOUT, DenseLayer, add_dense
+from core.families.dense import DENSE_FIELDS, DROPOUT, DenseLayer, add_head
 from core.layers import Graph
 
 FILTERS = Field("filters", "filters", "int", (4, 256))
@@ -46,17 +46,21 @@ def add_conv_block(graph: Graph, block: ConvBlock, index: int) -> None:
     if block.batch_norm:
         graph.add("BatchNormalization", f"batch_norm_{index}", momentum=BN_MOMENTUM)
     graph.add("ReLU", f"relu_{index}")
+    add_pool_and_dropout(graph, block, f"pool_{index}", f"conv_dropout_{index}")
+
+
+def add_pool_and_dropout(graph: Graph, block, pool_name: str, dropout_name: str) -> None:
+    """A block's optional 2x2 max-pool, then its dropout if its rate is above 0."""
     if block.pool:
-        graph.add("MaxPooling2D", f"pool_{index}", pool_size=2)
+        graph.add("MaxPooling2D", pool_name, pool_size=2)
     if block.dropout > 0:
-        graph.add("Dropout", f"conv_dropout_{index}", rate=block.dropout)
+        graph.add("Dropout", dropout_name, rate=block.dropout)
 
 
 def build(network: CNN, graph: Graph) -> None:
     for index, block in enumerate(network.conv_blocks, start=1):
         add_conv_block(graph, block, index)
-    graph.add("Flatten", "flatten")
-    add_dense(graph, network.head, "head", "head_dropout")
+    add_head(graph, network.head)
 
 
 CONV_FIELDS = (

@@ -29,3 +29,9 @@ def add_dense(graph: Graph, layer: DenseLayer, name: str, dropout_name: str) -> 
     graph.add("Dense", name, units=layer.units, activation=layer.activation)
     if layer.dropout > 0:
         graph.add("Dropout", dropout_name, rate=layer.dropout)
+
+
+def add_head(graph: Graph, head: DenseLayer) -> None:
+    """The feature maps flattened into the dense head; the classifier follows for every family."""
+    graph.add("Flatten", "flatten")
+    add_dense(graph, head, "head", "head_dropout")

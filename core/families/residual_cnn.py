@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.families.base import Family, Field, Group
-from core.families.cnn import BN_MOMENTUM, FILTERS, KERNEL_SIZE
-from core.families.dense import DENSE_FIELDS, DROPOUT, DenseLayer, add_dense
+from core.families.cnn import BN_MOMENTUM, FILTERS, KERNEL_SIZE, add_pool_and_dropout
+from core.families.dense import DENSE_FIELDS, DROPOUT, DenseLayer, add_head
 from core.layers import Graph
 
 
@@ -48,17 +48,13 @@ def add_residual_block(graph: Graph, block: ResidualBlock, index: int) -> None:
         shortcut = graph.add("BatchNormalization", f"{prefix}_project_bn", momentum=BN_MOMENTUM)
     graph.add("Add", f"{prefix}_add", [residual, shortcut], note="the skip connection")
     graph.add("ReLU", f"{prefix}_relu")
-    if block.pool:
-        graph.add("MaxPooling2D", f"{prefix}_pool", pool_size=2)
-    if block.dropout > 0:
-        graph.add("Dropout", f"{prefix}_dropout", rate=block.dropout)
+    add_pool_and_dropout(graph, block, f"{prefix}_pool", f"{prefix}_dropout")
 
 
 def build(network: ResidualCNN, graph: Graph) -> None:
     for index, block in enumerate(network.blocks, start=1):
         add_residual_block(graph, block, index)
-    graph.add("Flatten", "flatten")
-    add_dense(graph, network.head, "head", "head_dropout")
+    add_head(graph, network.head)
 
 
 BLOCK_FIELDS = (FILTERS, KERNEL_SIZE, Field("pool", "max-pool", "bool"), DROPOUT)

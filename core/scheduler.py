@@ -114,17 +114,24 @@ def tick() -> RunRecord | None:
     return started_run
 
 
-def submit_run(config: ModelConfig, name: str | None = None, *, who: access.Who = access.OWNER) -> RunRecord:
+def submit_run(
+    config: ModelConfig,
+    name: str | None = None,
+    *,
+    who: access.Who = access.OWNER,
+    meta_changes: dict | None = None,
+) -> RunRecord:
     """Queue a run and start it straight away if a slot is free.
 
     A visitor's run must be within the visitor limits (limits.Refused says which is not), is
-    marked as theirs, and makes their oldest runs past the kept number go.
+    marked as theirs, and makes their oldest runs past the kept number go. `meta_changes` go into
+    its meta.json (a continued run's parent, say).
     """
     with _submit_lock:
         refused = limits.refusal(config, who)
         if refused:
             raise limits.Refused(refused)
-        run = registry.create_run(config, name, meta_changes=who.run_meta())
+        run = registry.create_run(config, name, meta_changes={**(meta_changes or {}), **who.run_meta()})
         jobs.request("train", run.id)
     if not who.owner:
         limits.prune_visitor_runs()

@@ -284,6 +284,27 @@ class StatusPublisher(keras.callbacks.Callback):
         return round(this_epoch + remaining_epochs * epoch_seconds, 1)
 
 
+class SearchPruning(keras.callbacks.Callback):
+    """Reports each epoch's validation accuracy to a search trial (an Optuna `Trial`, duck-typed
+    so this module needs no Optuna) and stops training when the study's pruner says the trial is
+    behind. Never after the last epoch: a finished trial is worth keeping. Sits after `RunMonitor`,
+    so the epoch is recorded first."""
+
+    def __init__(self, trial: Any):
+        super().__init__()
+        self.trial = trial
+        self.pruned_after: int | None = None  # The epoch (1-based) after which it was pruned.
+
+    def on_epoch_end(self, epoch, logs=None):
+        accuracy = (logs or {}).get("val_accuracy")
+        if accuracy is None or not math.isfinite(accuracy):
+            return
+        self.trial.report(float(accuracy), epoch + 1)
+        if epoch + 1 < self.params["epochs"] and self.trial.should_prune():
+            self.pruned_after = epoch + 1
+            raise StopRequested(f"pruned by the search after epoch {epoch + 1}")
+
+
 class RunMonitor(keras.callbacks.Callback):
     """The run folder's callbacks as one, in the order their effects must happen.
 

@@ -25,6 +25,7 @@ import logging
 import math
 import platform
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -164,14 +165,16 @@ def _finish(run: RunRecord, state: str, **fields: Any) -> RunRecord:
     return registry.reload(run)
 
 
-def _callbacks(run: RunRecord, config: ModelConfig) -> tuple[TrainingProgress, list]:
+def _callbacks(run: RunRecord, config: ModelConfig, extra: Sequence = ()) -> tuple[TrainingProgress, list]:
+    """The run folder's monitor first, so each epoch is recorded before `extra` (a search's
+    pruner) may end training after it."""
     monitor = RunMonitor(run, batch_size=config.batch_size)
     if config.early_stopping_patience == 0:
-        return monitor.progress, [monitor]
+        return monitor.progress, [monitor, *extra]
     early_stopping = keras.callbacks.EarlyStopping(
         monitor="val_loss", patience=config.early_stopping_patience, restore_best_weights=True
     )
-    return monitor.progress, [monitor, early_stopping]
+    return monitor.progress, [monitor, early_stopping, *extra]
 
 
 def _evaluate_on_test(run: RunRecord, model: keras.Model, data: MnistData) -> dict[str, Any]:
@@ -230,7 +233,7 @@ def fit_model(model: keras.Model, config: ModelConfig, split: TrainingSplit, cal
     )
 
 
-def _fit(run: RunRecord) -> RunRecord:
+def _fit(run: RunRecord, extra_callbacks: Sequence = ()) -> RunRecord:
     config = run.config
     data = load_mnist()
     split = prepare_split(config, data)
@@ -240,11 +243,11 @@ def _fit(run: RunRecord) -> RunRecord:
         run, {"phase": "compiling", "validation": split.validation_label, "training_samples": samples}
     )
     model = _compiled_model(config, split)
-    progress, callbacks = _callbacks(run, config)
+    progress, callbacks = _callbacks(run, config, extra_callbacks)
     try:
         fit_model(model, config, split, callbacks)
-    except (StopRequested, KeyboardInterrupt):
-        return _save_stopped(run, model, progress)
+    except (StopRequested, KeyboardInterrupt) as stop:
+        return _save_stopped(run, model, progress, str(stop) or "stop requested")
     return _save_finished(run, model, progress, data)
 
 
@@ -267,21 +270,23 @@ def _save_finished(
     )
 
 
-def _save_stopped(run: RunRecord, model: keras.Model, progress: TrainingProgress) -> RunRecord:
-    """Keep the weights trained so far as the run's model."""
+def _save_stopped(run: RunRecord, model: keras.Model, progress: TrainingProgress, reason: str) -> RunRecord:
+    """Keep the weights trained so far as the run's model; `reason` is the Stop button's or a
+    search pruner's."""
     if not progress.has_trained:
         return _finish(run, "stopped", phase="stopped", stop_reason="stopped before training")
     registry.update_status(run, {"phase": "saving"})
     save_model_atomically(model, run.path / registry.MODEL_FILE)
     logger.info("stopped after %d completed epoch(s)", progress.epochs_completed)
-    stopped = _finish(run, "stopped", phase="stopped", stop_reason="stop requested")
+    stopped = _finish(run, "stopped", phase="stopped", stop_reason=reason)
     # After the state change, so Stop answers at once; this process still holds its job slot.
     write_lite_files(model, run.path, source_name=registry.MODEL_FILE)
     return stopped
 
 
-def train_run(run: RunRecord) -> RunRecord:
-    """Train `run` in this process and return its final record.
+def train_run(run: RunRecord, extra_callbacks: Sequence = ()) -> RunRecord:
+    """Train `run` in this process and return its final record; `extra_callbacks` (a search's
+    pruner) sit after the run's own in `fit`.
 
     Errors end the run as failed, with the message in status.json and the traceback in the log,
     rather than escaping: the caller only needs the final state.
@@ -289,7 +294,7 @@ def train_run(run: RunRecord) -> RunRecord:
     try:
         if not _claim(run):
             return registry.reload(run)
-        return _fit(run)
+        return _fit(run, extra_callbacks)
     except KeyboardInterrupt:
         return _finish(run, "stopped", phase="stopped", stop_reason="interrupted before training")
     except Exception as error:

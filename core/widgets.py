@@ -10,8 +10,10 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import streamlit as st
+from streamlit_drawable_canvas import st_canvas
 
 from core import (
     access,
@@ -274,3 +276,30 @@ def answer(result: Prediction | None) -> None:
             f"The model is unsure. Runner-up: {result.runner_up} ({100 * result.runner_up_confidence:.1f}%).",
             icon=":material/help:",
         )
+
+
+def digit_canvas(
+    key: str, size: int, stroke: int, clear_label: str, clear_width="content"
+) -> np.ndarray | None:
+    """A canvas to draw a digit on, white ink on black like MNIST, and a button that clears it;
+    its RGBA drawing after every stroke (None before the first). Clearing gives the canvas a
+    new key, since the component has no way to be emptied from Python."""
+    clears = f"{key}_clears"
+    result = st_canvas(
+        stroke_width=stroke,
+        stroke_color="#FFFFFF",
+        background_color="#000000",
+        height=size,
+        width=size,
+        drawing_mode="freedraw",
+        return_image_data=True,
+        key=f"{key}_canvas_{st.session_state.get(clears, 0)}",
+    )
+    st.button(
+        clear_label,
+        icon=":material/ink_eraser:",
+        key=f"{key}_clear",
+        width=clear_width,
+        on_click=lambda: st.session_state.update({clears: st.session_state.get(clears, 0) + 1}),
+    )
+    return result.image_data

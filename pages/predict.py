@@ -4,7 +4,6 @@ import time
 
 import numpy as np
 import streamlit as st
-from streamlit_drawable_canvas import st_canvas
 
 from core import charts, pictures, prediction, reconcile, session_keys, widgets
 from core.inference import describe_prediction
@@ -33,29 +32,13 @@ st.caption(f"Model: {widgets.plain(labels[choice.id])}")
 
 def read_canvas() -> tuple[Preprocessed | None, float]:
     width = st.slider("Stroke width", 6, 50, 22, key="predict_stroke", help="Pixels on the 280 x 280 canvas.")
-    drawing = st.session_state.setdefault("predict_drawing", 0)  # A new key is a blank canvas.
-    result = st_canvas(  # White ink on black, like MNIST; sends the drawing after every stroke.
-        stroke_width=width,
-        stroke_color="#FFFFFF",
-        background_color="#000000",
-        height=CANVAS_SIZE,
-        width=CANVAS_SIZE,
-        drawing_mode="freedraw",
-        return_image_data=True,
-        key=f"predict_canvas_{drawing}",
-    )
-    st.button(
-        "Clear the canvas",
-        icon=":material/ink_eraser:",
-        key="predict_clear",
-        on_click=lambda: st.session_state.update(predict_drawing=drawing + 1),
-    )
+    drawing = widgets.digit_canvas("predict", CANVAS_SIZE, width, "Clear the canvas")
     st.caption(  # The canvas's own toolbar (undo, redo) stays hidden until the mouse is over it.
         "Draw one digit, large and centred. Clear starts again; undo and redo appear under the "
         "canvas while the mouse is over it."
     )
     started = time.perf_counter()
-    return prediction.preprocess_canvas(result.image_data), time.perf_counter() - started
+    return prediction.preprocess_canvas(drawing), time.perf_counter() - started
 
 
 def read_upload() -> tuple[Preprocessed | None, float]:

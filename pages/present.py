@@ -1,13 +1,11 @@
 """The stage: a big canvas and the answer side by side, readable from the back of a room."""
 
 import streamlit as st
-from streamlit_drawable_canvas import st_canvas
 
 from core import activations, charts, navigation, prediction, reconcile, stage, widgets
 from core.inference import describe_prediction
 
 NOBODY = ""
-CLEARS = "present_clears"  # Bumped by Clear: a canvas with a new key starts empty.
 
 st.set_page_config(initial_sidebar_state="collapsed")  # The settings wait in the sidebar.
 st.html(stage.CSS)
@@ -48,24 +46,7 @@ names = [f"{run.name} · {run.description}" for run, _ in models]
 def draw() -> object:
     """The canvas (white ink on black, like MNIST) and a big Clear button under it."""
     st.html('<p class="stage-prompt">Draw a digit</p>')
-    result = st_canvas(
-        stroke_width=stroke,
-        stroke_color="#FFFFFF",
-        background_color="#000000",
-        height=canvas_px,
-        width=canvas_px,
-        drawing_mode="freedraw",
-        return_image_data=True,
-        key=f"present_canvas_{st.session_state.get(CLEARS, 0)}",
-    )
-    st.button(
-        "Clear",
-        icon=":material/ink_eraser:",
-        key="present_clear",
-        width=canvas_px,
-        on_click=lambda: st.session_state.update({CLEARS: st.session_state.get(CLEARS, 0) + 1}),
-    )
-    return result.image_data
+    return widgets.digit_canvas("present", canvas_px, stroke, "Clear", clear_width=canvas_px)
 
 
 @st.fragment

@@ -141,7 +141,7 @@ def test_the_canvas_help_promises_only_what_is_on_screen(app, runs):
     clear = app.button(key="predict_clear")
     assert clear.label == "Clear the canvas"
     clear.click().run()
-    assert not app.exception and app.session_state["predict_drawing"] == 1
+    assert not app.exception and app.session_state["predict_clears"] == 1
 
 
 def test_the_model_picker_is_in_the_page_not_the_narrow_sidebar(app, runs):

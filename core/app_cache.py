@@ -36,9 +36,9 @@ def start_scheduler() -> None:
 
 
 @st.cache_resource(show_spinner=False)
-def training_device() -> DeviceInfo:
-    """The device training uses, detected once per server."""
-    return detect_device()
+def training_device(devices: str = "all") -> DeviceInfo:
+    """The devices a run with this `devices` setting trains on, detected once per server."""
+    return detect_device(devices)
 
 
 @st.cache_data(show_spinner=False)

@@ -185,10 +185,11 @@ def confusion_heatmap(confusion: np.ndarray, normalised: bool = False) -> go.Fig
     return figure
 
 
-def training_curves(histories: dict[str, list[dict]]) -> go.Figure:
+def training_curves(histories: dict[str, list[dict]], continued_at: float = 0.0) -> go.Figure:
     """Loss and accuracy against (fractional) epochs for one or more runs.
 
-    Batch-level points draw the training curve as it moves; epoch points carry validation.
+    Batch-level points draw the training curve as it moves; epoch points carry validation. A
+    continued run's history (core.continuation) is marked where its parent's ends.
     """
     figure = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"), horizontal_spacing=0.08)
     single = len(histories) == 1
@@ -215,6 +216,11 @@ def training_curves(histories: dict[str, list[dict]]) -> go.Figure:
                     col=column,
                 )
     figure.update_xaxes(title_text="epoch", rangemode="tozero")
+    if continued_at:
+        figure.add_vline(x=continued_at, line=dict(color="grey", dash="dash", width=1))
+        figure.add_annotation(
+            x=continued_at, y=1, yref="paper", text="continued", showarrow=False, xanchor="left"
+        )
     losses = [y for trace in figure.select_traces(col=1) for y in trace.y]
     ticks, labels = log_ticks(losses)
     figure.update_yaxes(

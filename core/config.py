@@ -20,6 +20,9 @@ OPTIMIZERS = tuple(OPTIMIZER_CLASSES)
 SCHEDULES = ("constant", "cosine", "warmup_cosine")
 NORMALIZATIONS = ("unit", "standardize")
 VALIDATION_SOURCES = ("holdout", "test")
+# Where a run trains: every visible GPU (mirrored, the batch split across them), the first GPU
+# only, or the CPU alone. Without a GPU all three train on the CPU.
+DEVICES = ("all", "one", "cpu")
 
 LEARNING_RATE_RANGE = (1e-5, 1.0)
 MOMENTUM_RANGE = (0.0, 0.99)
@@ -75,6 +78,7 @@ class ModelConfig:
     validation_size: int = 5000
     train_limit: int = 0
     seed: int = 42
+    devices: str = "all"
 
     def __post_init__(self) -> None:
         self.validate()
@@ -112,6 +116,7 @@ class ModelConfig:
                 "validation_size", "leaves too few digits to train on; lower it or raise train_limit"
             )
         _check_int("seed", self.seed, SEED_RANGE)
+        _check_choice("devices", self.devices, DEVICES)
 
     @property
     def training_samples(self) -> int:

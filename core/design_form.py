@@ -183,3 +183,11 @@ def training_form() -> None:
         )
     with right:
         number("Random seed", "seed", cfg.SEED_RANGE)
+    left.selectbox(
+        "Train on",
+        cfg.DEVICES,
+        format_func=designer.CHOICE_LABELS.get,
+        key=PREFIX + "devices",
+        help="Several GPUs train one model, each on an equal share of every batch. "
+        "Without a GPU every choice trains on the CPU.",
+    )

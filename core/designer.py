@@ -31,6 +31,7 @@ TRAINING_FIELDS = (
     "validation_size",
     "train_limit",
     "seed",
+    "devices",
 )
 
 # What the form shows for each choice.
@@ -45,6 +46,9 @@ CHOICE_LABELS = {
     "standardize": "standardise (mean 0, std 1)",
     "holdout": "hold-out from training data",
     "test": "the test set (the seed's habit: optimistic)",
+    "all": "all GPUs (the batch split across them)",
+    "one": "one GPU",
+    "cpu": "the CPU",
 }
 
 

@@ -1,7 +1,10 @@
-"""Which device trains: a GPU when TensorFlow sees one, else the CPU.
+"""Which devices train: the GPUs TensorFlow sees (as the run's `devices` setting chooses), else
+the CPU.
 
 The server must not import TensorFlow, so pages ask `detect_device()`, which reads what the
-driver and the installed packages say; job processes call `configure_tensorflow()`.
+driver and the installed packages say; job processes call `configure_tensorflow()`, then
+`distribution_strategy()`: several visible GPUs train one model mirrored, each replica taking an
+equal share of every batch.
 """
 
 from __future__ import annotations
@@ -23,9 +26,12 @@ class DeviceInfo:
     name: str
     cpu_count: int
     tensorflow_version: str
+    gpu_count: int = 0
 
     @property
     def label(self) -> str:
+        if self.gpu_count > 1:
+            return f"{self.gpu_count} GPUs: {self.name}"
         if self.kind == "GPU":
             return f"GPU: {self.name}"
         return f"CPU ({self.cpu_count} cores)"
@@ -34,10 +40,18 @@ class DeviceInfo:
         return asdict(self)
 
 
-def describe_devices(gpu_names: list[str], cpu_count: int, tensorflow_version: str) -> DeviceInfo:
-    """The device Keras places work on: the first GPU if there is any."""
+def chosen_gpus(gpus: list, devices: str = "all") -> list:
+    """The GPUs a run may use by its `devices` setting (core.config.DEVICES)."""
+    return {"all": gpus, "one": gpus[:1], "cpu": []}[devices]
+
+
+def describe_devices(
+    gpu_names: list[str], cpu_count: int, tensorflow_version: str, devices: str = "all"
+) -> DeviceInfo:
+    """The devices a run with this `devices` setting trains on: its GPUs if there are any."""
+    gpu_names = chosen_gpus(gpu_names, devices)
     if gpu_names:
-        return DeviceInfo("GPU", gpu_names[0], cpu_count, tensorflow_version)
+        return DeviceInfo("GPU", gpu_names[0], cpu_count, tensorflow_version, len(gpu_names))
     return DeviceInfo("CPU", "CPU", cpu_count, tensorflow_version)
 
 
@@ -50,24 +64,48 @@ def _gpu_name(tf: Any, gpu: Any) -> str:
     return details.get("device_name") or gpu.name
 
 
-def configure_tensorflow() -> DeviceInfo:
-    """Import TensorFlow and let each GPU's memory grow on demand.
+def configure_tensorflow(devices: str = "all") -> DeviceInfo:
+    """Import TensorFlow, hide the GPUs the `devices` setting leaves out, and let each other GPU's
+    memory grow on demand.
 
-    Memory growth must be set before any tensor exists; it lets the server and a training worker
-    share one GPU instead of the first process reserving all of its memory.
+    Both must happen before any tensor exists. Memory growth lets the server and a training
+    worker share one GPU instead of the first process reserving all of its memory.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
 
     gpus = tf.config.list_physical_devices("GPU")
-    for gpu in gpus:
-        try:
+    chosen = chosen_gpus(gpus, devices)
+    try:
+        if len(chosen) < len(gpus):
+            tf.config.set_visible_devices(chosen, "GPU")
+        for gpu in chosen:
             tf.config.experimental.set_memory_growth(gpu, True)
-        except RuntimeError:
-            pass  # Already initialised in this process; the setting only applies before that.
-    names = [_gpu_name(tf, gpu) for gpu in gpus]
+    except RuntimeError:
+        pass  # Already initialised in this process; these settings only apply before that.
+    names = [_gpu_name(tf, gpu) for gpu in chosen]
     release_library_pages()
     return describe_devices(names, available_cpu_count(), tf.__version__)
+
+
+def replica_devices() -> list[str]:
+    """The devices a run's batches are split across: every GPU left visible."""
+    import tensorflow as tf
+
+    return [device.name for device in tf.config.list_logical_devices("GPU")]
+
+
+def distribution_strategy() -> Any:
+    """`MirroredStrategy` over the replica devices when there are several (each batch of
+    `batch_size` digits split equally among them, so the global batch and the learning rate mean
+    what they mean on one device), else TensorFlow's default strategy: one device.
+
+    The model must be built and compiled inside its `scope()`; `fit` then follows it.
+    """
+    import tensorflow as tf
+
+    devices = replica_devices()
+    return tf.distribute.MirroredStrategy(devices) if len(devices) > 1 else tf.distribute.get_strategy()
 
 
 def release_library_pages() -> int:
@@ -117,13 +155,14 @@ def _tensorflow_has_cuda() -> bool:
     )
 
 
-def detect_device() -> DeviceInfo:
-    """The device training will use, told without importing TensorFlow (seconds and ~600 MB in
-    the server): a GPU when the driver lists one and TensorFlow's CUDA libraries are installed.
-    Each run records what TensorFlow itself chose (`configure_tensorflow`) in its status."""
+def detect_device(devices: str = "all") -> DeviceInfo:
+    """The devices a run with this `devices` setting will use, told without importing TensorFlow
+    (seconds and ~600 MB in the server): GPUs when the driver lists them and TensorFlow's CUDA
+    libraries are installed. Each run records what TensorFlow itself chose
+    (`configure_tensorflow`) in its status."""
     try:
         version = importlib.metadata.version("tensorflow")
     except importlib.metadata.PackageNotFoundError:
         version = "not installed"
     gpus = _nvidia_gpu_names() if _tensorflow_has_cuda() else []
-    return describe_devices(gpus, available_cpu_count(), version)
+    return describe_devices(gpus, available_cpu_count(), version, devices)

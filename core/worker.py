@@ -27,17 +27,18 @@ import platform
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import keras
 import numpy as np
 
-from core import processes, registry
+from core import continuation, processes, registry
 from core.callbacks import RunMonitor, StopRequested, TrainingProgress, save_model_atomically
 from core.config import ModelConfig
 from core.convert import write_lite_files
 from core.data import MnistData, load_mnist
-from core.device import configure_tensorflow
+from core.device import configure_tensorflow, distribution_strategy
 from core.evaluate import evaluate_and_store
 from core.models import build_model, compile_model
 from core.registry import RunRecord
@@ -140,7 +141,7 @@ def git_commit() -> str | None:
 
 def _claim(run: RunRecord) -> bool:
     """Record this process as the run's worker; False if the run was stopped before we began."""
-    device = configure_tensorflow()
+    device = configure_tensorflow(run.config.devices)
     started = {
         "state": "running",
         "started": registry.now_iso(),
@@ -186,10 +187,16 @@ def _evaluate_on_test(run: RunRecord, model: keras.Model, data: MnistData) -> di
     return evaluate_and_store(run.path, model, data.x_test, data.y_test)
 
 
-def _compiled_model(config: ModelConfig, split: TrainingSplit) -> keras.Model:
-    """The run's model, standardised (if asked) with the statistics of the digits it fits on."""
-    mean, std = pixel_statistics(split.x_train)
-    model = build_model(config, pixel_mean=mean, pixel_std=std)
+def _compiled_model(config: ModelConfig, split: TrainingSplit, start_from: Path | None = None) -> keras.Model:
+    """The run's model, standardised (if asked) with the statistics of the digits it fits on; or,
+    for a continued run, its parent's saved model (its own standardisation inside), with a fresh
+    optimiser so the schedule starts again."""
+    if start_from is None:
+        mean, std = pixel_statistics(split.x_train)
+        model = build_model(config, pixel_mean=mean, pixel_std=std)
+    else:
+        model = keras.saving.load_model(start_from, compile=False, safe_mode=True)
+        keras.utils.set_random_seed(config.seed)  # The same dropout and shuffling as a fresh run.
     compile_model(model, config, steps_per_epoch=math.ceil(len(split.y_train) / config.batch_size))
     return model
 
@@ -239,10 +246,21 @@ def _fit(run: RunRecord, extra_callbacks: Sequence = ()) -> RunRecord:
     split = prepare_split(config, data)
     samples = len(split.y_train)
     logger.info("fitting on %d digits, validating on the %s", samples, split.validation_label)
+    strategy = distribution_strategy()
+    replicas = strategy.num_replicas_in_sync
     registry.update_status(
-        run, {"phase": "compiling", "validation": split.validation_label, "training_samples": samples}
+        run,
+        {
+            "phase": "compiling",
+            "validation": split.validation_label,
+            "training_samples": samples,
+            "replicas": replicas,
+        },
     )
-    model = _compiled_model(config, split)
+    if replicas > 1:
+        logger.info("mirrored on %d replicas, each batch of %d split among them", replicas, config.batch_size)
+    with strategy.scope():  # Variables made here are mirrored on every replica.
+        model = _compiled_model(config, split, continuation.starting_weights(run))
     progress, callbacks = _callbacks(run, config, extra_callbacks)
     try:
         fit_model(model, config, split, callbacks)

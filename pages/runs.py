@@ -10,14 +10,18 @@ from core import (
     access,
     app_cache,
     charts,
+    continuation,
     jobs,
+    limits,
     monitor,
     navigation,
     reconcile,
     registry,
     run_results,
+    session_keys,
     widgets,
 )
+from core.config import EPOCHS_RANGE
 
 st.title(":material/monitoring: Training runs")
 
@@ -46,6 +50,30 @@ def stop_button(run: registry.RunRecord, user: access.Who) -> None:
         st.rerun(scope="fragment")
 
 
+def continue_control(run: registry.RunRecord, user: access.Who) -> None:
+    """Train an ended run's weights further, as a new run of this user's (the parent is unchanged)."""
+    if run.state not in ("finished", "stopped") or continuation.refusal(run):
+        return
+    epochs_column, button_column = st.columns([1, 3], vertical_alignment="bottom")
+    epochs = epochs_column.number_input(
+        "More epochs", *EPOCHS_RANGE, value=run.config.epochs, key=f"more_{run.id}"
+    )
+    refused = limits.refusal(continuation.continued_config(run, int(epochs)), user)
+    clicked = button_column.button(
+        "Continue training", icon=":material/fast_forward:", key=f"continue_{run.id}", disabled=bool(refused)
+    )
+    if refused:
+        st.caption(f":material/block: {widgets.plain(refused)}")
+    if clicked:
+        try:
+            child = continuation.continue_run(run, int(epochs), user)
+        except (limits.Refused, registry.RegistryError) as error:
+            st.error(widgets.plain(error), icon=":material/block:")
+            return
+        st.session_state[session_keys.FOCUS_RUN] = child.id
+        st.rerun(scope="fragment")
+
+
 def show_run(run: registry.RunRecord) -> None:
     header, action = st.columns([5, 1], vertical_alignment="bottom")
     header.markdown(
@@ -69,11 +97,13 @@ def show_run(run: registry.RunRecord) -> None:
         accuracy, loss = st.columns(2)
         accuracy.metric("Test accuracy", f"{100 * run.status['test_accuracy']:.2f}%")
         loss.metric("Test loss", f"{run.status['test_loss']:.4f}")
-    metrics = app_cache.run_metrics(run)
+    metrics = continuation.history(run, read=app_cache.run_metrics)  # After its parent's, if continued.
     if metrics:
-        st.plotly_chart(
-            charts.training_curves({widgets.figure_text(run.name): metrics}), key=f"curves_{run.id}"
+        curves = charts.training_curves(
+            {widgets.figure_text(run.name): metrics}, continued_at=continuation.start_epoch(run)
         )
+        st.plotly_chart(curves, key=f"curves_{run.id}")
+    continue_control(run, widgets.who())
     with st.expander("Worker log"):
         log, hidden = monitor.user_log(run_results.read_log(run))
         st.code(log or "(empty)", language=None)

@@ -47,7 +47,9 @@ columns[3].metric("Training memory", f"~{architecture.training_memory_bytes(conf
 columns[4].metric(
     "One epoch", f"~{architecture.epoch_seconds(config):,.0f} s", help="Estimated on a 2-core CPU."
 )
-st.caption(f"{designer.training_digits_note(config)} Trains on {app_cache.training_device().label}.")
+st.caption(
+    f"{designer.training_digits_note(config)} Trains on {app_cache.training_device(config.devices).label}."
+)
 # Every layer in view: a table that scrolls inside its box hides its last rows.
 st.dataframe(
     pd.DataFrame(architecture.summary_rows(config)), hide_index=True, width="stretch", height="content"

@@ -14,9 +14,12 @@ def test_no_gpu_means_cpu_with_core_count():
     assert info.kind == "CPU" and info.label == "CPU (2 cores)"
 
 
-def test_first_gpu_is_named():
+def test_gpus_are_named_and_counted():
     info = device.describe_devices(["NVIDIA H100 80GB HBM3", "NVIDIA H100 80GB HBM3"], 16, "2.21.0")
-    assert info.kind == "GPU" and info.label == "GPU: NVIDIA H100 80GB HBM3"
+    assert info.kind == "GPU" and info.label == "2 GPUs: NVIDIA H100 80GB HBM3"
+    assert (
+        device.describe_devices(["NVIDIA H100 80GB HBM3"], 16, "2.21.0").label == "GPU: NVIDIA H100 80GB HBM3"
+    )
 
 
 class FakeGpu:
@@ -48,7 +51,7 @@ def test_configure_turns_on_memory_growth_for_every_gpu(monkeypatch, gpu_count):
     assert growth_calls == [(gpu.name, True) for gpu in gpus]
     assert info.tensorflow_version == "9.9.9"
     if gpu_count:
-        assert info.label == "GPU: NVIDIA A100-SXM4-40GB"
+        assert info.label == ("GPU: " if gpu_count == 1 else "2 GPUs: ") + "NVIDIA A100-SXM4-40GB"
     else:
         assert info.kind == "CPU" and info.cpu_count == device.available_cpu_count()
 
@@ -74,7 +77,7 @@ def test_detection_names_the_drivers_gpus_when_cuda_libraries_are_installed(monk
         device, "Path", lambda p: tmp_path if p == "/proc/driver/nvidia/gpus" else real_path(p)
     )
     monkeypatch.setattr(device, "_tensorflow_has_cuda", lambda: True)
-    assert device.detect_device().label == "GPU: NVIDIA H200"
+    assert device.detect_device().label == "2 GPUs: NVIDIA H200"
     monkeypatch.setattr(device, "_tensorflow_has_cuda", lambda: False)  # A CPU-only TensorFlow.
     assert device.detect_device().kind == "CPU"
 

@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import streamlit as st
-from streamlit_drawable_canvas import st_canvas
 
 from core import (
     access,
@@ -22,7 +21,9 @@ from core import (
     compare,
     links,
     model_jobs,
+    navigation,
     prediction,
+    reconcile,
     registry,
     session_keys,
 )
@@ -284,6 +285,9 @@ def digit_canvas(
     """A canvas to draw a digit on, white ink on black like MNIST, and a button that clears it;
     its RGBA drawing after every stroke (None before the first). Clearing gives the canvas a
     new key, since the component has no way to be emptied from Python."""
+    # Imported here: the component registers itself on import, which needs a running app.
+    from streamlit_drawable_canvas import st_canvas
+
     clears = f"{key}_clears"
     result = st_canvas(
         stroke_width=stroke,
@@ -303,3 +307,14 @@ def digit_canvas(
         on_click=lambda: st.session_state.update({clears: st.session_state.get(clears, 0) + 1}),
     )
     return result.image_data
+
+
+def runs_with_models_or_stop(missing: str) -> list[RunRecord]:
+    """Every run with a saved model, the shipped ones included; with none, `missing` and a link
+    to the train page, and the page stops there."""
+    runs = compare.comparable_runs(reconcile.reconcile_all(include_shipped=True))
+    if not runs:
+        st.info(missing, icon=":material/info:")
+        navigation.link("train")
+        st.stop()
+    return runs

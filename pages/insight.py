@@ -3,16 +3,13 @@
 import numpy as np
 import streamlit as st
 
-from core import activations, app_cache, compare, pictures, reconcile, saliency, session_keys, widgets
+from core import activations, app_cache, pictures, saliency, session_keys, widgets
 
 TEST, DRAWN = "A test digit", "The digit drawn on the predict page"
 METHOD_LABELS = {"occlusion": "Occlusion", "pixel_flip": "Pixel flip"}
 
 st.title(":material/visibility: What the model looks at")
-runs = compare.comparable_runs(reconcile.reconcile_all(include_shipped=True))
-if not runs:
-    st.info("No trained model yet. Train one, then come back.", icon=":material/info:")
-    st.stop()
+runs = widgets.runs_with_models_or_stop("No trained model yet. Train one, then come back.")
 by_id = {run.id: run for run in runs}
 drawn = st.session_state.get(session_keys.HANDOVER_DIGIT)
 if drawn is not None and st.session_state.get("insight_seen_handover") is not drawn:

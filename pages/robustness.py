@@ -7,11 +7,8 @@ from core import (
     app_cache,
     atomic_files,
     charts,
-    compare,
     model_jobs,
-    navigation,
     pictures,
-    reconcile,
     registry,
     robustness,
     widgets,
@@ -23,11 +20,7 @@ st.caption(
     "through the predict page's own preprocessing and the model. Gated suites must stay at "
     f"{100 * robustness.GATE:.0f}% or more for the shipped model."
 )
-runs = compare.comparable_runs(reconcile.reconcile_all(include_shipped=True))
-if not runs:
-    st.info("No model yet. Train one, then come back.", icon=":material/info:")
-    navigation.link("train")
-    st.stop()
+runs = widgets.runs_with_models_or_stop("No model yet. Train one, then come back.")
 run = widgets.focused_run_picker(runs, key="robustness_run")
 
 

@@ -7,12 +7,10 @@ from core import (
     app_cache,
     atomic_files,
     charts,
-    compare,
     evaluate,
     model_jobs,
     navigation,
     pictures,
-    reconcile,
     registry,
     widgets,
 )
@@ -21,11 +19,7 @@ GALLERY_SIZE, COLUMNS = 60, 12
 ANY = "any"
 
 st.title(":material/grid_on: Run detail")
-runs = compare.comparable_runs(reconcile.reconcile_all(include_shipped=True))
-if not runs:
-    st.info("No finished run with a model yet. Train one, then come back.", icon=":material/info:")
-    navigation.link("train")
-    st.stop()
+runs = widgets.runs_with_models_or_stop("No finished run with a model yet. Train one, then come back.")
 run = widgets.focused_run_picker(runs, key="detail_run")
 
 

@@ -76,10 +76,8 @@ def trained_epochs(
 def continued_config(parent: RunRecord, epochs: int) -> ModelConfig:
     """The parent's settings over `epochs` epochs. A warm-up is left out: it protects freshly
     initialised weights, and these are trained."""
-    config = parent.config.with_changes(epochs=epochs)
-    if config.schedule == "warmup_cosine":
-        return config.with_changes(schedule="cosine", warmup_epochs=0)
-    return config
+    schedule = "cosine" if parent.config.schedule == "warmup_cosine" else parent.config.schedule
+    return parent.config.with_changes(epochs=epochs, schedule=schedule, warmup_epochs=0)
 
 
 def continue_run(parent: RunRecord, epochs: int, who: access.Who = access.OWNER) -> RunRecord:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Creates .venv and installs the app's packages; with --dev also the test tools and Debian chromium.
+# Creates .venv and installs the app's packages; with --dev also the test tools, Debian chromium and postgresql.
 # Says what it is doing as it goes: a line per package pip fetches (about 1 GB and 2-3 minutes
 # the first time, a few seconds after that); pip's full output goes to .venv/setup.log.
 set -euo pipefail
@@ -75,12 +75,17 @@ pip_install "the latest pip" --upgrade pip
 
 if [ "${1:-}" = "--dev" ]; then
   pip_install "the app's packages and the test tools (requirements-dev.txt)" -r requirements-dev.txt
-  if [ ! -x /usr/bin/chromium ]; then
-    echo "Installing Debian's chromium with apt-get, for the browser tests..."
+  # Debian's chromium for the browser tests, and postgresql for the search's shared-study test.
+  missing=""
+  [ -x /usr/bin/chromium ] || missing=" chromium"
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing="$missing postgresql"
+  if [ -n "$missing" ]; then
+    echo "Installing Debian's$missing with apt-get, for the tests..."
     SUDO=""
     [ "$(id -u)" -eq 0 ] || SUDO="sudo"
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+    # shellcheck disable=SC2086 # One word per package.
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
     echo "  done"
   fi
 else

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Sets everything up (test tools and Debian chromium included), checks lint and format, then runs every test.
+# Sets everything up (test tools, Debian chromium and postgresql included), checks lint and format, then runs every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --dev

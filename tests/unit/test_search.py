@@ -1,0 +1,312 @@
+"""Search: spaces derived for every family, hostile space files, real tiny searches (2,000 digits,
+1 or 2 epochs, one-layer MLPs), pruning, stop and resume, and several workers on one study in
+SQLite and in a real PostgreSQL server."""
+
+import glob
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import optuna
+import pytest
+
+from core import families, registry, run_results, search
+from core.config import PRESETS
+from core.families.base import ConfigError
+from core.search_space import default_space, parse_space, read_space, sample
+
+BASE = PRESETS["fast-cnn"].config
+TINY_SPACE = {
+    "family": "mlp",
+    "network": {
+        "hidden_layers": {
+            "count": {"choices": [1]},
+            "units": {"low": 16, "high": 64, "log": True},
+            "dropout": {"choices": [0.1]},
+        }
+    },
+    "training": {
+        "optimizer": {"choices": ["adam", "sgd"]},
+        "learning_rate": {"low": 1e-5, "high": 0.01, "log": True},
+        "batch_size": {"choices": [64]},
+    },
+}
+WORKER_TIMEOUT = 300
+TrialState = optuna.trial.TrialState
+
+
+@pytest.fixture(autouse=True)
+def runs_root(tmp_path, monkeypatch):
+    root = tmp_path / "runs"
+    monkeypatch.setenv("MNIST_RUNS_DIR", str(root))
+    return root
+
+
+@pytest.fixture
+def space_file(tmp_path):
+    path = tmp_path / "space.json"
+    path.write_text(json.dumps(TINY_SPACE))
+    return path
+
+
+def search_command(runs_root, study, *options):
+    """`python -m core.search` as a person types it."""
+    return [sys.executable, "-m", "core.search", "--study", study, "--runs-dir", str(runs_root), *options]
+
+
+def run_search(runs_root, study, *options) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        search_command(runs_root, study, *options),
+        cwd=registry.PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=WORKER_TIMEOUT,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def runs_by_trial(study: str) -> dict[int, registry.RunRecord]:
+    return {run.meta["search"]["trial"]: run for run in search.trial_runs(study)}
+
+
+def last_validation_accuracy(run) -> float:
+    return [r for r in run_results.read_metrics(run) if r["kind"] == "epoch"][-1]["val_accuracy"]
+
+
+def asked_by(trial):
+    return lambda name, bounds: bounds.suggest(trial, name)
+
+
+@pytest.mark.parametrize("family", sorted(families.FAMILIES))
+def test_every_family_can_be_searched(family):
+    import keras
+
+    from core.models import build_model
+
+    base = BASE.with_changes(network=families.FAMILIES[family].network())
+    space = default_space(base)
+    assert parse_space(json.loads(json.dumps(space.to_dict())), base) == space  # What a file says.
+    group = families.FAMILIES[family].groups[0]
+    assert group.count[0] <= space.network[group.name]["count"].low
+    assert space.network[group.name]["count"].high <= group.count[1]
+    assert space.training["learning_rate"].log and space.training["augment"].choices == (False, True)
+
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=3))
+    for _ in range(3):
+        trial = study.ask()
+        config = sample(base, space, asked_by(trial))
+        assert config.architecture == family and config.validation == "holdout"
+        count = len(getattr(config.network, group.name))
+        assert trial.params[f"{group.name}.count"] == count
+        assert f"{group.name}.{count}.filters" in trial.params or family == "mlp"
+    model = build_model(config)
+    assert model.output_shape == (None, 10)
+    assert keras.ops.convert_to_numpy(model(keras.ops.zeros((1, 28, 28, 1)))).shape == (1, 10)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"famly": "cnn"}', "space.'famly': is unknown"),
+        ('{"family": "transformer"}', "family: must be one of mlp, cnn, resnet"),
+        ('{"family": "cnn", "network": {"hidden_layers": {}}}', "network.'hidden_layers': is unknown"),
+        ('{"network": {"conv_blocks": {"colour": {"choices": [1]}}}}', "conv_blocks.'colour': is unknown"),
+        (
+            '{"network": {"head": {"units": {"low": 64, "high": 1000000000000}}}}',
+            "units.high: must be between 16 and 2048",
+        ),
+        ('{"network": {"head": {"units": {"low": 512, "high": 64}}}}', "low (512) is above high (64)"),
+        ('{"network": {"head": {"units": {"low": 16.5, "high": 64}}}}', "must be a whole number"),
+        (
+            '{"network": {"conv_blocks": {"count": {"low": 1, "high": 40}}}}',
+            "count.high: must be between 1 and 4",
+        ),
+        ('{"network": {"head": {"count": {"low": 1, "high": 2}}}}', "head.'count': is unknown"),
+        (
+            '{"network": {"conv_blocks": {"kernel_size": {"choices": [3, 7]}}}}',
+            "choices[1]: must be one of 3, 5",
+        ),
+        ('{"training": {"momentum": {"low": 0, "high": 0.5, "log": true}}}', "needs a low above 0"),
+        ('{"training": {"learning_rate": {"low": NaN, "high": 0.1}}}', "not valid JSON"),
+        ('{"training": {"epochs": {"low": 1, "high": 1000}}}', "training.'epochs': is unknown"),
+        ('{"training": {"augment": {"low": 0, "high": 1}}}', "is not a number: give its choices"),
+        ('{"training": {"batch_size": {"low": true, "high": 64}}}', "must be a number"),
+        ('{"training": {"optimizer": {"choices": []}}}', "must be a list of 1 to 16 values"),
+        ('{"training": {"optimizer": {"choices": ["adam", "adam"]}}}', "lists a value twice"),
+        ('{"training": {"batch_size": {"low": 16, "high": 64, "step": 2}}}', "'step': is not one of"),
+        ("[1, 2]", "space: must be a set of named ranges"),
+        ("{" * 50_000, "not valid JSON"),
+        (" " * 70_000 + "{}", "larger than 64 KB"),
+    ],
+)
+def test_hostile_space_files_are_refused_with_clear_messages(tmp_path, content, message):
+    path = tmp_path / "space.json"
+    path.write_text(content)
+    with pytest.raises(ConfigError) as refused:
+        read_space(path, BASE)
+    assert message in str(refused.value)
+    assert len(str(refused.value)) < 300
+
+
+def test_a_tiny_search_ends_with_three_runs_and_a_best_trial(runs_root, space_file):
+    options = ("--trials", "3", "--epochs", "1", "--train-limit", "2000", "--space", str(space_file))
+    result = run_search(runs_root, "tiny", *options)
+
+    runs = runs_by_trial("tiny")
+    assert sorted(runs) == [0, 1, 2]
+    assert all(run.state == "finished" and run.name == f"tiny #{n}" for n, run in runs.items())
+    assert all(run.config.train_limit == 2000 and run.config.validation == "holdout" for run in runs.values())
+    best = max(runs, key=lambda n: last_validation_accuracy(runs[n]))
+    line = result.stdout.strip().splitlines()[-1]
+    assert re.fullmatch(r"best validation accuracy 0\.\d{4} \(trial \d\)", line), line
+    assert line.endswith(f"(trial {best})")
+    assert f"{last_validation_accuracy(runs[best]):.4f}" in line
+    assert (runs_root / search.STORAGE_FILE).is_file()  # The default storage.
+
+
+def test_the_pruner_stops_a_trial_that_falls_behind(tmp_path, space_file):
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    settings = search.new_settings(epochs=2, train_limit=2000, space_file=space_file)
+    study = search.open_study("pruned", storage, pruner=optuna.pruners.MedianPruner(n_startup_trials=1))
+    study.enqueue_trial({"hidden_layers.1.units": 64, "optimizer": "adam", "learning_rate": 0.005})
+    study.enqueue_trial({"hidden_layers.1.units": 16, "optimizer": "sgd", "learning_rate": 1e-5})
+    search.run_trials(study, settings, 2)
+
+    good, bad = study.trials
+    assert (good.state, bad.state) == (TrialState.COMPLETE, TrialState.PRUNED)
+    assert bad.intermediate_values[1] < good.intermediate_values[1]
+    runs = runs_by_trial("pruned")
+    assert (
+        runs[1].state == "stopped" and runs[1].status["stop_reason"] == "pruned by the search after epoch 1"
+    )
+    assert len([r for r in run_results.read_metrics(runs[1]) if r["kind"] == "epoch"]) == 1
+    assert (runs[1].path / registry.MODEL_FILE).is_file()
+    assert runs[0].state == "finished" and runs[0].progress["epochs_completed"] == 2
+
+
+def wait_for(condition, timeout: float):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout} s")
+
+
+def test_stop_and_resume_keep_the_study_trials(runs_root, tmp_path, space_file):
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    options = ("--trials", "20", "--epochs", "1", "--train-limit", "2000", "--space", str(space_file))
+    worker = subprocess.Popen(
+        search_command(runs_root, "paused", "--storage", storage, *options),
+        cwd=registry.PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        study = wait_for(lambda: _study_with_finished_trial("paused", storage), WORKER_TIMEOUT)
+        search.request_stop(study)
+        output, _ = worker.communicate(timeout=WORKER_TIMEOUT)
+    finally:
+        worker.kill()
+    assert worker.returncode == 0
+    stopped = {trial.number: trial.state for trial in study.get_trials()}
+    assert 1 <= len(stopped) < 20 and TrialState.RUNNING not in stopped.values()
+    assert output.strip().splitlines()[-1].startswith("best validation accuracy")
+
+    # Resuming needs only the study and its storage: it keeps the settings and every trial.
+    run_search(runs_root, "paused", "--storage", storage, "--trials", "1")
+    resumed = search.open_study("paused", storage)
+    assert {t.number: t.state for t in resumed.get_trials()[: len(stopped)]} == stopped
+    assert [t.number for t in resumed.get_trials()] == list(range(len(stopped) + 1))
+    assert resumed.trials[-1].state == TrialState.COMPLETE
+    assert sorted(runs_by_trial("paused")) == list(range(len(stopped) + 1))
+
+
+def _study_with_finished_trial(name, storage):
+    try:
+        study = search.open_study(name, storage)
+    except Exception:  # Created by the worker a moment later.
+        return None
+    return study if study.get_trials(states=(TrialState.COMPLETE,)) else None
+
+
+def test_a_worker_joining_a_study_cannot_change_its_settings(tmp_path, space_file):
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    study = search.open_study("fixed", storage)
+    first = search.new_settings(epochs=1, train_limit=2000, space_file=space_file)
+    assert search.study_settings(study, first, {"epochs", "space"}) == first
+    assert search.study_settings(study, search.new_settings(), set()) == first  # Joined as is.
+    with pytest.raises(ConfigError, match="epochs: differs from study 'fixed'"):
+        search.study_settings(study, search.new_settings(epochs=3, train_limit=2000), {"epochs"})
+
+
+def two_workers_share_one_study(runs_root, storage, space_file):
+    """Two worker processes on one study, two trials each: four distinct trials, none run twice."""
+    options = ("--trials", "2", "--epochs", "1", "--train-limit", "2000", "--space", str(space_file))
+    command = search_command(runs_root, "shared", "--storage", storage, *options)
+    workers = [
+        subprocess.Popen(command, cwd=registry.PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]
+    for worker in workers:
+        _, errors = worker.communicate(timeout=WORKER_TIMEOUT)
+        assert worker.returncode == 0, errors.decode()[-3000:]
+    trials = search.open_study("shared", storage).get_trials()
+    assert [trial.number for trial in trials] == [0, 1, 2, 3]
+    assert all(trial.state == TrialState.COMPLETE for trial in trials)
+    runs = runs_by_trial("shared")
+    assert sorted(runs) == [0, 1, 2, 3] and len(search.trial_runs("shared")) == 4
+    assert {trial.user_attrs["run"] for trial in trials} == {run.id for run in runs.values()}
+    # Both workers took trials: each run records the process that trained it.
+    assert len({run.status["pid"] for run in runs.values()}) == 2
+
+
+def test_two_workers_on_one_sqlite_study(runs_root, tmp_path, space_file):
+    two_workers_share_one_study(runs_root, f"sqlite:///{tmp_path / 'shared.db'}", space_file)
+
+
+def postgres_binaries() -> str | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    return os.path.dirname(found[-1]) if found else None
+
+
+@pytest.fixture
+def postgres_url():
+    """A throwaway PostgreSQL server on 127.0.0.1 and a free port. initdb refuses to run as root,
+    so as root it runs as the `postgres` user, in a folder that user may enter."""
+    binaries = postgres_binaries()
+    if binaries is None:
+        pytest.skip("PostgreSQL is not installed (Debian package postgresql; scripts/setup.sh --dev)")
+    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    folder = tempfile.mkdtemp(prefix="mnist-postgres-", dir="/tmp")
+    os.chmod(folder, 0o777)
+    data = os.path.join(folder, "data")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server_options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1"
+    ctl = [*as_postgres, f"{binaries}/pg_ctl", "-D", data]
+    subprocess.run(
+        [*as_postgres, f"{binaries}/initdb", "-D", data, "-A", "trust", "-U", "postgres"],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run([*ctl, "-o", server_options, "-l", f"{folder}/server.log", "-w", "start"], check=True)
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*ctl, "-m", "immediate", "stop"], capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_two_workers_on_one_postgresql_study(runs_root, postgres_url, space_file):
+    two_workers_share_one_study(runs_root, postgres_url, space_file)

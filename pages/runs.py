@@ -71,7 +71,7 @@ def continue_control(run: registry.RunRecord, user: access.Who) -> None:
             st.error(widgets.plain(error), icon=":material/block:")
             return
         st.session_state[session_keys.FOCUS_RUN] = child.id
-        st.rerun(scope="fragment")
+        st.rerun()  # The picker above shows the new run.
 
 
 def show_run(run: registry.RunRecord) -> None:

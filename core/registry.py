@@ -264,9 +264,12 @@ def open_run(path: Path, *, shipped: bool = False) -> RunRecord:
         status = _shipped_status(path, config)
     except (ValueError, OSError) as error:
         return broken(config, f"status.json is unreadable ({error})")
-    problem = status_problem(status) or _missing_member(meta)
+    problem = status_problem(status)
     if problem:
-        return broken(config, f"status.json {problem}" if problem.startswith("has") else problem)
+        return broken(config, f"status.json {problem}")
+    problem = _missing_member(meta)
+    if problem:
+        return broken(config, problem)
     return RunRecord(path.name, path, config, status, meta, shipped=shipped)
 
 

@@ -61,10 +61,11 @@ class JobKind:
     urgent: bool  # Short jobs a person waits for start before queued training runs.
     # The target is an existing run (forgotten when the run is deleted), not a job that makes one.
     on_a_run: bool = True
+    trains: bool = False  # It trains models: it never runs beside another training.
 
 
 KINDS = {
-    "train": JobKind("core.worker:train_job", "training", retries=0, urgent=False),
+    "train": JobKind("core.worker:train_job", "training", retries=0, urgent=False, trains=True),
     "evaluate": JobKind(
         "core.model_jobs:evaluate_job", "evaluating on the 10,000 test digits", retries=1, urgent=True
     ),
@@ -87,6 +88,15 @@ KINDS = {
         retries=1,
         urgent=True,
         on_a_run=False,
+    ),
+    # The target is a study's name; each trial is a run the job trains itself.
+    "search": JobKind(
+        "core.search:search_job",
+        "training the search's trials",
+        retries=0,
+        urgent=False,
+        on_a_run=False,
+        trains=True,
     ),
 }
 

@@ -38,6 +38,7 @@ class Limits:
     visitor_runs_kept: int = 20  # Older visitor runs are deleted; the owner's never.
     runs_folder_mb: int = 5_000  # No visitor run or import once the runs folder is this big.
     visitor_imports: bool = False  # Whether visitors may import models.
+    visitor_searches: bool = False  # Whether visitors may start searches (each trial within the above).
 
     @classmethod
     def from_table(cls, table: Mapping[str, Any]) -> Limits:
@@ -145,6 +146,16 @@ def import_refusal(who: access.Who, limits: Limits | None = None) -> str | None:
     limits = limits or current()
     if not limits.visitor_imports:
         return "Importing models is for the owner of this dashboard."
+    return folder_refusal(limits)
+
+
+def search_refusal(who: access.Who, limits: Limits | None = None) -> str | None:
+    """Why `who` may not start a search; None if they may (always, for the owner)."""
+    if who.owner:
+        return None
+    limits = limits or current()
+    if not limits.visitor_searches:
+        return "Starting searches is for the owner of this dashboard."
     return folder_refusal(limits)
 
 

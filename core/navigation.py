@@ -76,6 +76,13 @@ PAGES = (
         "live curves and progress, stop or cancel, logs",
     ),
     Page(
+        "search",
+        "Search",
+        ":material/travel_explore:",
+        "Train",
+        "an Optuna study of many short runs: trials live, best settings",
+    ),
+    Page(
         "predict",
         "Predict",
         ":material/online_prediction:",

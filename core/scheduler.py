@@ -99,18 +99,22 @@ def tick() -> RunRecord | None:
         running = jobs.running_jobs(current)
         outside_queue = [run for run in runs.values() if run.is_live and run.status.get("launcher") == "cli"]
         free = jobs.max_concurrent_jobs() - len(running) - len(outside_queue)
-        training = outside_queue or any(job["kind"] == "train" for job in running)
+        training = outside_queue or any(jobs.KINDS[job["kind"]].trains for job in running)
         started_run = None
         for job in jobs.next_queued(current):
             if free <= 0:
                 break
-            if job["kind"] != "train":
+            if not jobs.KINDS[job["kind"]].trains:
                 _start_job(job)
                 free -= 1
-            elif not training:
+            elif not training and job["kind"] == "train":
                 started_run = _start_training(job, runs.get(job["target"]))
                 training = started_run is not None
                 free -= training
+            elif not training:  # A search, whose job creates and trains its runs.
+                _start_job(job)
+                training = True
+                free -= 1
     return started_run
 
 

@@ -9,30 +9,33 @@ validation accuracy to the pruner (the test set never chooses). The study lives 
 storage: by default `sqlite:///<runs>/search.db`; a shared SQLAlchemy URL (PostgreSQL) lets workers
 on several machines pull trials from one study, Optuna handing each trial to one worker only. The
 study keeps its settings (preset, epochs, digits, space), so a worker that joins or resumes it
-needs only its name and storage. Optuna is imported here and by the Search page, never by the
-rest of the server; TensorFlow only once trials run.
+needs only its name and storage. From the dashboard, the "search" job (`search_job`) runs a
+study's trials the same way; `$MNIST_SEARCH_STORAGE` points the dashboard at a shared storage, so it
+shows every machine's trials. Optuna is imported here and by the Search page, never by the rest of
+the server; TensorFlow only once trials run.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import socket
 import sys
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import optuna
 import sqlalchemy.exc
 
-from core import access, registry, run_results
+from core import access, jobs, limits, registry, run_results, scheduler
 from core.config import PRESETS, VALIDATION_SIZE_RANGE, ConfigError, ModelConfig
 from core.registry import RunRecord
-from core.search_space import SearchSpace, default_space, parse_space, read_space, sample
+from core.search_space import SearchSpace, default_space, parse_space, read_space, sample, space_from_json
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +45,8 @@ SETTINGS_ATTR = "settings"  # The study's user attribute holding its SearchSetti
 STOP_ATTR = "stop_requested"  # Set by `request_stop`; workers end after their current trial.
 SAMPLERS = ("tpe", "random")
 PRUNERS = ("median", "hyperband", "none")
+TRIALS_RANGE = (1, 200)  # Trials one dashboard request may ask for.
+STORAGE_VARIABLE = "MNIST_SEARCH_STORAGE"
 HEARTBEAT_SECONDS = 60  # A worker that dies leaves its trial running until others see it stale.
 OPEN_ATTEMPTS = 3  # Workers starting together on a new storage may race to create its tables.
 
@@ -87,11 +92,25 @@ def new_settings(
     return SearchSettings(preset, base, space)
 
 
+def with_space(settings: SearchSettings, text: str) -> SearchSettings:
+    """`settings` searching the space that JSON `text` describes (the page's edited ranges)."""
+    return replace(settings, space=space_from_json(text.encode(), settings.base))
+
+
+def settings_of(study: optuna.Study) -> SearchSettings | None:
+    """The settings the study keeps; None before its first worker stored them."""
+    stored = study.user_attrs.get(SETTINGS_ATTR)
+    return None if stored is None else SearchSettings.from_dict(stored)
+
+
 def default_storage() -> str:
-    return f"sqlite:///{registry.runs_dir() / STORAGE_FILE}"
+    """`$MNIST_SEARCH_STORAGE`, else the SQLite file in the runs folder."""
+    return os.environ.get(STORAGE_VARIABLE) or f"sqlite:///{registry.runs_dir() / STORAGE_FILE}"
 
 
+@functools.cache
 def _storage(url: str) -> optuna.storages.RDBStorage:
+    """One storage (and connection pool) per URL in a process: the page reads it every second."""
     # SQLite: wait for another worker's write rather than fail; a server: drop dead connections.
     engine = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {"pool_pre_ping": True}
     with warnings.catch_warnings():  # Heartbeats are "experimental" in Optuna 5, and needed.
@@ -138,17 +157,21 @@ def open_study(
             attempt += 1
 
 
+def load_study(name: str, storage: str | None = None) -> optuna.Study:
+    """An existing study, for reading; KeyError if there is none of that name."""
+    return optuna.load_study(study_name=name, storage=_storage(storage or default_storage()))
+
+
 def study_settings(study: optuna.Study, proposed: SearchSettings, given: set[str]) -> SearchSettings:
     """The settings the study keeps, stored from `proposed` if it has none yet.
 
     A worker joining a study follows its settings; any of `given` ("preset", "epochs",
     "train_limit", "space": what its command line named) that disagrees is refused.
     """
-    stored = study.user_attrs.get(SETTINGS_ATTR)
-    if stored is None:
+    settings = settings_of(study)
+    if settings is None:
         study.set_user_attr(SETTINGS_ATTR, proposed.to_dict())
         return proposed
-    settings = SearchSettings.from_dict(stored)
     differ = {
         "preset": settings.preset != proposed.preset,
         "epochs": settings.base.epochs != proposed.base.epochs,
@@ -186,17 +209,21 @@ class _RunLog:
         self.handler.close()
 
 
-def _objective(settings: SearchSettings, who: access.Who) -> Callable[[optuna.Trial], float]:
+def _objective(settings: SearchSettings, who: access.Who, launcher: str) -> Callable[[optuna.Trial], float]:
     from core.callbacks import SearchPruning
     from core.worker import train_run
 
     def objective(trial: optuna.Trial) -> float:
         config = sample(settings.base, settings.space, lambda name, bounds: bounds.suggest(trial, name))
+        refused = None if who.owner else limits.design_refusal(config, limits.current())
+        if refused:
+            raise TrialFailed(refused)
         study = trial.study.study_name
         run = registry.create_run(
             config,
             f"{study} #{trial.number}",
             start_now=True,
+            status_changes={"launcher": launcher},
             meta_changes={SEARCH_KEY: {"study": study, "trial": trial.number}, **who.run_meta()},
         )
         trial.set_user_attr("run", run.id)
@@ -222,15 +249,19 @@ def _stop_if_requested(study: optuna.Study, _trial: optuna.trial.FrozenTrial) ->
         study.stop()
 
 
-def run_trials(study: optuna.Study, settings: SearchSettings, trials: int, *, who=access.OWNER) -> None:
+def run_trials(
+    study: optuna.Study, settings: SearchSettings, trials: int, *, who=access.OWNER, launcher: str = "cli"
+) -> None:
     """Run `trials` trials of this worker, one after another, in this process (TensorFlow is
-    loaded here). Starting is resuming: a stop asked for earlier is cleared."""
+    loaded here). Starting is resuming: a stop asked for earlier is cleared. A visitor's trials
+    must each be within the visitor limits. `launcher` "cli" makes the dashboard's queue wait
+    for the trials; the search job holds its own place."""
     from core.device import configure_tensorflow
 
     configure_tensorflow()
     study.set_user_attr(STOP_ATTR, None)
     study.optimize(
-        _objective(settings, who),
+        _objective(settings, who, launcher),
         n_trials=trials,
         catch=(TrialFailed, ConfigError),
         callbacks=[_stop_if_requested],
@@ -253,6 +284,56 @@ def trial_runs(study_name: str) -> list[RunRecord]:
         for run in registry.list_runs(include_shipped=False)
         if isinstance(run.meta.get(SEARCH_KEY), dict) and run.meta[SEARCH_KEY].get("study") == study_name
     ]
+
+
+def request_search(name: str, settings: SearchSettings, trials: int, who: access.Who) -> dict[str, Any]:
+    """Create study `name` (or check `settings` are its own) and queue the dashboard's search job
+    for it; limits.Refused says why a visitor may not."""
+    refused = limits.search_refusal(who)
+    if refused:
+        raise limits.Refused(refused)
+    if not jobs.TARGET_PATTERN.match(name):
+        raise ConfigError("study", "must be letters, digits, dots, dashes or underscores, up to 120")
+    if not TRIALS_RANGE[0] <= trials <= TRIALS_RANGE[1]:
+        raise ConfigError("trials", f"must be between {TRIALS_RANGE[0]} and {TRIALS_RANGE[1]}")
+    study_settings(open_study(name), settings, {"preset", "epochs", "train_limit", "space"})  # Listed now.
+    payload = {"trials": trials, "visitor": None if who.owner else who.session}
+    return scheduler.request("search", name, registry.now_iso(), payload)
+
+
+def search_job(target: str) -> dict[str, Any]:
+    """The search job's body: the trials the page asked for, in study `target`."""
+    payload = (jobs.read("search", target) or {}).get("payload") or {}
+    visitor = payload.get("visitor")
+    who = access.OWNER if visitor is None else access.Who(owner=False, session=str(visitor))
+    study = load_study(target)
+    run_trials(study, settings_of(study), int(payload["trials"]), who=who, launcher="search")
+    return {"best": best_line(study)}
+
+
+def study_names(storage: str | None = None) -> list[str]:
+    """The studies in the storage, the newest first."""
+    return optuna.get_all_study_names(_storage(storage or default_storage()))[::-1]
+
+
+def trial_table(study: optuna.Study):
+    """One row per trial: its number, state, validation accuracy, run and parameters."""
+    table = study.trials_dataframe(attrs=("number", "state", "value", "duration", "params", "user_attrs"))
+    return table.rename(columns={"number": "trial", "value": "validation accuracy"})
+
+
+def figures(study: optuna.Study) -> dict[str, Any]:
+    """Optuna's own Plotly figures: those that need two finished trials appear once there are."""
+    from optuna import visualization
+
+    finished = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    shown = {}
+    if finished:
+        shown["Optimisation history"] = visualization.plot_optimization_history(study)
+    if len(finished) >= 2:
+        shown["Parallel coordinates"] = visualization.plot_parallel_coordinate(study)
+        shown["Parameter importances"] = visualization.plot_param_importances(study)
+    return shown
 
 
 def best_line(study: optuna.Study) -> str:

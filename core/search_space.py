@@ -286,6 +286,11 @@ def read_space(path: Path, base: ModelConfig) -> SearchSpace:
             raw = handle.read(MAX_SPACE_BYTES + 1)
     except OSError as error:
         raise ConfigError("space", f"cannot be read ({error.strerror or error})") from None
+    return space_from_json(raw, base)
+
+
+def space_from_json(raw: bytes, base: ModelConfig) -> SearchSpace:
+    """A space from JSON text (a file's, or the Search page's), at most MAX_SPACE_BYTES."""
     if len(raw) > MAX_SPACE_BYTES:
         raise ConfigError("space", f"is larger than {MAX_SPACE_BYTES // 1000} KB: not a search space")
     try:

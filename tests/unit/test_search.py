@@ -16,7 +16,7 @@ import time
 import optuna
 import pytest
 
-from core import families, registry, run_results, search
+from core import access, families, jobs, registry, run_results, scheduler, search
 from core.config import PRESETS
 from core.families.base import ConfigError
 from core.search_space import default_space, parse_space, read_space, sample
@@ -310,3 +310,32 @@ def postgres_url():
 
 def test_two_workers_on_one_postgresql_study(runs_root, postgres_url, space_file):
     two_workers_share_one_study(runs_root, postgres_url, space_file)
+
+
+def test_a_search_job_never_trains_beside_another_training(monkeypatch, job_processes):
+    """The dashboard's search job trains: it waits for a training run, and training waits for it."""
+    sleeper = [sys.executable, "-c", "import time; time.sleep(120)"]  # Stands in for the job process.
+    monkeypatch.setattr(jobs, "command", lambda kind, target: sleeper)
+    small = PRESETS["seed-mlp"].config.with_changes(epochs=1, train_limit=2000, validation_size=1000)
+    cli_run = registry.create_run(small, start_now=True)  # This test process plays the CLI.
+    jobs.request("search", "queued-study", payload={"trials": 1, "visitor": None})
+    scheduler.tick()
+    assert jobs.read("search", "queued-study")["state"] == jobs.QUEUED
+
+    registry.update_status(cli_run, {"state": "finished"})
+    scheduler.tick()
+    assert jobs.read("search", "queued-study")["state"] == jobs.RUNNING
+    queued = scheduler.submit_run(small)
+    assert registry.reload(queued).state == "queued" and jobs.read("train", queued.id)["state"] == jobs.QUEUED
+
+
+def test_the_dashboard_search_job_runs_the_trials_asked_for(monkeypatch, space_file):
+    monkeypatch.setattr(scheduler, "tick", lambda: None)  # Queue the job; this test runs its body.
+    settings = search.new_settings(epochs=1, train_limit=2000, space_file=space_file)
+    job = search.request_search("from-page", settings, 2, access.OWNER)
+    assert job["state"] == jobs.QUEUED and search.study_names() == ["from-page"]
+
+    result = search.search_job("from-page")
+    runs = runs_by_trial("from-page")
+    assert sorted(runs) == [0, 1] and result == {"best": search.best_line(search.load_study("from-page"))}
+    assert all(run.status["launcher"] == "search" and run.state == "finished" for run in runs.values())

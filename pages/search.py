@@ -1,0 +1,108 @@
+"""Search: start an Optuna study over ranges around a preset; watch its trials with Optuna's figures."""
+
+import json
+
+import streamlit as st
+
+from core import jobs, limits, navigation, search, widgets
+from core.config import PRESETS, ConfigError
+
+st.title(":material/travel_explore: Search")
+st.caption(
+    "A search trains many short runs, each with settings an Optuna sampler (TPE) picks within the "
+    "ranges below, and stops early those that fall behind the others' validation accuracy (the "
+    "test set never chooses). Every trial is a normal run on the leaderboard. Workers on other "
+    "machines can join a study: `python -m core.search --study NAME --storage URL --trials N`."
+)
+user = widgets.who()
+refused = limits.search_refusal(user)
+
+
+def start_form() -> None:
+    name = st.text_input("Study name", max_chars=120, key="search_name", placeholder="e.g. wider-cnn")
+    preset = st.selectbox(
+        "Ranges around",
+        list(PRESETS),
+        index=list(PRESETS).index("fast-cnn"),
+        format_func=lambda key: PRESETS[key].label,
+        key="search_preset",
+    )
+    trials_column, epochs_column, digits_column = st.columns(3)
+    trials = trials_column.number_input("Trials", 1, search.TRIALS_RANGE[1], 10, key="search_trials")
+    epochs = epochs_column.number_input("Epochs per trial", 1, 50, 3, key="search_epochs")
+    digits = digits_column.selectbox(
+        "Digits per trial",
+        (2000, 10000, 30000, 0),
+        index=1,
+        format_func=lambda count: f"{count:,}" if count else "all 60,000",
+        key="search_digits",
+    )
+    settings = search.new_settings(preset, epochs=int(epochs), train_limit=digits)
+    text = st.text_area(
+        "Ranges (JSON: low and high, log for a log scale, or choices; a setting left out keeps the "
+        "preset's value)",
+        json.dumps(settings.space.to_dict(), indent=1),
+        height=260,
+        key=f"search_space_{preset}",
+    )
+    if st.button("Start the search", type="primary", icon=":material/play_arrow:", disabled=not name):
+        try:
+            search.request_search(name.strip(), search.with_space(settings, text), int(trials), user)
+            st.session_state["search_study"] = name.strip()
+        except (ConfigError, limits.Refused) as error:
+            st.error(widgets.plain(error), icon=":material/block:")
+
+
+def job_note(name: str) -> None:
+    job = jobs.read("search", name) if jobs.TARGET_PATTERN.match(name) else None
+    if job and job["state"] in jobs.PENDING_STATES:
+        st.info(jobs.waiting_message(job), icon=":material/hourglass_top:")
+    elif job and job["state"] == jobs.FAILED:
+        st.error(f"The search stopped: {widgets.plain(job.get('error'))}", icon=":material/error:")
+
+
+def controls(name: str, study) -> None:
+    settings = search.settings_of(study)
+    stop_column, more_column, count_column = st.columns(3)
+    if stop_column.button("Stop the study", icon=":material/stop:", key="search_stop"):
+        search.request_stop(study)
+        st.toast("Every worker ends after its current trial; this machine's trial stops now.")
+    more = count_column.number_input("More trials", 1, search.TRIALS_RANGE[1], 5, key="search_more")
+    if settings and more_column.button("Resume", icon=":material/play_arrow:", key="search_resume"):
+        try:
+            search.request_search(name, settings, int(more), user)
+        except (ConfigError, limits.Refused) as error:
+            st.error(widgets.plain(error), icon=":material/block:")
+
+
+@st.fragment(run_every=2.0)
+def study_view(name: str) -> None:
+    try:
+        study = search.load_study(name)
+    except KeyError:
+        st.info("This study is being created; its first trial starts in a moment.")
+        return
+    job_note(name)
+    st.markdown(f"**{widgets.plain(search.best_line(study)).capitalize()}**")
+    table = search.trial_table(study)
+    if table.empty:
+        st.caption("No trial has started yet.")
+        return
+    st.dataframe(table, hide_index=True)
+    for title, figure in search.figures(study).items():
+        st.subheader(title)
+        st.plotly_chart(figure, key=f"search_figure_{title}")
+    navigation.link("compare", "Trials on the leaderboard")
+
+
+with st.expander("Start a study", expanded=not search.study_names(), icon=":material/add:"):
+    if refused:
+        st.info(refused, icon=":material/lock:")
+    else:
+        start_form()
+names = search.study_names()
+if names:
+    chosen = st.selectbox("Study", names, key="search_study")
+    if not refused:
+        controls(chosen, search.load_study(chosen))
+    study_view(chosen)

@@ -1,0 +1,71 @@
+"""The Search page through AppTest: the owner starts a study (queued as a search job), a study's
+trials show with Optuna's figures, and a visitor may not start one."""
+
+import optuna
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import access, jobs, limits, scheduler, search
+from tests import as_read
+from tests.app import APP, open_page
+
+
+@pytest.fixture(autouse=True)
+def runs_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setattr(scheduler, "tick", lambda: None)  # Queue jobs; start none.
+
+
+def test_the_owner_starts_a_study_as_a_queued_search_job():
+    app = open_page("pages/search.py")
+    app.text_input(key="search_name").input("wider-cnn").run()
+    app.number_input(key="search_trials").set_value(4).run()
+    app.button[0].click().run()
+    assert not app.exception and not app.error, [error.value for error in app.error]
+
+    job = jobs.read("search", "wider-cnn")
+    assert job["state"] == jobs.QUEUED and job["payload"] == {"trials": 4, "visitor": None}
+    settings = search.settings_of(search.load_study("wider-cnn"))
+    assert (settings.preset, settings.base.epochs, settings.base.train_limit) == ("fast-cnn", 3, 10000)
+    assert app.selectbox(key="search_study").value == "wider-cnn"
+    assert any("no trial has finished yet" in markdown.value.lower() for markdown in app.markdown)
+
+
+def test_a_space_the_page_cannot_read_is_refused_with_its_reason():
+    app = open_page("pages/search.py")
+    app.text_input(key="search_name").input("broken").run()
+    app.text_area(key="search_space_fast-cnn").input('{"training": {"epochs": {}}}').run()
+    app.button[0].click().run()
+    assert "'epochs': is unknown" in as_read(app.error[0].value)
+    assert jobs.read("search", "broken") is None
+
+
+def test_a_study_shows_its_trials_and_optunas_figures():
+    study = search.open_study("shown")
+    search.study_settings(study, search.new_settings(epochs=1, train_limit=2000), set())
+    distributions = {"learning_rate": optuna.distributions.FloatDistribution(1e-4, 1e-2, log=True)}
+    for rate, accuracy in ((1e-3, 0.91), (3e-3, 0.95), (1e-2, 0.88)):
+        trial = optuna.trial.create_trial(
+            params={"learning_rate": rate}, distributions=distributions, value=accuracy
+        )
+        study.add_trial(trial)
+
+    app = open_page("pages/search.py")
+    assert app.dataframe[0].value["validation accuracy"].tolist() == [0.91, 0.95, 0.88]
+    assert any("best validation accuracy 0.9500 (trial 1)" in as_read(m.value).lower() for m in app.markdown)
+    assert [header.value for header in app.subheader] == list(search.figures(study))
+    assert len(app.get("plotly_chart")) == 3
+
+
+def test_a_visitor_may_not_start_a_search(monkeypatch):
+    monkeypatch.setattr(access, "GATE", access.PasswordGate())
+    app = AppTest.from_file(APP, default_timeout=120)
+    app.secrets = {"owner_password": "a password"}
+    app.run()
+    app.switch_page("pages/search.py").run()
+    assert "for the owner" in app.info[0].value
+    assert not [button for button in app.button if button.label == "Start the search"]
+    visitor = access.Who(owner=False, session="someone")
+    with pytest.raises(limits.Refused):
+        search.request_search("sneaky", search.new_settings(), 2, visitor)
+    assert jobs.read("search", "sneaky") is None

@@ -7,6 +7,7 @@ from core import (
     atomic_files,
     charts,
     compare,
+    continuation,
     model_jobs,
     navigation,
     reconcile,
@@ -61,7 +62,8 @@ chosen = widgets.overlay_picker(table, ranked, {run.id: compare.run_label(run) f
 if chosen:
     chosen_runs = [by_id[run_id] for run_id in chosen]
     names = map(widgets.figure_text, compare.curve_names(chosen_runs))
-    curves = dict(zip(names, map(app_cache.run_metrics, chosen_runs), strict=True))
+    histories = [continuation.history(run, read=app_cache.run_metrics) for run in chosen_runs]
+    curves = dict(zip(names, histories, strict=True))  # A continued run after its parent's history.
     st.plotly_chart(charts.training_curves(curves), key="compare_curves")
 elif not ranked:
     st.caption("No run has logged a completed epoch yet.")

@@ -67,6 +67,8 @@ def main() -> None:
     ).run()
     app.button(key="io_import").click().run()
     assert "not a Keras model file" in app.error[0].value
+    assert "optuna" not in sys.modules, "only the Search page loads Optuna"
+    visit(app, "search")
     heavy = sorted(name for name in ("tensorflow", "keras", "jax", "torch") if name in sys.modules)
     print(json.dumps({"predictions": predictions, "heavy_modules": heavy}))
 

@@ -339,3 +339,32 @@ def test_the_dashboard_search_job_runs_the_trials_asked_for(monkeypatch, space_f
     runs = runs_by_trial("from-page")
     assert sorted(runs) == [0, 1] and result == {"best": search.best_line(search.load_study("from-page"))}
     assert all(run.status["launcher"] == "search" and run.state == "finished" for run in runs.values())
+
+
+class AlwaysPrune:
+    """A stub trial whose pruner always says the trial is behind."""
+
+    def __init__(self):
+        self.reported = []
+
+    def report(self, value, step):
+        self.reported.append((step, value))
+
+    def should_prune(self):
+        return True
+
+
+def test_pruning_reports_every_epoch_and_never_ends_the_last_one():
+    from core.callbacks import SearchPruning, StopRequested
+
+    trial = AlwaysPrune()
+    last_epoch_only = SearchPruning(trial)
+    last_epoch_only.set_params({"epochs": 1})
+    last_epoch_only.on_epoch_end(0, {"val_accuracy": 0.5})
+    assert last_epoch_only.pruned_after is None and trial.reported == [(1, 0.5)]
+
+    pruning = SearchPruning(trial)
+    pruning.set_params({"epochs": 3})
+    with pytest.raises(StopRequested, match="pruned by the search after epoch 2"):
+        pruning.on_epoch_end(1, {"val_accuracy": 0.25})
+    assert pruning.pruned_after == 2 and trial.reported[-1] == (2, 0.25)

@@ -7,8 +7,8 @@ a new family needs no change here; `core.designer` turns the widget values back 
 import streamlit as st
 
 from core import config as cfg
-from core import designer, families, widgets
-from core.config import PRESETS, ConfigError
+from core import designer, families, user_presets, widgets
+from core.config import ConfigError
 from core.families.base import Family, Field, Group
 from core.session_keys import DESIGN_PREFIX as PREFIX
 
@@ -16,22 +16,26 @@ from core.session_keys import DESIGN_PREFIX as PREFIX
 def preset_picker() -> None:
     """Start from a preset: choosing one writes every widget of the form."""
 
+    presets = user_presets.all_presets()
+
     def load_preset() -> None:
-        values = designer.widget_values(PRESETS[st.session_state.design_preset].config)
+        values = designer.widget_values(presets[st.session_state.design_preset].config)
         st.session_state.update({PREFIX + key: value for key, value in values.items()})
 
     if "design_preset" not in st.session_state:
         st.session_state.design_preset = "seed-mlp"
         load_preset()
     open_link()
+    if st.session_state.design_preset not in presets:  # A saved preset replaced meanwhile.
+        st.session_state.design_preset = "seed-mlp"
     st.selectbox(
         "Start from a preset",
-        list(PRESETS),
-        format_func=lambda key: PRESETS[key].label,
+        list(presets),
+        format_func=lambda key: presets[key].label,
         key="design_preset",
         on_change=load_preset,
     )
-    st.caption(PRESETS[st.session_state.design_preset].description)
+    st.caption(presets[st.session_state.design_preset].description)
 
 
 def open_link() -> None:
@@ -46,7 +50,7 @@ def open_link() -> None:
     except ConfigError as error:
         st.warning(f"The design in this link cannot be used: {error}", icon=":material/link_off:")
         return
-    if settings.get("design_preset") in PRESETS:  # The preset the design started from, as its caption.
+    if settings.get("design_preset") in user_presets.all_presets():  # The preset it started from.
         values["preset"] = settings["design_preset"]
     st.session_state.update({PREFIX + key: value for key, value in values.items()})
 

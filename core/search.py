@@ -286,6 +286,17 @@ def trial_runs(study_name: str) -> list[RunRecord]:
     ]
 
 
+def best_run(study: optuna.Study) -> RunRecord | None:
+    """The run of the study's best trial, if it ran on this machine and still exists."""
+    try:
+        best = study.best_trial.number
+    except ValueError:  # No trial has completed yet.
+        return None
+    return next(
+        (run for run in trial_runs(study.study_name) if run.meta[SEARCH_KEY].get("trial") == best), None
+    )
+
+
 def request_search(name: str, settings: SearchSettings, trials: int, who: access.Who) -> dict[str, Any]:
     """Create study `name` (or check `settings` are its own) and queue the dashboard's search job
     for it; limits.Refused says why a visitor may not."""

@@ -4,7 +4,7 @@ import json
 
 import streamlit as st
 
-from core import jobs, limits, navigation, search, widgets
+from core import continuation, jobs, limits, navigation, search, session_keys, user_presets, widgets
 from core.config import PRESETS, ConfigError
 
 st.title(":material/travel_explore: Search")
@@ -75,6 +75,29 @@ def controls(name: str, study) -> None:
             st.error(widgets.plain(error), icon=":material/block:")
 
 
+def best_trial_actions(study) -> None:
+    """The best trial's run, trained longer (a continuation) or kept as a preset."""
+    best = search.best_run(study)
+    if best is None or best.is_active:
+        return
+    st.caption(f"Best trial: {widgets.plain(best.name)} ({widgets.plain(best.description)}).")
+    epochs_column, longer_column, label_column, save_column = st.columns(4, vertical_alignment="bottom")
+    epochs = epochs_column.number_input("More epochs", 1, 100, 10, key="search_best_epochs")
+    label = label_column.text_input("Preset name", best.name, max_chars=user_presets.MAX_LABEL)
+    try:
+        if longer_column.button("Train it longer", icon=":material/fast_forward:", key="search_longer"):
+            run = continuation.continue_run(best, int(epochs), user)
+            st.session_state[session_keys.FOCUS_RUN] = run.id
+            navigation.switch_to("runs")
+        if save_column.button("Save as a preset", icon=":material/bookmark_add:", key="search_save"):
+            user_presets.save_preset(
+                label, best.config, f"The best trial of the study {study.study_name}.", user
+            )
+            st.toast("Saved: the designer offers it among its presets.", icon=":material/check:")
+    except (ConfigError, limits.Refused) as error:
+        st.error(widgets.plain(error), icon=":material/block:")
+
+
 @st.fragment(run_every=2.0)
 def study_view(name: str) -> None:
     try:
@@ -105,4 +128,5 @@ if names:
     chosen = st.selectbox("Study", names, key="search_study")
     if not refused:
         controls(chosen, search.load_study(chosen))
+        best_trial_actions(search.load_study(chosen))
     study_view(chosen)

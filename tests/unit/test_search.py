@@ -169,6 +169,8 @@ def test_a_tiny_search_ends_with_three_runs_and_a_best_trial(runs_root, space_fi
     assert line.endswith(f"(trial {best})")
     assert f"{last_validation_accuracy(runs[best]):.4f}" in line
     assert (runs_root / search.STORAGE_FILE).is_file()  # The default storage.
+    best_run = search.best_run(search.load_study("tiny"))
+    assert best_run is not None and best_run.id == runs[best].id  # What the page trains longer or saves.
 
 
 def test_the_pruner_stops_a_trial_that_falls_behind(tmp_path, space_file):

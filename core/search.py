@@ -250,12 +250,18 @@ def _stop_if_requested(study: optuna.Study, _trial: optuna.trial.FrozenTrial) ->
 
 
 def run_trials(
-    study: optuna.Study, settings: SearchSettings, trials: int, *, who=access.OWNER, launcher: str = "cli"
+    study: optuna.Study,
+    settings: SearchSettings,
+    trials: int,
+    *,
+    who=access.OWNER,
+    launcher: str = "cli",
+    wall_seconds: float | None = None,
 ) -> None:
-    """Run `trials` trials of this worker, one after another, in this process (TensorFlow is
-    loaded here). Starting is resuming: a stop asked for earlier is cleared. A visitor's trials
-    must each be within the visitor limits. `launcher` "cli" makes the dashboard's queue wait
-    for the trials; the search job holds its own place."""
+    """Run up to `trials` trials of this worker, one after another, in this process (TensorFlow
+    is loaded here), starting none after `wall_seconds`. Starting is resuming: a stop asked for
+    earlier is cleared. A visitor's trials must each be within the visitor limits. `launcher`
+    "cli" makes the dashboard's queue wait for the trials; the search job holds its own place."""
     from core.device import configure_tensorflow
 
     configure_tensorflow()
@@ -263,6 +269,7 @@ def run_trials(
     study.optimize(
         _objective(settings, who, launcher),
         n_trials=trials,
+        timeout=wall_seconds,
         catch=(TrialFailed, ConfigError),
         callbacks=[_stop_if_requested],
     )
@@ -369,9 +376,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--sampler", choices=SAMPLERS, default="tpe")
     parser.add_argument("--pruner", choices=PRUNERS, default="median")
     parser.add_argument("--runs-dir", help="runs folder (default: $MNIST_RUNS_DIR or ./runs)")
+    parser.add_argument("--wall-time", type=float, help="seconds after which no new trial starts")
     args = parser.parse_args(argv)
     if args.trials < 1:
         parser.error("--trials must be at least 1")
+    if args.wall_time is not None and args.wall_time <= 0:
+        parser.error("--wall-time must be a positive number of seconds")
     return args
 
 
@@ -397,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     code = 0
     try:
-        run_trials(study, settings, args.trials)
+        run_trials(study, settings, args.trials, wall_seconds=args.wall_time)
     except KeyboardInterrupt:
         code = 130
     print(best_line(study))

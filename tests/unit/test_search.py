@@ -173,6 +173,13 @@ def test_a_tiny_search_ends_with_three_runs_and_a_best_trial(runs_root, space_fi
     assert best_run is not None and best_run.id == runs[best].id  # What the page trains longer or saves.
 
 
+def test_a_wall_time_budget_starts_no_trial_after_it(runs_root, space_file):
+    options = ("--trials", "10", "--epochs", "1", "--train-limit", "2000", "--space", str(space_file))
+    result = run_search(runs_root, "budget", *options, "--wall-time", "0.5")
+    assert sorted(runs_by_trial("budget")) == [0]  # A trial outlasts half a second: no second one.
+    assert result.stdout.strip().splitlines()[-1].endswith("(trial 0)")
+
+
 def test_the_pruner_stops_a_trial_that_falls_behind(tmp_path, space_file):
     storage = f"sqlite:///{tmp_path / 'study.db'}"
     settings = search.new_settings(epochs=2, train_limit=2000, space_file=space_file)

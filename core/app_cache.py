@@ -11,12 +11,10 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from core import compare, explore, navigation, registry, robustness, run_results, saliency, scheduler
+from core import compare, explore, registry, robustness, run_results, saliency, scheduler
 from core.data import MnistData, load_mnist
 from core.device import DeviceInfo, detect_device
 from core.inference import Classifier, ModelLoadError, load_classifier
-
-navigation.route_every_session_through_app()  # Before any page draws: see its docstring.
 
 
 @st.cache_resource(show_spinner="Loading the 70,000 MNIST digits...")

@@ -170,7 +170,7 @@ def route_every_session_through_app() -> None:
     the folder's existence, no config option) until some session calls `st.navigation`. A first
     visitor on /statistics of a fresh server would then run the bare page, without app.py's
     navigation and scheduler. Clearing the flag, as `st.navigation` itself does, and rerunning
-    sends the run through app.py. Called on importing core.app_cache, which every page imports.
+    sends the run through app.py. Called on importing the `core` package (core/__init__.py).
     """
     from streamlit.runtime.pages_manager import PagesManager
 

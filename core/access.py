@@ -113,9 +113,18 @@ def host_is_loopback(host: str | None) -> bool:
         return False
 
 
-def is_local(server_address: str | None, host: str | None) -> bool:
-    """Local mode: loopback-only server reached by a loopback name, and no password set."""
-    return owner_password() is None and server_is_loopback(server_address) and host_is_loopback(host)
+PROXY_HEADERS = ("x-forwarded-for", "x-forwarded-host", "forwarded", "x-real-ip")
+
+
+def is_local(server_address: str | None, host: str | None, proxied: bool = False) -> bool:
+    """Local mode: loopback-only server reached by a loopback name, no password set, and no
+    reverse proxy in between (one may pass on a loopback Host, as nginx does by default)."""
+    return (
+        owner_password() is None
+        and not proxied
+        and server_is_loopback(server_address)
+        and host_is_loopback(host)
+    )
 
 
 class PasswordGate:

@@ -37,16 +37,6 @@ def start_epoch(run: RunRecord) -> float:
     return float(start) if isinstance(start, (int, float)) and not isinstance(start, bool) else 0.0
 
 
-def find_run(run_id: str) -> RunRecord | None:
-    """A run in the runs folder or a shipped model, by id; None once deleted."""
-    if "/" in run_id or run_id.startswith("."):
-        return None
-    for root, shipped in ((registry.runs_dir(), False), (registry.SHIPPED_MODELS_DIR, True)):
-        if (root / run_id).is_dir():
-            return registry.open_run(root / run_id, shipped=shipped)
-    return None
-
-
 def refusal(run: RunRecord) -> str | None:
     """Why `run` cannot be continued; None if it can."""
     if run.broken:
@@ -107,7 +97,7 @@ def starting_weights(run: RunRecord) -> Path | None:
     link = parent_id(run)
     if link is None:
         return None
-    parent = find_run(link)
+    parent = registry.find_run(link)
     path = run_results.usable_model_path(parent) if parent else None
     if path is None:
         raise RegistryError(f"the run it continues ({link}) or its saved weights were deleted")
@@ -123,7 +113,9 @@ def history(
     `read` reads one run's own points (pages pass their cached reader).
     """
     chain = [run]
-    while len(chain) < MAX_ANCESTORS and (link := parent_id(chain[-1])) and (parent := find_run(link)):
+    while (
+        len(chain) < MAX_ANCESTORS and (link := parent_id(chain[-1])) and (parent := registry.find_run(link))
+    ):
         chain.append(parent)
     joined: list[dict[str, Any]] = []
     for member in reversed(chain):

@@ -35,7 +35,7 @@ def preset_picker() -> None:
         key="design_preset",
         on_change=load_preset,
     )
-    st.caption(presets[st.session_state.design_preset].description)
+    st.caption(widgets.plain(presets[st.session_state.design_preset].description))
 
 
 def open_link() -> None:
@@ -48,7 +48,9 @@ def open_link() -> None:
     try:
         values = designer.from_link({key[len(PREFIX) :]: value for key, value in settings.items()}, current)
     except ConfigError as error:
-        st.warning(f"The design in this link cannot be used: {error}", icon=":material/link_off:")
+        st.warning(
+            f"The design in this link cannot be used: {widgets.plain(error)}", icon=":material/link_off:"
+        )
         return
     if settings.get("design_preset") in user_presets.all_presets():  # The preset it started from.
         values["preset"] = settings["design_preset"]

@@ -49,22 +49,14 @@ def request_ensemble(
 ) -> str:
     """Check the members and who asks (as for an import), then queue the job that builds the
     ensemble; the job's target, to follow with `jobs.read("ensemble", ...)`."""
-    refused = limits.import_refusal(who)
+    refused = limits.ensemble_refusal(who)
     if refused:
-        raise EnsembleRefused(refused.replace("Importing models", "Making ensembles"))
+        raise EnsembleRefused(refused)
     check_members(members)
     target = secrets.token_hex(8)
     payload = {"members": [run.id for run in members], "name": name, "run_meta": who.run_meta()}
     scheduler.request("ensemble", target, payload=payload)
     return target
-
-
-def member_run(run_id: str) -> RunRecord | None:
-    """A member by id, among the runs and the shipped models; None if it is gone."""
-    for root, shipped in ((registry.runs_dir(), False), (registry.SHIPPED_MODELS_DIR, True)):
-        if (root / run_id).is_dir():
-            return registry.open_run(root / run_id, shipped=shipped)
-    return None
 
 
 # --- The job (TensorFlow) ----------------------------------------------------------------------
@@ -77,7 +69,7 @@ def ensemble_job(target: str) -> dict[str, Any]:
     from core.model_jobs import evaluate_job
 
     payload = (jobs.read("ensemble", target) or {}).get("payload") or {}
-    members = [member_run(str(run_id)) for run_id in payload.get("members") or []]
+    members = [registry.find_run(str(run_id)) for run_id in payload.get("members") or []]
     if any(run is None for run in members):
         raise jobs.JobRefused("A member of the ensemble was deleted before it was built.")
     try:
@@ -102,6 +94,7 @@ def ensemble_job(target: str) -> dict[str, Any]:
     )
     write_lite_files(combined, run.path, source_name=registry.MODEL_FILE)
     evaluation = evaluate_job(run.id)
+    limits.prune_visitor_runs()  # A visitor's ensemble counts among their runs kept.
     return {"run_id": run.id, "name": run.name, "test_accuracy": evaluation["accuracy"]}
 
 

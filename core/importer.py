@@ -478,6 +478,7 @@ def import_job(target: str) -> dict[str, Any]:
                 run_meta=payload.get("run_meta"),
             ).run
         evaluation = evaluate_job(run.id)
+        limits.prune_visitor_runs()  # A visitor's import counts among their runs kept.
     finally:
         upload.unlink(missing_ok=True)
     info = registry.reload(run).meta["imported"]

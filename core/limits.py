@@ -9,6 +9,7 @@ pages ask first only to explain and disable their button.
 from __future__ import annotations
 
 import logging
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
@@ -48,7 +49,14 @@ class Limits:
         known = {field.name: type(getattr(limits, field.name)) for field in fields(cls)}
         for key, value in table.items():
             kind = known.get(key)
-            if kind is None or isinstance(value, bool) != (kind is bool) or isinstance(value, str):
+            usable = (
+                kind is not None
+                and isinstance(value, (bool, int, float))
+                and isinstance(value, bool) == (kind is bool)
+                and math.isfinite(value)
+                and value >= 0
+            )
+            if not usable:
                 logger.warning("ignored [limits] %s = %r in secrets.toml", key, value)
                 continue
             limits = replace(limits, **{key: kind(value)})
@@ -139,24 +147,30 @@ def refusal(config: ModelConfig, who: access.Who, limits: Limits | None = None) 
     )
 
 
-def import_refusal(who: access.Who, limits: Limits | None = None) -> str | None:
-    """Why `who` may not import a model; None if they may (always, for the owner)."""
+def _owner_unless_allowed(who: access.Who, allowed: str, doing: str, limits: Limits | None) -> str | None:
+    """Why `who` may not do something that adds runs for everyone (an import, an ensemble, a
+    search); visitors only where the owner's `[limits]` flag `allowed` says so."""
     if who.owner:
         return None
     limits = limits or current()
-    if not limits.visitor_imports:
-        return "Importing models is for the owner of this dashboard."
+    if not getattr(limits, allowed):
+        return f"{doing} is for the owner of this dashboard."
     return folder_refusal(limits)
+
+
+def import_refusal(who: access.Who, limits: Limits | None = None) -> str | None:
+    """Why `who` may not import a model; None if they may (always, for the owner)."""
+    return _owner_unless_allowed(who, "visitor_imports", "Importing models", limits)
+
+
+def ensemble_refusal(who: access.Who, limits: Limits | None = None) -> str | None:
+    """Why `who` may not make an ensemble: the imports rule, since it adds a model for all."""
+    return _owner_unless_allowed(who, "visitor_imports", "Making ensembles", limits)
 
 
 def search_refusal(who: access.Who, limits: Limits | None = None) -> str | None:
     """Why `who` may not start a search; None if they may (always, for the owner)."""
-    if who.owner:
-        return None
-    limits = limits or current()
-    if not limits.visitor_searches:
-        return "Starting searches is for the owner of this dashboard."
-    return folder_refusal(limits)
+    return _owner_unless_allowed(who, "visitor_searches", "Starting searches", limits)
 
 
 def prune_visitor_runs(limits: Limits | None = None) -> list[str]:

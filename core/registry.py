@@ -273,6 +273,16 @@ def open_run(path: Path, *, shipped: bool = False) -> RunRecord:
     return RunRecord(path.name, path, config, status, meta, shipped=shipped)
 
 
+def find_run(run_id: str) -> RunRecord | None:
+    """A run in the runs folder or a shipped model, by id; None once deleted (or not an id)."""
+    if "/" in run_id or run_id.startswith("."):
+        return None
+    for root, shipped in ((runs_dir(), False), (SHIPPED_MODELS_DIR, True)):
+        if (root / run_id).is_dir():
+            return open_run(root / run_id, shipped=shipped)
+    return None
+
+
 def _missing_member(meta: dict[str, Any]) -> str | None:
     """Why an ensemble's record no longer holds (a member deleted), or None."""
     ensemble = meta.get(ENSEMBLE_KEY)
@@ -282,7 +292,11 @@ def _missing_member(meta: dict[str, Any]) -> str | None:
     if not isinstance(members, list) or not all(isinstance(m, str) and m.isprintable() for m in members):
         return "its ensemble record is damaged"
     for member in members:
-        if "/" in member or not any((root / member).is_dir() for root in (runs_dir(), SHIPPED_MODELS_DIR)):
+        if (
+            "/" in member
+            or member.startswith(".")
+            or not any((root / member).is_dir() for root in (runs_dir(), SHIPPED_MODELS_DIR))
+        ):
             return f"a member of this ensemble ({member}) was deleted"
     return None
 

@@ -43,6 +43,7 @@ STORAGE_FILE = "search.db"
 SEARCH_KEY = "search"  # In meta.json: {"study": name, "trial": number}.
 SETTINGS_ATTR = "settings"  # The study's user attribute holding its SearchSettings.
 STOP_ATTR = "stop_requested"  # Set by `request_stop`; workers end after their current trial.
+STARTED_BY_ATTR = "started_by"  # The visitor session that created the study; none: the owner's.
 SAMPLERS = ("tpe", "random")
 PRUNERS = ("median", "hyperband", "none")
 TRIALS_RANGE = (1, 200)  # Trials one dashboard request may ask for.
@@ -215,9 +216,12 @@ def _objective(settings: SearchSettings, who: access.Who, launcher: str) -> Call
 
     def objective(trial: optuna.Trial) -> float:
         config = sample(settings.base, settings.space, lambda name, bounds: bounds.suggest(trial, name))
-        refused = None if who.owner else limits.design_refusal(config, limits.current())
-        if refused:
-            raise TrialFailed(refused)
+        if not who.owner:  # Each of a visitor's trials is a visitor's run: within their limits.
+            limits.prune_visitor_runs()
+            current = limits.current()
+            refused = limits.design_refusal(config, current) or limits.folder_refusal(current)
+            if refused:
+                raise TrialFailed(refused)
         study = trial.study.study_name
         run = registry.create_run(
             config,
@@ -264,7 +268,7 @@ def run_trials(
     "cli" makes the dashboard's queue wait for the trials; the search job holds its own place."""
     from core.device import configure_tensorflow
 
-    configure_tensorflow()
+    configure_tensorflow(settings.base.devices)
     study.set_user_attr(STOP_ATTR, None)
     study.optimize(
         _objective(settings, who, launcher),
@@ -275,9 +279,19 @@ def run_trials(
     )
 
 
-def request_stop(study: optuna.Study) -> None:
+def check_may_change(study: optuna.Study, who: access.Who) -> None:
+    """limits.Refused unless `who` is the owner or the visitor session that started the study."""
+    if not (who.owner or (who.session and study.user_attrs.get(STARTED_BY_ATTR) == who.session)):
+        raise limits.Refused(
+            f"The study {study.study_name} was started by someone else: only they or the owner can "
+            "stop or resume it."
+        )
+
+
+def request_stop(study: optuna.Study, who: access.Who = access.OWNER) -> None:
     """Ask every worker of the study, on any machine, to end after its current trial, and stop
-    this machine's trial runs at once."""
+    this machine's trial runs at once (limits.Refused if `who` may not change the study)."""
+    check_may_change(study, who)
     study.set_user_attr(STOP_ATTR, registry.now_iso())
     for run in trial_runs(study.study_name):
         if run.is_active:
@@ -314,7 +328,11 @@ def request_search(name: str, settings: SearchSettings, trials: int, who: access
         raise ConfigError("study", "must be letters, digits, dots, dashes or underscores, up to 120")
     if not TRIALS_RANGE[0] <= trials <= TRIALS_RANGE[1]:
         raise ConfigError("trials", f"must be between {TRIALS_RANGE[0]} and {TRIALS_RANGE[1]}")
-    study_settings(open_study(name), settings, {"preset", "epochs", "train_limit", "space"})  # Listed now.
+    study = open_study(name)
+    if SETTINGS_ATTR not in study.user_attrs and not who.owner:  # A new study: the visitor's own.
+        study.set_user_attr(STARTED_BY_ATTR, who.session)
+    check_may_change(study, who)
+    study_settings(study, settings, {"preset", "epochs", "train_limit", "space"})  # Listed now.
     payload = {"trials": trials, "visitor": None if who.owner else who.session}
     return scheduler.request("search", name, registry.now_iso(), payload)
 

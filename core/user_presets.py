@@ -57,9 +57,11 @@ def save_preset(label: str, config: ModelConfig, description: str, who: access.W
     if not 0 < len(label) <= MAX_LABEL:
         raise ConfigError("preset name", f"must be 1 to {MAX_LABEL} characters")
     key = "saved-" + (re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-") or "preset")
-    stored: dict[str, Any] = atomic_files.read_json_object(_path())
-    if key not in stored and len(stored) >= MAX_SAVED:
-        raise ConfigError("preset name", f"no room: at most {MAX_SAVED} saved presets; delete one first")
-    stored[key] = {"label": label, "description": description[:MAX_DESCRIPTION], "config": config.to_dict()}
-    atomic_files.write_json(_path(), stored)
+    with registry.run_lock(registry.runs_dir()):  # Two tabs saving at once both keep theirs.
+        stored: dict[str, Any] = atomic_files.read_json_object(_path())
+        if key not in stored and len(stored) >= MAX_SAVED:
+            raise ConfigError("preset name", f"no room: at most {MAX_SAVED} saved presets; delete one first")
+        entry = {"label": label, "description": description[:MAX_DESCRIPTION], "config": config.to_dict()}
+        stored[key] = entry
+        atomic_files.write_json(_path(), stored)
     return key

@@ -19,6 +19,7 @@ from core import (
     app_cache,
     atomic_files,
     compare,
+    importer,
     links,
     model_jobs,
     navigation,
@@ -65,7 +66,9 @@ def distinct(labels: dict[str, str]) -> dict[str, str]:
 
 def local_mode() -> bool:
     """Whether this session is local: a loopback-only server reached by a loopback name."""
-    return access.is_local(st.get_option("server.address"), st.context.headers.get("host"))
+    headers = st.context.headers
+    proxied = any(headers.get(name) for name in access.PROXY_HEADERS)
+    return access.is_local(st.get_option("server.address"), headers.get("host"), proxied)
 
 
 def who() -> access.Who:
@@ -318,3 +321,17 @@ def runs_with_models_or_stop(missing: str) -> list[RunRecord]:
         navigation.link("train")
         st.stop()
     return runs
+
+
+def import_report(report: dict) -> None:
+    """What an import job found: the model, how it was wrapped to obey the model contract, any
+    doubts, and where to use it."""
+    st.success(
+        f"Imported {plain(report['name'])}: {plain(importer.summary(report))}", icon=":material/check_circle:"
+    )
+    for note in report["wrapped_with"]:
+        st.caption(f"Wrapped with {plain(note)}.")
+    for warning in report["warnings"]:
+        st.warning(plain(warning), icon=":material/warning:")
+    navigation.link("predict", "Try it on the predict page")
+    navigation.link("compare", "See it in the leaderboard")

@@ -13,9 +13,9 @@ st.caption(
 runs = [run for run in compare.comparable_runs(reconcile.reconcile_all(include_shipped=True))]
 candidates = [run for run in runs if not ensembles.info(run)]
 user = widgets.who()
-refused = limits.import_refusal(user)
+refused = limits.ensemble_refusal(user)
 if refused:
-    st.info(refused.replace("Importing models", "Making ensembles"), icon=":material/lock:")
+    st.info(refused, icon=":material/lock:")
 elif len(candidates) < ensembles.MEMBERS_RANGE[0]:
     st.info("An ensemble needs at least two runs with a saved model.", icon=":material/info:")
     navigation.link("train")
@@ -70,6 +70,6 @@ if existing:
     for run in existing:
         st.markdown(
             f"- **{widgets.plain(run.name)}**: "
-            + ", ".join(map(widgets.plain, ensembles.info(run)["labels"]))
+            + ", ".join(map(widgets.plain, ensembles.info(run).get("labels", [])))
         )
     navigation.link("compare", "See them on the leaderboard")

@@ -9,7 +9,6 @@ from core import (
     importer,
     jobs,
     limits,
-    navigation,
     reconcile,
     registry,
     run_results,
@@ -111,7 +110,7 @@ with import_tab:
                 upload.getvalue(), upload.name, name.strip() or None, who=user
             )
         except importer.ImportRefused as error:
-            st.error(str(error), icon=":material/block:")
+            st.error(widgets.plain(error), icon=":material/block:")
 
     @st.fragment(run_every=1.0)
     def wait_for_import(target: str) -> None:
@@ -127,16 +126,6 @@ with import_tab:
     if job is not None and job["state"] in jobs.PENDING_STATES:
         wait_for_import(job["target"])
     elif job is not None and job["state"] == jobs.FAILED:
-        st.error(job["error"], icon=":material/block:")
+        st.error(widgets.plain(job["error"]), icon=":material/block:")
     elif job is not None:
-        report = job["result"]
-        st.success(
-            f"Imported {widgets.plain(report['name'])}: {importer.summary(report)}",
-            icon=":material/check_circle:",
-        )
-        for note in report["wrapped_with"]:
-            st.caption(f"Wrapped with {note}.")
-        for warning in report["warnings"]:
-            st.warning(warning, icon=":material/warning:")
-        navigation.link("predict", "Try it on the predict page")
-        navigation.link("compare", "See it in the leaderboard")
+        widgets.import_report(job["result"])

@@ -61,7 +61,7 @@ def stage_area() -> None:
         answers = [describe_prediction(p) if p is not None else None for p in probabilities]
         st.html(stage.answers_html(names, answers))
         st.plotly_chart(
-            charts.stage_probabilities(probabilities, names),
+            charts.stage_probabilities(probabilities, [widgets.figure_text(name) for name in names]),
             config={"displayModeBar": False, "staticPlot": True},
             key="present_bars",
         )

@@ -39,7 +39,7 @@ if not picked:
 curves = [
     curve
     for run_id in picked
-    for curve in replay.series(by_id[run_id].name, app_cache.run_metrics(by_id[run_id]))
+    for curve in replay.series(widgets.figure_text(by_id[run_id].name), app_cache.run_metrics(by_id[run_id]))
 ]
 last_epoch = max(float(curve.epochs.max()) for curve in curves)
 cutoffs = replay.frame_cutoffs(last_epoch, seconds)

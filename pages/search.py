@@ -65,7 +65,11 @@ def controls(name: str, study) -> None:
     settings = search.settings_of(study)
     stop_column, more_column, count_column = st.columns(3)
     if stop_column.button("Stop the study", icon=":material/stop:", key="search_stop"):
-        search.request_stop(study)
+        try:
+            search.request_stop(study, user)
+        except limits.Refused as error:
+            st.error(widgets.plain(error), icon=":material/block:")
+            return
         st.toast("Every worker ends after its current trial; this machine's trial stops now.")
     more = count_column.number_input("More trials", 1, search.TRIALS_RANGE[1], 5, key="search_more")
     if settings and more_column.button("Resume", icon=":material/play_arrow:", key="search_resume"):

@@ -30,7 +30,7 @@ design_form.share_link()
 try:
     config = designer.config_from_values(design_form.config_values())
 except ConfigError as error:
-    st.error(f"This setting cannot be used: {error}", icon=":material/error:")
+    st.error(f"This setting cannot be used: {widgets.plain(error)}", icon=":material/error:")
     st.stop()
 
 st.subheader("Model summary")

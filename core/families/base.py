@@ -82,7 +82,7 @@ class Group:
         """The group's value from its JSON form (a dict, or a list of dicts)."""
         if self.count is None:
             return self._parse_item(data, self.name)
-        if not isinstance(data, list):
+        if not isinstance(data, (list, tuple)):
             raise ConfigError(self.name, "must be a list")
         return tuple(self._parse_item(item, f"{self.name}[{index}]") for index, item in enumerate(data))
 

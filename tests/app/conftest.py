@@ -8,4 +8,6 @@ from core import access
 
 @pytest.fixture(autouse=True)
 def local_server(monkeypatch):
-    monkeypatch.setattr(access, "is_local", lambda address, host: access.owner_password() is None)
+    monkeypatch.setattr(
+        access, "is_local", lambda address, host, proxied=False: access.owner_password() is None
+    )

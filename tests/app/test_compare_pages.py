@@ -14,7 +14,7 @@ import pytest
 
 from core import architecture, atomic_files, model_jobs, registry, run_results
 from core.data import load_mnist
-from tests import tiny_models
+from tests import as_read, tiny_models
 from tests.app import open_page
 
 
@@ -187,13 +187,13 @@ def test_export_buttons_and_import_of_a_good_and_a_bad_file(runs, tmp_path):
         assert time.monotonic() < deadline and not app.error, "the import job did not succeed"
         time.sleep(0.5)
         app.run()
-    assert "pixels as [0, 1]" in app.success[0].value
+    assert "pixels as [0, 1]" in as_read(app.success[0].value)
     imported = next(run for run in registry.list_runs() if run.name == "uploaded vector net")
     assert model_jobs.evaluation_state(imported) == model_jobs.READY
     assert run_results.read_evaluation(imported)["accuracy"] > 0.8
     assert (
         f"{100 * run_results.read_evaluation(imported)['accuracy']:.2f}% on the 10,000 test digits"
-        in app.success[0].value
+        in as_read(app.success[0].value)
     )
 
 

@@ -31,7 +31,7 @@ def seven_png() -> bytes:
 
 def main() -> None:
     # As on the owner's laptop (tests/app/conftest.py does the same): AppTest sends no Host header.
-    access.is_local = lambda address, host: True
+    access.is_local = lambda address, host, proxied=False: True
     app = AppTest.from_file(APP, default_timeout=120)
     app.run()
     for name in (

@@ -43,6 +43,8 @@ def test_local_mode_needs_both_a_loopback_server_and_a_loopback_host():
     assert access.is_local("127.0.0.1", "localhost:8501")
     assert not access.is_local(None, "localhost:8501")  # Listening everywhere.
     assert not access.is_local("127.0.0.1", "dashboard.example.com")  # A reverse proxy.
+    # nginx passes its upstream's name as Host by default: the forwarding header gives it away.
+    assert not access.is_local("127.0.0.1", "127.0.0.1:8501", proxied=True)
 
 
 def test_a_password_makes_even_a_loopback_session_public(monkeypatch):

@@ -119,3 +119,13 @@ def test_old_visitor_runs_are_pruned_but_never_the_owners_or_an_active_one(monke
     left = {run.id for run in registry.list_runs(include_shipped=False)}
     assert left == {owners.id, waiting.id, newer.id, newest.id}
     assert oldest.id not in left and older.id not in left
+
+
+def test_limits_that_are_not_finite_non_negative_numbers_are_ignored():
+    table = {
+        "epoch_seconds": float("inf"),
+        "waiting_runs": [1],
+        "trainable_parameters": -5,
+        "runs_folder_mb": 7,
+    }
+    assert limits.Limits.from_table(table) == limits.Limits(runs_folder_mb=7)

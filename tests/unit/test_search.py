@@ -16,7 +16,7 @@ import time
 import optuna
 import pytest
 
-from core import access, families, jobs, registry, run_results, scheduler, search
+from core import access, families, jobs, limits, registry, run_results, scheduler, search
 from core.config import PRESETS
 from core.families.base import ConfigError
 from core.search_space import default_space, parse_space, read_space, sample
@@ -377,3 +377,14 @@ def test_pruning_reports_every_epoch_and_never_ends_the_last_one():
     with pytest.raises(StopRequested, match="pruned by the search after epoch 2"):
         pruning.on_epoch_end(1, {"val_accuracy": 0.25})
     assert pruning.pruned_after == 2 and trial.reported[-1] == (2, 0.25)
+
+
+def test_only_the_owner_or_the_visitor_who_started_a_study_may_stop_it(tmp_path):
+    study = search.open_study("theirs", f"sqlite:///{tmp_path / 'study.db'}")
+    study.set_user_attr(search.STARTED_BY_ATTR, "visitor-a")
+    with pytest.raises(limits.Refused, match="started by someone else"):
+        search.request_stop(study, access.Who(owner=False, session="visitor-b"))
+    assert search.STOP_ATTR not in study.user_attrs
+    search.request_stop(study, access.Who(owner=False, session="visitor-a"))
+    search.request_stop(study, access.OWNER)
+    assert study.user_attrs[search.STOP_ATTR]

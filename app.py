@@ -24,4 +24,4 @@ if not widgets.local_mode():
     st.set_option("client.showErrorDetails", "none")
 widgets.owner_sidebar()
 
-st.navigation(navigation.sections()).run()
+st.navigation(navigation.sections(), expanded=True).run()  # Every page listed: no "View more".

@@ -31,7 +31,7 @@ def test_home_then_explore_then_filter(page, app_url):
     expect(page.get_by_text("Choose at least one digit")).to_be_visible()
     digits.locator("input").fill("7")
     page.keyboard.press("Enter")
-    expect(page.get_by_text(re.compile(r"6,265 train digits match"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"6,265 train digits match"))).to_be_visible(timeout=20_000)
     expect(grid_labels(page)).to_have_text(["7"] * 100, timeout=20_000)
 
 

@@ -5,6 +5,7 @@ import time
 import pytest
 
 from core import registry, scheduler
+from tests import as_read
 from tests.app import open_page
 
 
@@ -55,7 +56,7 @@ def test_editing_a_layer_updates_the_count(train_page):
 def test_impossible_combination_is_explained(train_page):
     train_page.number_input(key="design_train_limit").set_value(1000).run()
     assert not train_page.exception
-    assert "validation_size" in train_page.error[0].value
+    assert "validation_size" in as_read(train_page.error[0].value)
     assert not train_page.button
 
 

@@ -11,17 +11,24 @@ link = widgets.opened_link("explore_", explore.FILTERS)
 if link:  # A link opened wins over the filters this session held.
     st.session_state.update(explore.usable_filters(link))
 
-with st.sidebar:
-    split = st.radio("Split", explore.SPLITS, horizontal=True, key="explore_split")
-    digits = st.multiselect("Digits", explore.DIGITS, default=list(explore.DIGITS), key="explore_digits")
-    shuffle = st.toggle("Shuffle", value=True, key="explore_shuffle")
-    seed = st.number_input("Shuffle seed", 0, explore.SEED_MAX, 0, disabled=not shuffle, key="explore_seed")
+# The filters above the grid: the sidebar is the list of pages.
+split_column, digits_column, shuffle_column, seed_column = st.columns(
+    [2, 6, 2, 2], vertical_alignment="bottom"
+)
+split = split_column.radio("Split", explore.SPLITS, horizontal=True, key="explore_split")
+digits = digits_column.multiselect(
+    "Digits", explore.DIGITS, default=list(explore.DIGITS), key="explore_digits"
+)
+shuffle = shuffle_column.toggle("Shuffle", value=True, key="explore_shuffle")
+seed = seed_column.number_input(
+    "Shuffle seed", 0, explore.SEED_MAX, 0, disabled=not shuffle, key="explore_seed"
+)
 widgets.share_in_url(
     "explore_", {key: st.session_state.get(key, value) for key, value in explore.FILTERS.items()}
 )
 
 if not digits:
-    st.warning("Choose at least one digit in the sidebar to see samples.", icon=":material/filter_alt_off:")
+    st.warning("Choose at least one digit above to see samples.", icon=":material/filter_alt_off:")
     st.stop()
 
 images, labels = app_cache.mnist().split(split)

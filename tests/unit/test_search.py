@@ -293,8 +293,7 @@ def postgres_url():
     """A throwaway PostgreSQL server on 127.0.0.1 and a free port. initdb refuses to run as root,
     so as root it runs as the `postgres` user, in a folder that user may enter."""
     binaries = postgres_binaries()
-    if binaries is None:
-        pytest.skip("PostgreSQL is not installed (Debian package postgresql; scripts/setup.sh --dev)")
+    assert binaries, "PostgreSQL is not installed: the test command installs Debian's postgresql"
     as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
     folder = tempfile.mkdtemp(prefix="mnist-postgres-", dir="/tmp")
     os.chmod(folder, 0o777)

@@ -105,13 +105,16 @@ def predictor() -> None:
         )
         digit, preprocessing_s = read_canvas() if source == DRAW else read_upload()
     with results:
+        # One slot for the notice, filled or not, so the answer below keeps its place in the page
+        # between reruns; otherwise the browser briefly shows the old and the new answer together.
+        notice = st.empty()
         if source == DRAW and (digit is None or digit.blank):
-            st.info(
+            notice.info(
                 "Draw a digit on the canvas to see what the network thinks it is.", icon=":material/gesture:"
             )
             show_result(None)
         elif digit is not None and digit.blank:
-            st.warning(
+            notice.warning(
                 "No digit found in this image: it looks empty. Please upload a picture of one digit.",
                 icon=":material/image_not_supported:",
             )

@@ -163,11 +163,14 @@ def test_a_tiny_search_ends_with_three_runs_and_a_best_trial(runs_root, space_fi
     assert sorted(runs) == [0, 1, 2]
     assert all(run.state == "finished" and run.name == f"tiny #{n}" for n, run in runs.items())
     assert all(run.config.train_limit == 2000 and run.config.validation == "holdout" for run in runs.values())
-    best = max(runs, key=lambda n: last_validation_accuracy(runs[n]))
+    accuracies = {n: last_validation_accuracy(run) for n, run in runs.items()}
     line = result.stdout.strip().splitlines()[-1]
-    assert re.fullmatch(r"best validation accuracy 0\.\d{4} \(trial \d\)", line), line
-    assert line.endswith(f"(trial {best})")
-    assert f"{last_validation_accuracy(runs[best]):.4f}" in line
+    reported = re.fullmatch(r"best validation accuracy (0\.\d{4}) \(trial (\d)\)", line)
+    assert reported, line
+    best = int(reported[2])
+    # Trials that learned nothing in one epoch can tie at chance level: any of the tied is right.
+    assert accuracies[best] == max(accuracies.values())
+    assert reported[1] == f"{accuracies[best]:.4f}"
     assert (runs_root / search.STORAGE_FILE).is_file()  # The default storage.
     best_run = search.best_run(search.load_study("tiny"))
     assert best_run is not None and best_run.id == runs[best].id  # What the page trains longer or saves.

@@ -11,6 +11,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from core import scheduler  # noqa: E402 - after MNIST_RUNS_DIR is set.
 
 
+@pytest.fixture(scope="module")
+def module_runs_root(tmp_path_factory):
+    """One runs folder shared by a module's tests, for modules whose runs build on each other."""
+    with pytest.MonkeyPatch.context() as patch:
+        root = tmp_path_factory.mktemp("runs")
+        patch.setenv("MNIST_RUNS_DIR", str(root))
+        yield root
+
+
 @pytest.fixture
 def job_processes():
     """Kills what the scheduler started in this process when the test ends, and reaps it."""

@@ -28,12 +28,7 @@ PARENT = ModelConfig(
 )
 
 
-@pytest.fixture(scope="module", autouse=True)
-def runs_root(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as patch:
-        root = tmp_path_factory.mktemp("runs")
-        patch.setenv("MNIST_RUNS_DIR", str(root))
-        yield root
+pytestmark = pytest.mark.usefixtures("module_runs_root")
 
 
 def points(run, kind):

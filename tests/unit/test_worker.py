@@ -34,12 +34,7 @@ LONG = TINY.with_changes(epochs=50)
 WORKER_TIMEOUT = 180
 
 
-@pytest.fixture(scope="module", autouse=True)
-def runs_root(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as patch:
-        root = tmp_path_factory.mktemp("runs")
-        patch.setenv("MNIST_RUNS_DIR", str(root))
-        yield root
+pytestmark = pytest.mark.usefixtures("module_runs_root")
 
 
 @pytest.fixture(scope="module")
@@ -216,11 +211,11 @@ def test_stop_during_validation_aborts_it():
     assert stopper.validation_batches == 1  # Of eight.
 
 
-def test_command_line_training_writes_a_listed_run(runs_root):
+def test_command_line_training_writes_a_listed_run(module_runs_root):
     result = subprocess.run(
         train_command(
             "seed-mlp",
-            runs_root,
+            module_runs_root,
             "--epochs",
             "1",
             "--train-limit",

@@ -273,14 +273,21 @@ def open_run(path: Path, *, shipped: bool = False) -> RunRecord:
     return RunRecord(path.name, path, config, status, meta, shipped=shipped)
 
 
-def find_run(run_id: str) -> RunRecord | None:
-    """A run in the runs folder or a shipped model, by id; None once deleted (or not an id)."""
+def _run_folder(run_id: str) -> tuple[Path, bool] | None:
+    """The folder of run `run_id` in the runs folder or among the shipped models, and whether it
+    is shipped; None once deleted, or for an id that would leave those folders."""
     if "/" in run_id or run_id.startswith("."):
         return None
     for root, shipped in ((runs_dir(), False), (SHIPPED_MODELS_DIR, True)):
         if (root / run_id).is_dir():
-            return open_run(root / run_id, shipped=shipped)
+            return root / run_id, shipped
     return None
+
+
+def find_run(run_id: str) -> RunRecord | None:
+    """A run in the runs folder or a shipped model, by id; None once deleted (or not an id)."""
+    found = _run_folder(run_id)
+    return open_run(found[0], shipped=found[1]) if found else None
 
 
 def _missing_member(meta: dict[str, Any]) -> str | None:
@@ -292,11 +299,7 @@ def _missing_member(meta: dict[str, Any]) -> str | None:
     if not isinstance(members, list) or not all(isinstance(m, str) and m.isprintable() for m in members):
         return "its ensemble record is damaged"
     for member in members:
-        if (
-            "/" in member
-            or member.startswith(".")
-            or not any((root / member).is_dir() for root in (runs_dir(), SHIPPED_MODELS_DIR))
-        ):
+        if _run_folder(member) is None:
             return f"a member of this ensemble ({member}) was deleted"
     return None
 

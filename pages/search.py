@@ -131,6 +131,7 @@ names = search.study_names()
 if names:
     chosen = st.selectbox("Study", names, key="search_study")
     if not refused:
-        controls(chosen, search.load_study(chosen))
-        best_trial_actions(search.load_study(chosen))
+        study = search.load_study(chosen)
+        controls(chosen, study)
+        best_trial_actions(study)
     study_view(chosen)

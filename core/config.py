@@ -153,10 +153,6 @@ class ModelConfig:
     def with_changes(self, **changes: Any) -> ModelConfig:
         return replace(self, **changes)
 
-    def with_network(self, **changes: Any) -> ModelConfig:
-        """A copy whose network differs by `changes`, settings of its own family."""
-        return replace(self, network=replace(self.network, **changes))
-
 
 @dataclass(frozen=True)
 class Preset:

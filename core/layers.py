@@ -181,7 +181,6 @@ LAYER_RULES: dict[str, LayerRule] = {
         ),
         positional=("pool_size",),
     ),
-    "GlobalAveragePooling2D": LayerRule(lambda shapes, args: (shapes[0][-1],)),
     "Add": LayerRule(_add),
 }
 

@@ -2,12 +2,12 @@
 
 import streamlit as st
 
-from core import app_cache, charts, explore, pictures, widgets
+from core import app_cache, charts, explore, pictures, session_keys, widgets
 
 PAGE_SIZE, COLUMNS = 100, 10
 
 st.title(":material/grid_view: Explore digits")
-link = widgets.opened_link("explore_", explore.FILTERS)
+link = widgets.opened_link(session_keys.EXPLORE_PREFIX, explore.FILTERS)
 if link:  # A link opened wins over the filters this session held.
     st.session_state.update(explore.usable_filters(link))
 
@@ -24,7 +24,8 @@ seed = seed_column.number_input(
     "Shuffle seed", 0, explore.SEED_MAX, 0, disabled=not shuffle, key="explore_seed"
 )
 widgets.share_in_url(
-    "explore_", {key: st.session_state.get(key, value) for key, value in explore.FILTERS.items()}
+    session_keys.EXPLORE_PREFIX,
+    {key: st.session_state.get(key, value) for key, value in explore.FILTERS.items()},
 )
 
 if not digits:

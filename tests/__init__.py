@@ -13,6 +13,13 @@ def assert_labels_agree_but_for_near_ties(probabilities, stored_labels, near_tie
     assert np.all(top_two[:, 1] - top_two[:, 0] < near_tie), changed
 
 
+def network_changed(config, **changes):
+    """A copy of a ModelConfig whose network differs by `changes`, settings of its own family."""
+    from dataclasses import replace
+
+    return replace(config, network=replace(config.network, **changes))
+
+
 def train_command(preset: str, runs_dir, *options: str) -> list[str]:
     """`python -m core.train` of a preset into `runs_dir`, as a person runs it from a shell."""
     return [sys.executable, "-m", "core.train", "--preset", preset, "--runs-dir", str(runs_dir), *options]

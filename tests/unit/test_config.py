@@ -10,6 +10,7 @@ from core.families import FAMILIES, dense
 from core.families.cnn import CNN, ConvBlock
 from core.families.dense import DenseLayer
 from core.families.mlp import MLP
+from tests import network_changed
 
 CNN_CONFIG = ModelConfig(network=CNN())
 
@@ -42,42 +43,42 @@ BOUNDS = [
     ),
     (
         "conv_blocks (count)",
-        lambda n: CNN_CONFIG.with_network(conv_blocks=(ConvBlock(),) * n),
+        lambda n: network_changed(CNN_CONFIG, conv_blocks=(ConvBlock(),) * n),
         [1, 4],
         [0, 5],
     ),
     (
         "conv_blocks[0].filters",
-        lambda v: CNN_CONFIG.with_network(conv_blocks=(ConvBlock(filters=v),)),
+        lambda v: network_changed(CNN_CONFIG, conv_blocks=(ConvBlock(filters=v),)),
         [4, 256],
         [3, 257],
     ),
     (
         "conv_blocks[0].kernel_size",
-        lambda v: CNN_CONFIG.with_network(conv_blocks=(ConvBlock(kernel_size=v),)),
+        lambda v: network_changed(CNN_CONFIG, conv_blocks=(ConvBlock(kernel_size=v),)),
         [3, 5],
         [4, 7],
     ),
     (
         "conv_blocks[0].batch_norm",
-        lambda v: CNN_CONFIG.with_network(conv_blocks=(ConvBlock(batch_norm=v),)),
+        lambda v: network_changed(CNN_CONFIG, conv_blocks=(ConvBlock(batch_norm=v),)),
         [True, False],
         [1, "yes"],
     ),
     (
         "conv_blocks[0].pool",
-        lambda v: CNN_CONFIG.with_network(conv_blocks=(ConvBlock(pool=v),)),
+        lambda v: network_changed(CNN_CONFIG, conv_blocks=(ConvBlock(pool=v),)),
         [True, False],
         [0],
     ),
     (
         "conv_blocks[0].dropout",
-        lambda v: CNN_CONFIG.with_network(conv_blocks=(ConvBlock(dropout=v),)),
+        lambda v: network_changed(CNN_CONFIG, conv_blocks=(ConvBlock(dropout=v),)),
         [0.0, 0.8],
         [0.9],
     ),
-    ("head.units", lambda v: CNN_CONFIG.with_network(head=DenseLayer(units=v)), [16, 2048], [8, 4096]),
-    ("head.dropout", lambda v: CNN_CONFIG.with_network(head=DenseLayer(dropout=v)), [0.0, 0.8], [1.0]),
+    ("head.units", lambda v: network_changed(CNN_CONFIG, head=DenseLayer(units=v)), [16, 2048], [8, 4096]),
+    ("head.dropout", lambda v: network_changed(CNN_CONFIG, head=DenseLayer(dropout=v)), [0.0, 0.8], [1.0]),
     ("optimizer", lambda v: ModelConfig(optimizer=v), list(cfg.OPTIMIZERS), ["adagrad"]),
     ("learning_rate", lambda v: ModelConfig(learning_rate=v), [1e-5, 1.0], [0.0, 1.5, "0.01"]),
     ("momentum", lambda v: ModelConfig(momentum=v), [0.0, 0.99], [1.0, -0.1]),

@@ -24,21 +24,22 @@ from core.inference import (
     lite_is_fresh,
 )
 from core.saliency import first_layer_weights
+from tests import network_changed
 from tests.lite_models import lite_classifier
 
 SMALL_CNN = ModelConfig(network=CNN(head=DenseLayer(units=32, dropout=0.3)))
 CONFIGS = {
     "mlp": ModelConfig(network=MLP(hidden_layers=(DenseLayer(32, 0.2), DenseLayer(16, 0.0, "gelu")))),
-    "cnn": SMALL_CNN.with_network(
-        conv_blocks=(ConvBlock(8, 5, batch_norm=False), ConvBlock(16, 3, batch_norm=False))
+    "cnn": network_changed(
+        SMALL_CNN, conv_blocks=(ConvBlock(8, 5, batch_norm=False), ConvBlock(16, 3, batch_norm=False))
     ),
-    "augmented-cnn": SMALL_CNN.with_network(
-        conv_blocks=(ConvBlock(8, 3, batch_norm=False, dropout=0.2),)
+    "augmented-cnn": network_changed(
+        SMALL_CNN, conv_blocks=(ConvBlock(8, 3, batch_norm=False, dropout=0.2),)
     ).with_changes(
         augment=True,
         normalization="standardize",
     ),
-    "batch-norm-cnn": SMALL_CNN.with_network(conv_blocks=(ConvBlock(8, 3), ConvBlock(16, 3, pool=False))),
+    "batch-norm-cnn": network_changed(SMALL_CNN, conv_blocks=(ConvBlock(8, 3), ConvBlock(16, 3, pool=False))),
 }
 # LiteRT and Keras round differently; relative to each activation's own scale.
 ACTIVATION_TOLERANCE = 1e-4

@@ -17,6 +17,7 @@ from core.families.cnn import ConvBlock
 from core.families.dense import DenseLayer
 from core.families.mlp import MLP
 from core.models import build_model, compile_model
+from tests import network_changed
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SEED_MLP = PRESETS["seed-mlp"].config
@@ -28,15 +29,16 @@ VARIED_CONFIGS = {
     "mlp-6-layers": ModelConfig(
         network=MLP(hidden_layers=tuple(DenseLayer(units=16 * i, activation="gelu") for i in range(1, 7)))
     ),
-    "cnn-no-bn-no-pool": FAST_CNN.with_network(
-        conv_blocks=(ConvBlock(filters=8, batch_norm=False, pool=False),)
+    "cnn-no-bn-no-pool": network_changed(
+        FAST_CNN, conv_blocks=(ConvBlock(filters=8, batch_norm=False, pool=False),)
     ),
-    "cnn-bn-kernel-5-dropout": FAST_CNN.with_network(
+    "cnn-bn-kernel-5-dropout": network_changed(
+        FAST_CNN,
         conv_blocks=(ConvBlock(filters=12, kernel_size=5, dropout=0.25), ConvBlock(filters=24)),
         head=DenseLayer(units=32, dropout=0.0),
     ),
-    "cnn-4-blocks": FAST_CNN.with_network(
-        conv_blocks=tuple(ConvBlock(filters=4 * 2**i, batch_norm=i % 2 == 0) for i in range(4))
+    "cnn-4-blocks": network_changed(
+        FAST_CNN, conv_blocks=tuple(ConvBlock(filters=4 * 2**i, batch_norm=i % 2 == 0) for i in range(4))
     ),
     "augment-standardize": SEED_MLP.with_changes(augment=True, normalization="standardize"),
 }
@@ -47,7 +49,7 @@ ALL_CONFIGS = {"seed-mlp": SEED_MLP, "fast-cnn": FAST_CNN, **VARIED_CONFIGS}
 SAVED_CONFIGS = {
     "seed-mlp": SEED_MLP,
     "fast-cnn": FAST_CNN,
-    "cnn-augment-warmup-sgd": FAST_CNN.with_network(conv_blocks=(ConvBlock(filters=8),)).with_changes(
+    "cnn-augment-warmup-sgd": network_changed(FAST_CNN, conv_blocks=(ConvBlock(filters=8),)).with_changes(
         augment=True,
         zoom_fraction=0.1,
         shear_factor=0.2,
@@ -197,7 +199,7 @@ def first_epoch_history(config: ModelConfig) -> dict[str, list[float]]:
 
 @pytest.mark.parametrize(
     "config",
-    [FAST_CNN, FAST_CNN.with_network(conv_blocks=(ConvBlock(filters=8),)).with_changes(augment=True)],
+    [FAST_CNN, network_changed(FAST_CNN, conv_blocks=(ConvBlock(filters=8),)).with_changes(augment=True)],
     ids=["fast-cnn", "augment-batch-norm"],
 )
 def test_same_seed_and_config_give_identical_first_epoch(config):

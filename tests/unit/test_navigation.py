@@ -22,3 +22,17 @@ def test_widget_values_kept_across_pages():
     assert not session_keys.kept_across_pages(session_keys.FOCUS_RUN) and not session_keys.kept_across_pages(
         "compare_delete"
     )
+
+
+def test_a_session_on_a_page_url_is_sent_through_app_once(monkeypatch):
+    """Streamlit's pages/ flag, set because the folder exists, is cleared and the run restarted
+    through app.py; once cleared, later runs go on untouched."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    reruns = []
+    monkeypatch.setattr(navigation.st, "rerun", lambda: reruns.append(1))
+    monkeypatch.setattr(PagesManager, "uses_pages_directory", True)
+    navigation.route_every_session_through_app()
+    assert (PagesManager.uses_pages_directory, len(reruns)) == (False, 1)
+    navigation.route_every_session_through_app()
+    assert len(reruns) == 1

@@ -204,3 +204,21 @@ def first_epoch_history(config: ModelConfig) -> dict[str, list[float]]:
 )
 def test_same_seed_and_config_give_identical_first_epoch(config):
     assert first_epoch_history(config) == first_epoch_history(config)
+
+
+def test_augmentation_moves_digits_in_training_only():
+    """Every augmentation layer returns its input unchanged outside training (the model contract
+    of saved models) and a moved digit in training."""
+    config = SAVED_CONFIGS["cnn-augment-warmup-sgd"]
+    model = build_model(config)
+    augmentation = [layer for layer in model.layers if layer.name.startswith("augment_")]
+    assert {layer.name for layer in augmentation} == {
+        "augment_shift",
+        "augment_rotate",
+        "augment_zoom",
+        "augment_shear",
+    }
+    images, _ = random_digits(4)
+    for layer in augmentation:
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(layer(images, training=False)), images)
+        assert not np.allclose(keras.ops.convert_to_numpy(layer(images, training=True)), images)

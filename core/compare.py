@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from core import architecture, registry, run_results
+from core import architecture, ensembles, run_results
 from core.registry import RunRecord
 
 LEADERBOARD_COLUMNS = [
@@ -35,7 +35,7 @@ def imported_info(run: RunRecord) -> dict[str, Any] | None:
 
 
 def parameter_count(run: RunRecord) -> int | None:
-    info = imported_info(run) or run.meta.get(registry.ENSEMBLE_KEY)
+    info = imported_info(run) or ensembles.info(run)
     if isinstance(info, dict):
         return info.get("parameters")
     if run.config is None:
@@ -71,17 +71,21 @@ def _percent(value: Any) -> float | None:
 def leaderboard_row(
     run: RunRecord, summary: dict[str, Any], evaluation: dict[str, Any] | None
 ) -> dict[str, Any]:
-    """One row of the leaderboard; the stored evaluation wins over status for test scores."""
+    """One row of the leaderboard; the stored evaluation wins over status for test scores. An
+    imported model or an ensemble was not trained here: no epochs, no training time."""
     evaluation = evaluation or {}
     status = run.status
     accuracy = evaluation.get("accuracy", status.get("test_accuracy"))
     loss = evaluation.get("loss", status.get("test_loss"))
     imported = imported_info(run) is not None
-    planned = run.config.epochs if run.config and not imported else None
-    seconds = summary.get("training_seconds") or (None if imported else _elapsed(status))
+    trained = not imported and ensembles.info(run) is None
+    planned = run.config.epochs if run.config and trained else None
+    seconds = summary.get("training_seconds") or (_elapsed(status) if trained else None)
     state = "shipped" if run.shipped else run.state
     if imported:
         state = "imported"
+    if run.broken:
+        state = ensembles.broken_note(run)
     return {
         "name": run.name,
         "model": run.description,
@@ -95,6 +99,12 @@ def leaderboard_row(
         "status": state,
         "id": run.id,
     }
+
+
+def leaderboard_runs(runs: list[RunRecord]) -> list[RunRecord]:
+    """The runs the leaderboard lists: every readable one, and the ensembles a deleted member
+    broke (their rows say so; nothing that needs a model is offered them)."""
+    return [run for run in runs if not run.broken or ensembles.info(run)]
 
 
 def leaderboard(rows: list[dict[str, Any]]) -> pd.DataFrame:

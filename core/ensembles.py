@@ -1,11 +1,19 @@
 """Ensembles: several runs answering together with their averaged probabilities.
 
-An ensemble is a run folder of its own whose meta.json lists its members' run ids. Its model is
-built once, in a job, as one Keras model that feeds the digit to every member and averages their
-probabilities (a built-in `Average` layer, so it obeys the model contract and loads in safe
-mode). From then on it is a run like any other: converted to LiteRT, evaluated on the test set
-and the robustness suites, listed on the leaderboard and offered on Predict. A deleted member
-marks the ensemble broken (registry.open_run), as its record no longer holds.
+An ensemble is a run folder of its own. Its record is meta.json's `ensemble` entry: the members'
+run ids, their labels ("name (architecture)", so a deleted member can still be named), their
+parameter count and the job that built it; config.json is a placeholder, as nothing is trained.
+Beside the record the folder keeps the averaged model the job built once: one Keras model that
+feeds the digit to every member and averages their probabilities (a built-in `Average` layer,
+so it obeys the model contract and loads in safe mode), saved as model.keras with its LiteRT
+copy. So export, LiteRT predictions, saliency and the look inside treat it like any run, and it
+is evaluated on the test set (evaluation.json, predictions.npz) and, by the robustness job the
+ensemble job queues, on the robustness suites (robustness.json). The shipped fast CNN with a
+small MLP (12,730 parameters) makes a folder of about 2.0 MB: model.keras 0.94 MB (weights only,
+no optimiser state), model.tflite 0.89 MB, predictions.npz 0.19 MB, the rest a few kB. It is
+listed on the leaderboard and offered on Predict and Present. A deleted member marks the
+ensemble broken (registry.open_run): still listed, naming the members missing, but offered for
+nothing that needs its model.
 """
 
 from __future__ import annotations
@@ -14,7 +22,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from core import access, jobs, limits, registry, run_results, scheduler
+from core import access, jobs, limits, model_jobs, registry, run_results, scheduler
 from core.config import ModelConfig
 from core.registry import RunRecord
 
@@ -30,6 +38,52 @@ def info(run: RunRecord) -> dict[str, Any] | None:
     """The ensemble record of a run (member ids, labels, parameters); None for other runs."""
     record = run.meta.get(registry.ENSEMBLE_KEY)
     return record if isinstance(record, dict) else None
+
+
+def missing_members(run: RunRecord) -> list[str]:
+    """The members of an ensemble deleted since it was built, each by its label (its run id if the
+    record has no label for it); none for a sound ensemble or another run."""
+    record = info(run) or {}
+    members, labels = record.get("members"), record.get("labels")
+    if not isinstance(members, list):
+        return []
+    if not isinstance(labels, list) or len(labels) != len(members):
+        labels = members
+    return [
+        str(label)
+        for member, label in zip(members, labels, strict=True)
+        if not isinstance(member, str) or registry.find_run(member) is None
+    ]
+
+
+def broken_note(run: RunRecord) -> str:
+    """What a list says of a broken run: for an ensemble, the members deleted."""
+    missing = missing_members(run)
+    if not missing:
+        return f"broken: {run.broken}"
+    return f"broken: member{'s' if len(missing) > 1 else ''} {', '.join(missing)} deleted"
+
+
+def overview(runs: list[RunRecord]) -> list[dict[str, Any]]:
+    """One row per ensemble among `runs`, broken ones included: its name, members, stored test
+    accuracy and state ("finished", or which members are missing)."""
+    rows = []
+    for run in runs:
+        record = info(run)
+        if record is None:
+            continue
+        accuracy = (run_results.read_evaluation(run) or {}).get("accuracy")
+        labels = record.get("labels")
+        rows.append(
+            {
+                "name": run.name,
+                "members": ", ".join(map(str, labels)) if isinstance(labels, list) else "",
+                "test accuracy (%)": round(100 * accuracy, 2) if isinstance(accuracy, (int, float)) else None,
+                "state": broken_note(run) if run.broken else run.state,
+                "id": run.id,
+            }
+        )
+    return rows
 
 
 def check_members(members: list[RunRecord]) -> None:
@@ -64,9 +118,9 @@ def request_ensemble(
 
 def ensemble_job(target: str) -> dict[str, Any]:
     """Build the averaged model from the members' saved models, register it as a finished run
-    with its LiteRT copy, and evaluate it on the test set."""
+    with its LiteRT copy, evaluate it on the test set, and queue its robustness job (which the
+    scheduler starts once this job's slot is free)."""
     from core.convert import load_keras_model, write_lite_files
-    from core.model_jobs import evaluate_job
 
     payload = (jobs.read("ensemble", target) or {}).get("payload") or {}
     members = [registry.find_run(str(run_id)) for run_id in payload.get("members") or []]
@@ -93,7 +147,8 @@ def ensemble_job(target: str) -> dict[str, Any]:
         add_files=lambda folder: combined.save(Path(folder) / registry.MODEL_FILE),
     )
     write_lite_files(combined, run.path, source_name=registry.MODEL_FILE)
-    evaluation = evaluate_job(run.id)
+    evaluation = model_jobs.evaluate_job(run.id)
+    model_jobs.request_robustness(run)
     limits.prune_visitor_runs()  # A visitor's ensemble counts among their runs kept.
     return {"run_id": run.id, "name": run.name, "test_accuracy": evaluation["accuracy"]}
 

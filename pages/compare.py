@@ -18,7 +18,8 @@ from core import (
 
 st.title(":material/leaderboard: Compare runs")
 
-runs = [run for run in reconcile.reconcile_all(include_shipped=True) if not run.broken]
+listed = reconcile.reconcile_all(include_shipped=True)
+runs = [run for run in listed if not run.broken]
 if not runs:
     st.info("No runs yet. Train a model (or import one), then compare runs here.", icon=":material/info:")
     navigation.link("train")
@@ -30,7 +31,8 @@ try:
 except atomic_files.DiskFullError as error:
     st.warning(str(error), icon=":material/error:")
 rows = [
-    compare.leaderboard_row(run, app_cache.metrics_summary(run), app_cache.evaluation(run)) for run in runs
+    compare.leaderboard_row(run, app_cache.metrics_summary(run), app_cache.evaluation(run))
+    for run in compare.leaderboard_runs(listed)
 ]
 table = compare.leaderboard(rows)
 widgets.leaderboard(table, key="compare_table")
@@ -56,7 +58,7 @@ if any(model_jobs.evaluation_state(run) == model_jobs.RUNNING for run in runs):
     evaluations_in_progress()
 
 st.subheader("Training curves, overlaid")
-with_curves = [row["id"] for row in rows if app_cache.metrics_summary(by_id[row["id"]])["epochs_done"]]
+with_curves = [run.id for run in runs if app_cache.metrics_summary(run)["epochs_done"]]
 ranked = [run_id for run_id in table["id"] if run_id in with_curves]
 chosen = widgets.overlay_picker(table, ranked, {run.id: compare.run_label(run) for run in runs})
 if chosen:
@@ -69,7 +71,8 @@ elif not ranked:
     st.caption("No run has logged a completed epoch yet.")
 
 st.subheader("Manage a run")
-run = widgets.focused_run_picker(runs, key="compare_manage")
+# Broken ensembles too: here is where they are renamed or deleted.
+run = widgets.focused_run_picker(compare.leaderboard_runs(listed), key="compare_manage")
 user = widgets.who()
 locked = run.read_only or not user.may_change(run)
 if run.read_only:

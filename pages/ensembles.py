@@ -8,9 +8,11 @@ st.title(":material/join: Ensembles")
 st.caption(
     "An ensemble feeds each digit to every member and averages their probabilities. Members "
     "that make different mistakes cancel some of them out. The ensemble is built in the "
-    "background, evaluated on the test set, and then offered on Predict and Present."
+    "background, evaluated on the test set and the robustness suites, and offered on Predict and "
+    "Present."
 )
-runs = [run for run in compare.comparable_runs(reconcile.reconcile_all(include_shipped=True))]
+listed = reconcile.reconcile_all(include_shipped=True)
+runs = compare.comparable_runs(listed)
 candidates = [run for run in runs if not ensembles.info(run)]
 user = widgets.who()
 refused = limits.ensemble_refusal(user)
@@ -64,12 +66,20 @@ def ensemble_progress(target: str) -> None:
 
 if session_keys.ENSEMBLE_JOB in st.session_state:
     ensemble_progress(st.session_state[session_keys.ENSEMBLE_JOB])
-existing = [run for run in runs if ensembles.info(run)]
-if existing:
+made = ensembles.overview(listed)
+if made:
     st.subheader("Ensembles so far")
-    for run in existing:
-        st.markdown(
-            f"- **{widgets.plain(run.name)}**: "
-            + ", ".join(map(widgets.plain, ensembles.info(run).get("labels", [])))
-        )
+    st.dataframe(
+        made,
+        hide_index=True,
+        width="stretch",
+        column_order=["name", "members", "test accuracy (%)", "state"],
+        column_config={"test accuracy (%)": st.column_config.NumberColumn("test acc %", format="%.2f")},
+        key="ensembles_table",
+    )
+    st.caption(
+        "A broken ensemble lost a member that was deleted: it stays listed here and on the "
+        "leaderboard, but is no longer offered on Predict or Present; delete it on Compare runs."
+    )
     navigation.link("compare", "See them on the leaderboard")
+    navigation.link("robustness", "Their scores on the robustness suites")

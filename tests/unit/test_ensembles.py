@@ -1,5 +1,6 @@
 """Ensembles: checked members, a job that builds the averaged model and registers it as a run
-(evaluated, converted, offered for predictions), and broken, not crashing, once a member goes."""
+(evaluated, converted, scored on the robustness suites, offered for predictions), and broken, not
+crashing, once a member goes: still listed, with the member missing named."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from core import access, compare, ensembles, jobs, prediction, registry, run_results, scheduler
+from core import access, compare, ensembles, jobs, model_jobs, prediction, registry, run_results, scheduler
 from core.data import load_mnist
 from core.inference import load_classifier
 from tests import tiny_models
@@ -79,6 +80,13 @@ def test_an_ensemble_averages_its_members_and_is_a_run_like_any_other(model, tmp
     assert run.id in [choice.id for choice in choices]
     parameters = compare.parameter_count(run)
     assert parameters == model.count_params() + 207_178  # The shipped fast CNN's.
+    row = compare.leaderboard_row(run, {}, evaluation)
+    assert row["status"] == "finished" and row["epochs"] == "" and row["training time (s)"] is None
+
+    # The ensemble job queued its robustness job through the one queue (the app test runs it).
+    job = jobs.read("robustness", run.id)
+    assert job["state"] == jobs.QUEUED and job["stamp"] == model_jobs.model_stamp(run)
+    assert model_jobs.robustness_state(run) == model_jobs.RUNNING
 
 
 def test_deleting_a_member_marks_the_ensemble_broken(model):
@@ -90,3 +98,38 @@ def test_deleting_a_member_marks_the_ensemble_broken(model):
     listed = {run.id: run for run in registry.list_runs(include_shipped=False)}
     assert listed[result["run_id"]].state == registry.BROKEN
     assert result["run_id"] not in [c.id for c in prediction.model_choices(listed.values())]
+    assert result["run_id"] not in [r.id for r in compare.comparable_runs(list(listed.values()))]
+
+    # Still listed, beside single runs, saying which member went; its test accuracy stays.
+    label = f"to be deleted ({member.description})"
+    assert ensembles.missing_members(run) == [label]
+    assert run.id in [r.id for r in compare.leaderboard_runs(list(listed.values()))]
+    row = compare.leaderboard_row(run, {}, run_results.read_evaluation(run))
+    assert row["status"] == f"broken: member {label} deleted"
+    assert row["test accuracy (%)"] == round(100 * result["test_accuracy"], 2)
+    assert row["parameters"] > 207_178 and row["model"] == "ensemble of 2 runs"
+    [overview] = ensembles.overview(list(listed.values()))
+    assert overview["state"] == row["status"] and overview["test accuracy (%)"] == row["test accuracy (%)"]
+    assert label in overview["members"]
+
+
+def test_a_damaged_ensemble_record_is_listed_broken_but_a_damaged_run_is_not():
+    """The leaderboard lists broken ensembles only; a damaged run folder is for the runs page."""
+    damaged = registry.create_run(
+        ensembles.PLACEHOLDER_CONFIG, "damaged", meta_changes={registry.ENSEMBLE_KEY: {"members": "x"}}
+    )
+    unreadable = registry.create_run(ensembles.PLACEHOLDER_CONFIG, "unreadable")
+    (unreadable.path / registry.STATUS_FILE).write_text("{")
+    runs = registry.list_runs(include_shipped=False)
+    assert [run.id for run in compare.leaderboard_runs(runs)] == [damaged.id]
+    row = compare.leaderboard_row(damaged, {}, None)
+    assert row["status"] == "broken: its ensemble record is damaged" and row["test accuracy (%)"] is None
+    assert ensembles.overview(runs) == [
+        {
+            "name": "damaged",
+            "members": "",
+            "test accuracy (%)": None,
+            "state": "broken: its ensemble record is damaged",
+            "id": damaged.id,
+        }
+    ]

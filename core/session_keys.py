@@ -5,8 +5,8 @@ Keys a single page keeps to itself (its widgets' keys) stay on that page.
 
 FOCUS_RUN = "focus_run"
 """The run in view on every run picker. Written by the pickers (core/widgets.focused_run_picker: runs,
-compare, run detail, export, insight), by train on starting a run, by export and import on
-importing a model, by insight for a handed-over digit; cleared by compare on a delete."""
+compare, run detail, export, insight), by train and present on starting a run, by export and import
+on importing a model, by insight for a handed-over digit; cleared by compare on a delete."""
 
 HANDOVER_DIGIT = "handover_digit"
 """The last 28x28 digit drawn or uploaded on predict (writes it); insight (reads it) explains it."""

@@ -1,26 +1,35 @@
 """What the present page draws besides widgets and charts: its style sheet, made for a projector,
-and the answer in very large type. No Streamlit here.
+the answer in very large type, charts in stage-sized type, and the presets short enough to train
+live. No Streamlit here.
 """
 
 from __future__ import annotations
 
 from html import escape
 
+import plotly.graph_objects as go
+
+from core import architecture
+from core.config import PRESETS
 from core.inference import Prediction
 
 MIN_FONT_PX = 20
 
+# Presets that train while the room watches: each about a minute on a 2-core CPU (BENCHMARKS.md).
+LIVE_PRESETS = ("fast-cnn", "seed-mlp")
+
 # Streamlit's chrome out of the way (the toolbar's menu and actions; the button that opens the
 # settings in the collapsed sidebar lives in the toolbar too, and stays), the page pulled up,
-# and no text in the main area smaller than MIN_FONT_PX. Plotly's SVG text is left alone: the
-# figure sets its own large fonts, and resizing it behind Plotly's back would break its layout.
-# The answer sets its own sizes.
+# the model pickers' popover at the header's right and wide enough for long model names, and no
+# text in the main area or the popover smaller than MIN_FONT_PX. Plotly's SVG text is left alone:
+# the figure sets its own large fonts, and resizing it behind Plotly's back would break its
+# layout. The answer sets its own sizes.
 CSS = f"""<style>
 [data-testid="stToolbarActions"], [data-testid="stMainMenu"], [data-testid="stAppDeployButton"],
 [data-testid="stStatusWidget"], [data-testid="stDecoration"] {{ display: none !important; }}
 [data-testid="stHeader"] {{ background: transparent; }}
 [data-testid="stMainBlockContainer"] {{ padding: 3rem 2rem 1rem 2rem; max-width: 100%; }}
-[data-testid="stSkipToContent"],
+[data-testid="stSkipToContent"], [data-testid="stPopoverBody"] *,
 [data-testid="stMain"] :not(svg, svg *, .stage-answer, .stage-answer *, .stage-prompt) {{
   font-size: max({MIN_FONT_PX}px, 1em) !important;
 }}
@@ -34,6 +43,9 @@ CSS = f"""<style>
 .stage-answer .confidence {{ font-size: 2.25rem; font-weight: 600; }}
 .stage-answer .unsure {{ font-size: {MIN_FONT_PX + 4}px; color: #FFB74D; }}
 .st-key-present_clear button {{ min-height: 4rem; }}
+.st-key-present_models {{ position: fixed; top: 0.4rem; right: 2rem; width: auto !important;
+  z-index: 999991; }}
+[data-testid="stPopoverBody"] {{ width: min(60rem, calc(100vw - 4rem)); max-width: none !important; }}
 </style>"""
 
 
@@ -68,3 +80,23 @@ def answers_html(names: list[str], predictions: list[Prediction | None]) -> str:
         )
         + "</div>"
     )
+
+
+def live_label(preset: str) -> str:
+    """A live preset's name, epochs and estimated training time, for the picker."""
+    config = PRESETS[preset].config
+    seconds = config.epochs * architecture.epoch_seconds(config)
+    return (
+        f"{PRESETS[preset].label}: {config.epochs} epochs, about {5 * round(seconds / 5):.0f} s of training"
+    )
+
+
+def stage_type(figure: go.Figure) -> go.Figure:
+    """`figure` with every text at least MIN_FONT_PX: Streamlit's theme sets its own small axis
+    fonts, so each one is set here."""
+    size = MIN_FONT_PX + 2
+    figure.update_layout(font_size=size, legend_font_size=size, hoverlabel_font_size=size)
+    figure.update_annotations(font_size=size)  # Subplot titles.
+    figure.update_xaxes(tickfont_size=size, title_font_size=size)
+    figure.update_yaxes(tickfont_size=size, title_font_size=size)
+    return figure

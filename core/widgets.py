@@ -18,15 +18,19 @@ from core import (
     access,
     app_cache,
     atomic_files,
+    charts,
     compare,
     importer,
+    jobs,
     links,
     model_jobs,
+    monitor,
     navigation,
     prediction,
     reconcile,
     registry,
     session_keys,
+    stage,
 )
 from core.inference import Classifier, ModelLoadError, Prediction
 from core.registry import RunRecord
@@ -335,3 +339,51 @@ def import_report(report: dict) -> None:
         st.warning(plain(warning), icon=":material/warning:")
     navigation.link("predict", "Try it on the predict page")
     navigation.link("compare", "See it in the leaderboard")
+
+
+def _run_now(run: RunRecord, key: str) -> None:
+    """Where the run is, Stop while it can stop, and its curves so far."""
+    where, stop = st.columns([5, 1], vertical_alignment="bottom")
+    if run.is_live:
+        where.progress(*monitor.progress(run))
+    elif run.state == "queued":
+        where.info(jobs.waiting_message(jobs.read("train", run.id)) or "Queued.", icon=":material/schedule:")
+    else:
+        tested = run.status.get("test_accuracy")
+        where.markdown(
+            f"**{plain(run.name)}**: {run.state}"
+            + (f", {100 * tested:.2f}% test accuracy" if tested is not None else "")
+        )
+    if run.is_active and stop.button(
+        "Stop", icon=":material/stop:", key=f"{key}_stop", disabled=run.stop_requested
+    ):
+        try:
+            who().check_may_change(run)
+            registry.request_stop(run)
+        except registry.RegistryError as error:
+            st.error(plain(error), icon=":material/error:")
+        else:
+            st.rerun()  # The whole page: whether another run may start has changed.
+    metrics = app_cache.run_metrics(run)
+    if metrics:
+        curves = stage.stage_type(charts.training_curves({figure_text(run.name): metrics}))
+        st.plotly_chart(curves, config={"displayModeBar": False}, key=f"{key}_curves")
+
+
+@st.fragment(run_every=1.0)
+def _polled_run(run_id: str, key: str) -> None:
+    """Polls the run while it waits or trains; once it ends, the page draws it once more, still."""
+    run = registry.find_run(run_id)
+    if run is None or not run.is_active:
+        st.rerun()
+    _run_now(run, key)
+
+
+def live_run(run: RunRecord, key: str) -> None:
+    """A run trained live on the present page: where it is (polled once a second while it waits
+    or trains), Stop for whoever may change it, and its loss and accuracy curves so far, in
+    stage-sized type."""
+    if run.is_active:
+        _polled_run(run.id, key)
+    else:
+        _run_now(run, key)

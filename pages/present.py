@@ -2,10 +2,24 @@
 
 import streamlit as st
 
-from core import activations, charts, navigation, prediction, reconcile, stage, widgets
+from core import (
+    activations,
+    charts,
+    limits,
+    navigation,
+    prediction,
+    reconcile,
+    registry,
+    scheduler,
+    session_keys,
+    stage,
+    widgets,
+)
+from core.config import PRESETS
 from core.inference import describe_prediction
 
 NOBODY = ""
+LIVE_RUN = "present_live_run"  # The run this session started from here, shown under the stage.
 
 st.set_page_config(initial_sidebar_state="collapsed")  # The settings wait in the sidebar.
 st.html(stage.CSS)
@@ -16,22 +30,24 @@ if not choices:
     st.stop()
 by_id = {choice.id: choice for choice in choices}
 labels = widgets.distinct({choice.id: choice.label for choice in choices})
-with st.sidebar:  # The page's title lives here: on stage, the canvas has the screen.
-    st.title(":material/co_present: Present")
-    st.header("Stage settings")
+# In the page, where long names fit, not the narrow sidebar; a popover in the header, so the stage
+# keeps its room.
+with st.popover("Models", icon=":material/swap_horiz:", key="present_models"):
     first = st.selectbox("Model", list(labels), format_func=labels.get, key="present_model")
     second = st.selectbox(
         "A second model beside it",
         [NOBODY, *(choice_id for choice_id in labels if choice_id != first)],
-        format_func=lambda choice_id: labels.get(choice_id, "None"),
+        format_func=lambda choice_id: labels.get(choice_id, "No second model"),
         key="present_second",
         help="Both answer the same drawing: e.g. the seed MLP against the best CNN.",
     )
+with st.sidebar:  # The page's title lives here: on stage, the canvas has the screen.
+    st.title(":material/co_present: Present")
+    st.header("Stage settings")
     canvas_px = st.slider("Canvas size (px)", 280, 720, 460, 20, key="present_canvas_px")
     stroke = st.slider("Stroke width", 10, 60, 30, key="present_stroke")
     look_inside = st.toggle("A look inside (below the answer)", value=True, key="present_inside")
     navigation.link("replay", label="Replay a training run")
-    navigation.link("train", label="Train live: the fast preset takes about a minute")
 
 models = []
 for choice_id in [first, second] if second else [first]:
@@ -43,18 +59,15 @@ if not models:
 names = [f"{run.name} · {run.description}" for run, _ in models]
 
 
-def draw() -> object:
-    """The canvas (white ink on black, like MNIST) and a big Clear button under it."""
-    st.html('<p class="stage-prompt">Draw a digit</p>')
-    return widgets.digit_canvas("present", canvas_px, stroke, "Clear", clear_width=canvas_px)
-
-
 @st.fragment
 def stage_area() -> None:
     """Its own fragment: a stroke reruns the canvas and the answers, not the model pickers."""
     canvas_column, answer_column = st.columns([canvas_px + 80, 720], gap="large")
     with canvas_column:
-        digit = prediction.preprocess_canvas(draw())
+        st.html('<p class="stage-prompt">Draw a digit</p>')  # White ink on black, like MNIST.
+        digit = prediction.preprocess_canvas(
+            widgets.digit_canvas("present", canvas_px, stroke, "Clear", clear_width=canvas_px)
+        )
     drawn = digit is not None and not digit.blank
     probabilities = [classifier.probabilities(digit.pixels) if drawn else None for _, classifier in models]
     with answer_column:
@@ -78,4 +91,32 @@ def stage_area() -> None:
         )
 
 
+def train_live() -> None:
+    """A short preset trained live, through the train page's checks and limits; its curves here."""
+    preset = st.selectbox("Preset", stage.LIVE_PRESETS, format_func=stage.live_label, key="present_preset")
+    user = widgets.who()
+    refused = limits.refusal(PRESETS[preset].config, user)
+    if st.button(
+        "Train live",
+        type="primary",
+        icon=":material/play_arrow:",
+        key="present_train",
+        disabled=bool(refused),
+    ):
+        try:
+            run = scheduler.submit_run(PRESETS[preset].config, f"{PRESETS[preset].label}, live", who=user)
+        except limits.Refused as error:
+            st.error(str(error), icon=":material/block:")
+            return
+        st.session_state[LIVE_RUN] = st.session_state[session_keys.FOCUS_RUN] = run.id
+        st.rerun()  # The button says whether another run may start now.
+    if refused:
+        st.caption(f":material/block: {widgets.plain(refused)}")
+    run = registry.find_run(st.session_state[LIVE_RUN]) if LIVE_RUN in st.session_state else None
+    if run is not None:
+        widgets.live_run(run, "present")
+
+
 stage_area()
+with st.expander("Train live", icon=":material/model_training:", expanded=LIVE_RUN in st.session_state):
+    train_live()

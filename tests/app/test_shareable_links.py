@@ -82,3 +82,17 @@ def test_a_url_from_before_a_quick_change_does_not_undo_it():
     assert app.number_input(key="design_batch_size").value == 64
     assert app.number_input(key="design_epochs").value == 11
     assert (app.query_params["design_batch_size"], app.query_params["design_epochs"]) == ("64", "11")
+
+
+def test_a_link_opened_in_a_session_that_changed_a_setting_wins():
+    app = open_page("pages/train.py")
+    app.number_input(key="design_epochs").set_value(9).run()
+    assert app.query_params["design_epochs"] == "9"
+    app.query_params = dict(CNN_LINK)  # A new link opened in this session: its epochs are 7.
+    app.run()
+    assert app.number_input(key="design_epochs").value == 7
+    assert app.radio(key="design_architecture").value == "cnn"
+    assert app.number_input(key="design_cnn_conv_blocks_filters_2").value == 48
+    assert app.query_params["design_epochs"] == "7"
+    app.number_input(key="design_epochs").set_value(12).run()  # Then the user's change wins again.
+    assert app.number_input(key="design_epochs").value == 12 and app.query_params["design_epochs"] == "12"

@@ -242,6 +242,8 @@ def stage_probabilities(
 
     Every text is at least STAGE_FONT_PX; a model with no digit yet has empty bars.
     """
+    # Two bars side by side are too narrow for "100%" across: their labels stand upright.
+    two = len(names) > 1
     figure = go.Figure()
     for index, (values, name) in enumerate(zip(probabilities, names, strict=True)):
         values = np.zeros(10) if values is None else np.asarray(values, dtype=float).reshape(10)
@@ -252,6 +254,7 @@ def stage_probabilities(
             marker_color=PREDICTED_COLOUR if index == 0 else PALETTE[0],
             text=[f"{100 * p:.0f}%" if p >= 0.05 else "" for p in values],
             textposition="outside",
+            textangle=-90 if two else 0,
             textfont=dict(size=STAGE_FONT_PX),
             cliponaxis=False,
             hovertemplate="digit %{x}: %{y:.1%}<extra>%{fullData.name}</extra>",
@@ -259,13 +262,17 @@ def stage_probabilities(
     figure.update_xaxes(type="category", tickfont=dict(size=STAGE_FONT_PX + 6))
     # Streamlit's theme sets its own small axis fonts: each one is set here.
     figure.update_yaxes(
-        range=[0, 1.18], tickformat=".0%", dtick=0.5, showgrid=True, tickfont=dict(size=STAGE_FONT_PX)
+        range=[0, 1.5 if two else 1.18],
+        tickformat=".0%",
+        tickvals=[0, 0.5, 1],
+        showgrid=True,
+        tickfont=dict(size=STAGE_FONT_PX),
     )
     figure.update_layout(
         font=dict(size=STAGE_FONT_PX),
         height=height,
-        margin=dict(l=10, r=10, t=10 if len(names) == 1 else 50, b=10),
-        showlegend=len(names) > 1,
+        margin=dict(l=10, r=10, t=50 if two else 10, b=10),
+        showlegend=two,
         legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0, font=dict(size=STAGE_FONT_PX)),
         uniformtext=dict(minsize=STAGE_FONT_PX, mode="show"),
         bargap=0.15,

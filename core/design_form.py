@@ -148,6 +148,7 @@ def training_form() -> None:
         cfg.NORMALIZATIONS,
         format_func=designer.CHOICE_LABELS.get,
         key=PREFIX + "normalization",
+        help="Standardise: mean 0 and deviation 1 over the training digits.",
     )
     with left:
         number(
@@ -176,6 +177,8 @@ def training_form() -> None:
         cfg.VALIDATION_SOURCES,
         format_func=designer.CHOICE_LABELS.get,
         key=PREFIX + "validation",
+        help="Hold-out digits are set aside from the training digits. The seed example validates "
+        "on the test set, which then no longer measures digits the choices never saw.",
     )
     with right:
         number("Hold-out size", "validation_size", cfg.VALIDATION_SIZE_RANGE, step=500)

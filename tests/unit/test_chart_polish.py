@@ -60,3 +60,16 @@ def test_count_colour_bar_ticks_whole_digits():
     assert many.colorbar.dtick == 10 and float(many.colorbar.dtick).is_integer()
     rates = charts.confusion_heatmap(np.array([[8, 2], [1, 4]]), normalised=True).data[0]
     assert rates.colorbar.tickformat == ".0%"
+
+
+def test_stage_bars_of_two_models_label_each_bar_upright_above_it():
+    """Side by side, two 100% labels written across would overlap ("100%100%"); upright, each
+    stays over its own bar, with room above the tallest."""
+    sure, torn = np.eye(10)[3], np.eye(10)[3] * 0.62
+    torn[8] = 0.38
+    one = charts.stage_probabilities([sure], ["CNN"])
+    two = charts.stage_probabilities([sure, torn], ["CNN", "MLP"])
+    assert [bar.textangle for bar in one.data] == [0]
+    assert [bar.textangle for bar in two.data] == [-90, -90]
+    assert list(two.data[1].text) == ["", "", "", "62%", "", "", "", "", "38%", ""]
+    assert two.layout.yaxis.range[1] >= 1.5 and list(two.layout.yaxis.tickvals) == [0, 0.5, 1]

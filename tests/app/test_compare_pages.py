@@ -50,7 +50,7 @@ def runs(tmp_path_factory):
 
 
 def test_leaderboard_lists_every_run_and_overlays_two(runs):
-    app = open_page("pages/compare.py")
+    app = open_page("compare")
     table = app.dataframe[0].value
     assert {"tiny cnn", "tiny mlp", "first-launch model"} <= set(table["name"])
     row = table.set_index("name").loc["tiny cnn"]
@@ -67,7 +67,7 @@ def test_leaderboard_lists_every_run_and_overlays_two(runs):
 
 
 def test_a_link_chooses_the_overlaid_runs_and_then_the_user_does(runs):
-    app = open_page("pages/compare.py", query={"compare_overlay": [runs["mlp"].id, "no-such-run"]})
+    app = open_page("compare", query={"compare_overlay": [runs["mlp"].id, "no-such-run"]})
     assert app.multiselect(key="compare_overlay").value == [runs["mlp"].id]
     assert app.query_params["compare_overlay"] == runs["mlp"].id
     app.multiselect(key="compare_overlay").set_value([runs["cnn"].id, runs["mlp"].id]).run()
@@ -76,7 +76,7 @@ def test_a_link_chooses_the_overlaid_runs_and_then_the_user_does(runs):
 
 
 def test_rename_and_notes_are_kept_in_the_run_folder(runs):
-    app = open_page("pages/compare.py")
+    app = open_page("compare")
     app.selectbox(key="compare_manage").set_value(runs["mlp"].id).run()
     app.text_input[0].input("seed mlp, renamed")
     app.text_area[0].input("fewer epochs than the seed")
@@ -89,7 +89,7 @@ def test_rename_and_notes_are_kept_in_the_run_folder(runs):
 
 def test_delete_asks_first_and_the_shipped_model_cannot_be_deleted(runs):
     doomed = copy_run(runs["mlp"], "20990101-000000-dead00", "doomed")
-    app = open_page("pages/compare.py")
+    app = open_page("compare")
     app.selectbox(key="compare_manage").set_value(doomed.id).run()
     app.button(key="compare_delete").click().run()
     assert doomed.path.exists()  # Only the dialog so far.
@@ -103,7 +103,7 @@ def test_delete_asks_first_and_the_shipped_model_cannot_be_deleted(runs):
 
 
 def test_run_detail_shows_confusion_pairs_and_mistakes(runs):
-    app = open_page("pages/run_detail.py", {"focus_run": runs["cnn"].id})
+    app = open_page("run_detail", {"focus_run": runs["cnn"].id})
     assert app.selectbox(key="detail_run").value == runs["cnn"].id
     evaluation = run_results.read_evaluation(runs["cnn"])
     assert app.metric[0].value == f"{100 * evaluation['accuracy']:.2f}%"
@@ -131,7 +131,7 @@ def test_run_detail_evaluates_a_run_without_evaluation_in_the_background(runs):
     stopped = copy_run(
         runs["cnn"], "20990101-000000-0e0a1a", "stopped early", evaluated=False, state="stopped"
     )
-    app = open_page("pages/run_detail.py", {"focus_run": stopped.id})
+    app = open_page("run_detail", {"focus_run": stopped.id})
     assert "evaluating on the 10,000 test digits" in app.info[0].value
     deadline = time.monotonic() + 120
     while model_jobs.evaluation_state(registry.reload(stopped)) != model_jobs.READY:
@@ -142,7 +142,7 @@ def test_run_detail_evaluates_a_run_without_evaluation_in_the_background(runs):
 
 
 def test_insight_on_a_test_digit_and_on_a_handed_over_drawing(runs):
-    app = open_page("pages/insight.py", {"focus_run": runs["mlp"].id})
+    app = open_page("insight", {"focus_run": runs["mlp"].id})
     assert len(app.get("imagelist")) >= 3 or len(app.image) >= 3
     assert "the true digit is **7**" in app.markdown[0].value
     assert not app.get("segmented_control")  # Nothing drawn yet: no choice to offer.
@@ -156,7 +156,7 @@ def test_insight_on_a_test_digit_and_on_a_handed_over_drawing(runs):
     app.radio(key="insight_method").set_value("occlusion").run()
     assert not app.exception
     drawn = load_mnist().x_test[1].astype(np.float32)  # A 2.
-    app = open_page("pages/insight.py", {"handover_digit": drawn, "handover_model": runs["cnn"].id})
+    app = open_page("insight", {"handover_digit": drawn, "handover_model": runs["cnn"].id})
     assert app.segmented_control(key="insight_source").value == "The digit drawn on the predict page"
     assert app.selectbox(key="insight_run").value == runs["cnn"].id
     assert "true digit" not in app.markdown[0].value
@@ -164,7 +164,7 @@ def test_insight_on_a_test_digit_and_on_a_handed_over_drawing(runs):
 
 
 def test_export_buttons_and_import_of_a_good_and_a_bad_file(runs, tmp_path):
-    app = open_page("pages/model_io.py", {"focus_run": runs["cnn"].id})
+    app = open_page("model_io", {"focus_run": runs["cnn"].id})
     labels = [button.proto.label for button in app.get("download_button")]
     assert labels == ["Model (.keras)", "Config (JSON)", "Metrics history (CSV)", "Training script (.py)"]
     assert "def build_model" in app.code[0].value
@@ -198,7 +198,7 @@ def test_export_buttons_and_import_of_a_good_and_a_bad_file(runs, tmp_path):
 
 
 def test_the_page_reruns_cleanly_after_its_buttons_were_used(runs):
-    app = open_page("pages/compare.py")
+    app = open_page("compare")
     app.button(key="compare_delete").click().run()
     app.button(key="compare_cancel_delete").click().run()
     app.run()

@@ -35,7 +35,7 @@ def validation_epochs(app) -> list[float]:
 
 def test_continue_queues_a_linked_run_drawn_after_its_parent(runs_dir):
     parent = ended_run("parent", weights=True)
-    app = open_page("pages/runs.py")
+    app = open_page("runs")
     app.selectbox(key="runs_run").set_value(parent.id).run()
     app.number_input(key=f"more_{parent.id}").set_value(3).run()
     app.button(key=f"continue_{parent.id}").click().run()
@@ -52,6 +52,6 @@ def test_continue_queues_a_linked_run_drawn_after_its_parent(runs_dir):
 
 def test_a_run_without_weights_offers_no_continuation(runs_dir):
     bare = ended_run("no weights", weights=False)
-    app = open_page("pages/runs.py")
+    app = open_page("runs")
     app.selectbox(key="runs_run").set_value(bare.id).run()
     assert f"continue_{bare.id}" not in [button.key for button in app.button]

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app import APP
+from tests.app import APP, page_file
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def test_home_links_every_other_page(app):
 
 
 def test_explore_filters_pages_and_warns(app):
-    app.switch_page("pages/explore.py").run()
+    app.switch_page(page_file("explore")).run()
     assert not app.exception
     assert "60,000 train digits match" in captions(app)[0]
     assert len(app.get("plotly_chart")) == 1
@@ -62,7 +62,7 @@ def test_explore_filters_pages_and_warns(app):
 
 
 def test_statistics_page_draws_every_view(app):
-    app.switch_page("pages/statistics.py").run()
+    app.switch_page(page_file("statistics")).run()
     assert not app.exception
     assert len(app.get("plotly_chart")) == 3
     assert app.get("html")[0].proto.body.count('class="digit-label"') == 10
@@ -73,7 +73,7 @@ def test_statistics_page_draws_every_view(app):
 
 
 def test_explore_zoom_survives_short_pages(app):
-    app.switch_page("pages/explore.py").run()
+    app.switch_page(page_file("explore")).run()
     app.slider(key="explore_position").set_value(40).run()
     app.radio(key="explore_split").set_value("test").run()
     app.multiselect(key="explore_digits").set_value([5, 9]).run()

@@ -30,7 +30,7 @@ def made(module_runs_root):
         )
         member = tiny_models.finished_run(tiny_models.contract_mlp(units=16), "small mlp")
         model_jobs.evaluate_job(member.id)  # Tested, so no page queues an evaluation job for it.
-        app = open_page("pages/ensembles.py")
+        app = open_page("ensembles")
         app.multiselect(key="ensembles_members").set_value([shipped().id, member.id]).run()
         app.text_input(key="ensembles_name").set_value(NAME).run()
         app.button[0].click().run()
@@ -45,14 +45,14 @@ def test_the_ensemble_page_makes_it_and_shows_its_test_accuracy(made):
     accuracy = 100 * run_results.read_evaluation(ensemble)["accuracy"]
     assert accuracy > 95 and ensemble.description == "ensemble of 2 runs"
     assert as_read(made["app"].success[0].value) == f"{NAME}: {accuracy:.2f}% test accuracy."
-    table = open_page("pages/ensembles.py").dataframe[0].value.set_index("name")
+    table = open_page("ensembles").dataframe[0].value.set_index("name")
     assert table.loc[NAME, "test accuracy (%)"] == round(accuracy, 2)
     assert table.loc[NAME, "state"] == "finished"
     assert table.loc[NAME, "members"] == ", ".join(ensembles.info(ensemble)["labels"])
 
 
 def test_the_leaderboard_lists_it_beside_single_runs_with_its_test_accuracy(made):
-    table = open_page("pages/compare.py").dataframe[0].value.set_index("name")
+    table = open_page("compare").dataframe[0].value.set_index("name")
     row = table.loc[NAME]
     accuracy = run_results.read_evaluation(made["ensemble"])["accuracy"]
     assert row["test accuracy (%)"] == round(100 * accuracy, 2) and row["model"] == "ensemble of 2 runs"
@@ -61,7 +61,7 @@ def test_the_leaderboard_lists_it_beside_single_runs_with_its_test_accuracy(made
 
 
 def test_the_predict_page_answers_with_the_ensemble(made):
-    app = open_page("pages/predict.py")
+    app = open_page("predict")
     app.selectbox(key="predict_model").set_value(made["ensemble"].id).run()
     assert as_read(app.caption[0].value).startswith(f"Model: {NAME} · ensemble of 2 runs")
     upload(app, "seven.jpg", photo_of_test_digit(SEVEN), "image/jpeg")
@@ -74,7 +74,7 @@ def test_the_predict_page_answers_with_the_ensemble(made):
 def test_the_ensemble_job_has_it_scored_on_the_robustness_suites(made):
     ensemble = made["ensemble"]
     assert model_jobs.robustness_state(ensemble) in (model_jobs.RUNNING, model_jobs.READY)
-    app = open_page("pages/robustness.py", session={session_keys.FOCUS_RUN: ensemble.id})
+    app = open_page("robustness", session={session_keys.FOCUS_RUN: ensemble.id})
     rerun_until(app, lambda app: app.dataframe or app.error, timeout=300)
     assert not app.error, app.error[0].value
     column = app.dataframe[0].value[NAME].tolist()
@@ -98,7 +98,7 @@ def test_a_deleted_member_marks_it_broken_on_both_pages(made):
         {**meta, "name": "broken pair", registry.ENSEMBLE_KEY: record},
     )
 
-    compare = open_page("pages/compare.py")
+    compare = open_page("compare")
     compare.selectbox(key="compare_manage").set_value(doomed.id).run()
     compare.button(key="compare_delete").click().run()
     compare.button(key="compare_confirm_delete").click().run()
@@ -110,11 +110,11 @@ def test_a_deleted_member_marks_it_broken_on_both_pages(made):
     assert table.loc["broken pair", "test accuracy (%)"] == table.loc[NAME, "test accuracy (%)"]
     assert not any("broken pair" in label for label in compare.multiselect(key="compare_overlay").options)
 
-    page = open_page("pages/ensembles.py")
+    page = open_page("ensembles")
     rows = page.dataframe[0].value.set_index("name")
     assert rows.loc["broken pair", "state"] == broken and rows.loc[NAME, "state"] == "finished"
 
-    models = open_page("pages/predict.py").selectbox(key="predict_model").options
+    models = open_page("predict").selectbox(key="predict_model").options
     assert any(NAME in label for label in models) and not any("broken pair" in label for label in models)
 
     # Compare's manage section offers it, so it can be deleted.

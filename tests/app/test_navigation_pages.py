@@ -9,7 +9,7 @@ from tests.app import APP, open_page
 
 @pytest.mark.parametrize("page", navigation.PAGES, ids=lambda page: page.name)
 def test_every_declared_page_opens(page):
-    app = open_page(page.file)
+    app = open_page(page.name)
     assert page is navigation.HOME or page.title in app.title[0].value  # The page itself, not Home.
 
 

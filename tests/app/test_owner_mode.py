@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 from core import access, registry, scheduler, session_keys
 from core.config import PRESETS
 from tests import as_read
-from tests.app import APP
+from tests.app import APP, page_file
 
 PASSWORD = "correct horse battery staple"
 MARKDOWN_NAME = "![b](http://host/x.png) [text](http://host/) **bold**"
@@ -60,28 +60,28 @@ def button_keys(app: AppTest) -> set[str]:
 def test_a_visitor_sees_no_delete_or_import_controls(public_server):
     app = session()
     assert app.text_input(key="owner_password").label == "Owner password"  # The sidebar asks.
-    visit("pages/compare.py", app)
+    visit(page_file("compare"), app)
     app.selectbox(key="compare_manage").set_value(public_server.id).run()
     assert "compare_delete" not in button_keys(app)
     assert app.text_input[0].disabled and app.text_area[0].disabled
     assert any("only they can rename" in caption.value for caption in app.caption)
-    visit("pages/model_io.py", app)
+    visit(page_file("model_io"), app)
     assert not app.get("file_uploader")
     assert "Importing models is for the owner" in app.info[0].value
 
 
 def test_the_owner_password_brings_delete_and_import(public_server):
-    app = visit("pages/compare.py", session(PASSWORD))
+    app = visit(page_file("compare"), session(PASSWORD))
     assert app.session_state[session_keys.OWNER]
     app.selectbox(key="compare_manage").set_value(public_server.id).run()
     assert "compare_delete" in button_keys(app)
     assert not app.text_area[0].disabled
-    visit("pages/model_io.py", app)
+    visit(page_file("model_io"), app)
     assert app.get("file_uploader")
 
 
 def test_a_wrong_password_is_refused(public_server):
-    app = visit("pages/compare.py", session("guess"))
+    app = visit(page_file("compare"), session("guess"))
     assert app.session_state[session_keys.SIGN_IN_REFUSED].startswith("Wrong password")
     assert session_keys.OWNER not in app.session_state
     app.selectbox(key="compare_manage").set_value(public_server.id).run()
@@ -89,7 +89,7 @@ def test_a_wrong_password_is_refused(public_server):
 
 
 def test_a_visitor_cannot_start_a_run_over_the_limits_through_core(monkeypatch):
-    app = visit("pages/compare.py")  # Asks who the session is, which gives it its id.
+    app = visit(page_file("compare"))  # Asks who the session is, which gives it its id.
     visitor = access.Who(owner=False, session=app.session_state[session_keys.VISITOR])
     monkeypatch.setattr(
         access,
@@ -106,7 +106,7 @@ def test_a_visitor_cannot_start_a_run_over_the_limits_through_core(monkeypatch):
 
 def test_a_visitor_may_stop_their_own_run_only(monkeypatch, public_server):
     monkeypatch.setattr(scheduler, "tick", lambda: None)  # Queued, never started.
-    app = visit("pages/compare.py")
+    app = visit(page_file("compare"))
     mine = scheduler.submit_run(
         PRESETS["seed-mlp"].config,
         "mine",
@@ -115,7 +115,7 @@ def test_a_visitor_may_stop_their_own_run_only(monkeypatch, public_server):
     others = scheduler.submit_run(
         PRESETS["seed-mlp"].config, "someone else's", who=access.Who(False, "other")
     )
-    visit("pages/runs.py", app)
+    visit(page_file("runs"), app)
     app.selectbox(key="runs_run").set_value(others.id).run()
     assert f"stop_{others.id}" not in button_keys(app)
     app.selectbox(key="runs_run").set_value(mine.id).run()
@@ -124,7 +124,7 @@ def test_a_visitor_may_stop_their_own_run_only(monkeypatch, public_server):
 
 
 def test_markdown_in_a_run_name_is_shown_literally():
-    app = visit("pages/runs.py")
+    app = visit(page_file("runs"))
     run = next(run for run in registry.list_runs() if run.name == MARKDOWN_NAME)
     app.selectbox(key="runs_run").set_value(run.id).run()
     header = next(block.value for block in app.markdown if block.value.startswith("###"))

@@ -94,7 +94,7 @@ def train_small_model(path):
 
 @pytest.fixture
 def app(runs):
-    app = open_page("pages/predict.py")
+    app = open_page("predict")
     app.selectbox(key="predict_model").set_value(runs["good"]).run()
     assert not app.exception
     return app

@@ -56,14 +56,14 @@ def answers(app) -> list[tuple[str, str]]:
 
 
 def test_the_model_pickers_are_in_the_page_not_the_narrow_sidebar(tiny_mlp):
-    app = open_page("pages/present.py")
+    app = open_page("present")
     assert not app.sidebar.selectbox
     main = list(app.main.selectbox)
     assert app.selectbox(key="present_model") in main and app.selectbox(key="present_second") in main
 
 
 def test_a_second_model_answers_the_same_drawing_beside_the_first(tiny_mlp, drawn_seven):
-    app = open_page("pages/present.py")
+    app = open_page("present")
     assert [digit for _, digit in answers(app)] == ["7"]
     assert len(html_with(app, '<div class="layer-views"')) == 1
 
@@ -78,7 +78,7 @@ def test_a_second_model_answers_the_same_drawing_beside_the_first(tiny_mlp, draw
 
 
 def test_train_live_offers_only_presets_that_train_in_about_a_minute(tiny_mlp):
-    app = open_page("pages/present.py")
+    app = open_page("present")
     offered = app.selectbox(key="present_preset").options
     assert [option.split(", about ")[0] for option in offered] == [
         "Fast CNN: 5 epochs",
@@ -91,7 +91,7 @@ def test_train_live_offers_only_presets_that_train_in_about_a_minute(tiny_mlp):
 
 def test_train_live_queues_a_run_and_shows_its_progress_and_curves(tiny_mlp, monkeypatch):
     monkeypatch.setattr(scheduler, "tick", lambda: None)  # Queued, never started: nothing trains here.
-    app = open_page("pages/present.py")
+    app = open_page("present")
     app.selectbox(key="present_preset").set_value("fast-cnn").run()
     app.button(key="present_train").click().run()
     assert not app.exception
@@ -132,7 +132,7 @@ def test_train_live_queues_a_run_and_shows_its_progress_and_curves(tiny_mlp, mon
 def test_a_visitor_trains_live_within_the_visitor_limits(tiny_mlp, monkeypatch):
     monkeypatch.setattr(scheduler, "tick", lambda: None)
     monkeypatch.setenv(access.PASSWORD_ENV, "a password, so this session is a visitor's")
-    app = open_page("pages/present.py")
+    app = open_page("present")
     app.button(key="present_train").click().run()
     assert not app.exception
     [run] = [run for run in registry.list_runs(include_shipped=False) if access.started_by(run)]

@@ -21,7 +21,7 @@ def shipped() -> registry.RunRecord:
 
 
 def test_robustness_shows_every_suite_for_the_shipped_model():
-    app = open_page("pages/robustness.py")
+    app = open_page("robustness")
     scores = model_jobs.robustness_scores(shipped())
     table = app.dataframe[0].value
     assert table["suite"].tolist() == list(robustness.labels().values())
@@ -34,7 +34,7 @@ def test_robustness_shows_every_suite_for_the_shipped_model():
 
 def test_a_run_without_scores_asks_a_job_and_says_so():
     run = tiny_models.finished_run(tiny_models.contract_mlp(units=8), "unscored")
-    app = open_page("pages/robustness.py", session={session_keys.FOCUS_RUN: run.id})
+    app = open_page("robustness", session={session_keys.FOCUS_RUN: run.id})
     assert jobs.read("convert", run.id)["state"] == jobs.QUEUED  # Its LiteRT copy comes first.
     assert "preparing the model" in app.info[0].value
     assert not app.dataframe
@@ -42,7 +42,7 @@ def test_a_run_without_scores_asks_a_job_and_says_so():
 
 def test_ensembles_page_queues_an_ensemble_of_the_chosen_runs():
     run = tiny_models.finished_run(tiny_models.contract_mlp(units=8), "small")
-    app = open_page("pages/ensembles.py")
+    app = open_page("ensembles")
     members = app.multiselect(key="ensembles_members")
     assert set(members.options) >= {f"small · {run.description}"}
     members.set_value([shipped().id, run.id]).run()
@@ -54,5 +54,5 @@ def test_ensembles_page_queues_an_ensemble_of_the_chosen_runs():
 
 
 def test_ensembles_need_two_runs():
-    app = open_page("pages/ensembles.py")
+    app = open_page("ensembles")
     assert "needs at least two runs" in app.info[0].value

@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from core import access, jobs, limits, scheduler, search
 from tests import as_read
-from tests.app import APP, open_page
+from tests.app import APP, open_page, page_file
 
 
 @pytest.fixture(autouse=True)
@@ -17,7 +17,7 @@ def runs_dir(tmp_path, monkeypatch):
 
 
 def test_the_owner_starts_a_study_as_a_queued_search_job():
-    app = open_page("pages/search.py")
+    app = open_page("search")
     app.text_input(key="search_name").input("wider-cnn").run()
     app.number_input(key="search_trials").set_value(4).run()
     app.button[0].click().run()
@@ -32,7 +32,7 @@ def test_the_owner_starts_a_study_as_a_queued_search_job():
 
 
 def test_a_space_the_page_cannot_read_is_refused_with_its_reason():
-    app = open_page("pages/search.py")
+    app = open_page("search")
     app.text_input(key="search_name").input("broken").run()
     app.text_area(key="search_space_fast-cnn").input('{"training": {"epochs": {}}}').run()
     app.button[0].click().run()
@@ -50,7 +50,7 @@ def test_a_study_shows_its_trials_and_optunas_figures():
         )
         study.add_trial(trial)
 
-    app = open_page("pages/search.py")
+    app = open_page("search")
     assert app.dataframe[0].value["validation accuracy"].tolist() == [0.91, 0.95, 0.88]
     assert any("best validation accuracy 0.9500 (trial 1)" in as_read(m.value).lower() for m in app.markdown)
     assert [header.value for header in app.subheader] == list(search.figures(study))
@@ -62,7 +62,7 @@ def test_a_visitor_may_not_start_a_search(monkeypatch):
     app = AppTest.from_file(APP, default_timeout=120)
     app.secrets = {"owner_password": "a password"}
     app.run()
-    app.switch_page("pages/search.py").run()
+    app.switch_page(page_file("search")).run()
     assert "for the owner" in app.info[0].value
     assert not [button for button in app.button if button.label == "Start the search"]
     visitor = access.Who(owner=False, session="someone")

@@ -24,7 +24,7 @@ def runs_dir(tmp_path, monkeypatch):
 
 
 def test_a_design_link_sets_the_designer():
-    app = open_page("pages/train.py", query=CNN_LINK)
+    app = open_page("train", query=CNN_LINK)
     assert app.radio(key="design_architecture").value == "cnn"
     assert app.slider(key="design_cnn_conv_blocks_count").value == 3
     assert app.number_input(key="design_cnn_conv_blocks_filters_2").value == 48
@@ -35,7 +35,7 @@ def test_a_design_link_sets_the_designer():
 
 
 def test_after_a_link_the_users_change_wins_and_goes_in_the_url():
-    app = open_page("pages/train.py", query=CNN_LINK)
+    app = open_page("train", query=CNN_LINK)
     app.number_input(key="design_epochs").set_value(9).run()
     assert app.number_input(key="design_epochs").value == 9
     assert app.query_params["design_epochs"] == "9"
@@ -46,14 +46,14 @@ def test_after_a_link_the_users_change_wins_and_goes_in_the_url():
 
 
 def test_the_url_holds_settings_only():
-    app = open_page("pages/train.py")
+    app = open_page("train")
     assert app.query_params["design_architecture"] == "mlp"
     assert all(key.startswith("design_") for key in app.query_params)
     assert not any(key in str(app.query_params) for key in ("owner", "password", "visitor_session"))
 
 
 def test_a_design_link_that_cannot_be_used_changes_nothing():
-    app = open_page("pages/train.py", query={"design_architecture": "cnn", "design_epochs": "100000"})
+    app = open_page("train", query={"design_architecture": "cnn", "design_epochs": "100000"})
     assert "cannot be used" in app.warning[0].value and "epochs" in app.warning[0].value
     assert app.radio(key="design_architecture").value == "mlp"
     assert app.query_params["design_architecture"] == "mlp"
@@ -61,7 +61,7 @@ def test_a_design_link_that_cannot_be_used_changes_nothing():
 
 def test_an_explorer_link_sets_the_filters():
     query = {"explore_split": "test", "explore_digits": ["3", "5"], "explore_page": "2", "explore_seed": "7"}
-    app = open_page("pages/explore.py", query=query)
+    app = open_page("explore", query=query)
     assert app.radio(key="explore_split").value == "test"
     assert app.multiselect(key="explore_digits").value == [3, 5]
     assert app.number_input(key="explore_page").value == 2
@@ -74,7 +74,7 @@ def test_an_explorer_link_sets_the_filters():
 
 def test_a_url_from_before_a_quick_change_does_not_undo_it():
     """A second change can reach the server with the URL from before the first one's."""
-    app = open_page("pages/train.py", query=CNN_LINK)
+    app = open_page("train", query=CNN_LINK)
     before = dict(app.query_params)
     app.number_input(key="design_batch_size").set_value(64).run()
     app.query_params = dict(before)
@@ -85,7 +85,7 @@ def test_a_url_from_before_a_quick_change_does_not_undo_it():
 
 
 def test_a_link_opened_in_a_session_that_changed_a_setting_wins():
-    app = open_page("pages/train.py")
+    app = open_page("train")
     app.number_input(key="design_epochs").set_value(9).run()
     assert app.query_params["design_epochs"] == "9"
     app.query_params = dict(CNN_LINK)  # A new link opened in this session: its epochs are 7.

@@ -6,7 +6,7 @@ import pytest
 
 from core import registry, scheduler
 from tests import as_read
-from tests.app import open_page
+from tests.app import open_page, page_file
 
 
 @pytest.fixture
@@ -18,7 +18,7 @@ def runs_dir(tmp_path, monkeypatch):
 
 @pytest.fixture
 def train_page(runs_dir):
-    return open_page("pages/train.py")
+    return open_page("train")
 
 
 def metric(app, label):
@@ -78,16 +78,16 @@ def test_start_queues_a_run_and_the_runs_page_shows_it(train_page, runs_dir):
     while registry.reload(run).state not in ("finished", "failed") and time.monotonic() < deadline:
         time.sleep(1)
     assert registry.reload(run).state == "finished"
-    train_page.switch_page("pages/runs.py").run()
+    train_page.switch_page(page_file("runs")).run()
     assert any(m.label == "Test accuracy" for m in train_page.metric)
     assert "finished" in train_page.dataframe[0].value["state"].tolist()
     assert train_page.dataframe[0].value["test accuracy"].str.endswith("%").all()
     assert not any("running" in option for option in train_page.selectbox(key="runs_run").options)
     log = train_page.code[0].value
     assert "test accuracy" in log and "cuInit" not in log and "absl::InitializeLog" not in log
-    train_page.switch_page("pages/run_detail.py").run()  # The started run is the one in focus there too.
+    train_page.switch_page(page_file("run_detail")).run()  # The started run is the one in focus there too.
     assert train_page.selectbox(key="detail_run").value == run.id
 
-    train_page.switch_page("pages/train.py").run()
+    train_page.switch_page(page_file("train")).run()
     recent = train_page.dataframe[1].value
     assert recent["name"].tolist() == ["tiny from AppTest"] and recent["state"].tolist() == ["finished"]

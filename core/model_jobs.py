@@ -97,11 +97,18 @@ def request_lite(run: RunRecord) -> str:
 
 
 def robustness_scores(run: RunRecord) -> dict[str, float] | None:
-    """Accuracy by suite ("clean" first) of the run's current LiteRT model, if measured."""
+    """Accuracy by suite ("clean" first) of the run's current LiteRT model, if measured with
+    today's suites and preprocessing."""
+    from core import robustness
+
     stored = atomic_files.read_json_object(run.path / registry.ROBUSTNESS_FILE)
     scores, lite = stored.get("scores"), stored.get("lite")
     try:
-        fresh = isinstance(lite, dict) and inference.stamp_matches(run.path / registry.LITE_MODEL_FILE, lite)
+        fresh = (
+            isinstance(lite, dict)
+            and stored.get("method") == robustness.method_stamp()
+            and inference.stamp_matches(run.path / registry.LITE_MODEL_FILE, lite)
+        )
     except OSError:
         fresh = False
     if not fresh or not isinstance(scores, dict):
@@ -187,10 +194,16 @@ def robustness_job(target: str) -> dict[str, Any]:
 
 
 def robustness_record(lite_path: Path) -> dict[str, Any]:
-    """What robustness.json holds: the LiteRT file scored (its stamp) and its scores by suite."""
+    """What robustness.json holds: the LiteRT file scored (its stamp), how it was scored (the
+    suites' and preprocessing's stamp) and its scores by suite."""
     from core import robustness
 
     lite = inference.source_stamp(lite_path)
     classifier = inference.load_classifier(lite_path)
     scores = robustness.scores(classifier.probabilities_batch)
-    return {"lite": lite, "digits_per_suite": robustness.DIGITS_PER_SUITE, "scores": scores}
+    return {
+        "lite": lite,
+        "method": robustness.method_stamp(),
+        "digits_per_suite": robustness.DIGITS_PER_SUITE,
+        "scores": scores,
+    }

@@ -11,6 +11,7 @@ Pure numpy + Pillow so it is fast and testable without Streamlit or TensorFlow.
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import warnings
@@ -51,8 +52,23 @@ MAX_DECODE_BYTES = 64_000_000
 # anything converts or copies them, so later copies stay small.
 DECODED_SIDE = WORK_SIZE
 
+# The background (paper and light) is what remains of the picture once everything narrower than
+# LIGHT_SPAN of its longer side is taken away: a digit may fill most of a tight crop, but none of
+# its strokes or blots is half as thick as the picture. A shadow reaching in from the picture's
+# edge may be narrower, down to half of SHADOW_SPAN. Both are measured on a grid of
+# BACKGROUND_GRID cells a side (`_background`).
+LIGHT_SPAN = 0.5
+SHADOW_SPAN = 0.25
+BACKGROUND_GRID = 48
+# Ink on paper in a shadow is measured against the light there, up to this many times the
+# page's typical light (paper under a quarter of its typical brightness is taken as a quarter).
+MAX_LIGHT_GAIN = 4.0
 # Ink down to this share of the peak belongs to the digit where it joins stronger ink.
 FAINT_INK = 0.2
+# A piece of ink smaller than this share of the digit's main piece, and further from the digit
+# than this share of its size, is a speck on the paper, not part of the digit.
+SPECK_AREA = 0.05
+SPECK_GAP = 0.1
 # Grids (cells per image side) on which faint ink is joined to strong ink, and on which the
 # local ink level is measured.
 JOIN_GRID = 96
@@ -157,7 +173,7 @@ def to_mnist(image: Image.Image | np.ndarray) -> Preprocessed:
     """Prepare any image of one digit exactly the way MNIST digits were prepared."""
     gray, scale = _luminance(image)
     ink, inverted = _ink_and_polarity(gray)
-    found = _find_ink(ink, MIN_CONTRAST)
+    found = _find_ink(ink, MIN_CONTRAST, light_paper=inverted)
     if found is None:
         return Preprocessed(_readonly(np.zeros((FIELD, FIELD), np.float32)), True, inverted, None)
     strokes, (top, bottom, left, right) = found
@@ -311,29 +327,64 @@ def _box3(array: np.ndarray) -> np.ndarray:
     return (rows[:-2] + rows[1:-1] + rows[2:]) / 9.0
 
 
-def _background_plane(ink: np.ndarray) -> tuple[np.ndarray, float]:
-    """Least-squares plane through the border, and the border's robust noise sigma.
+def _background(smooth: np.ndarray) -> tuple[np.ndarray, float]:
+    """The paper's level under every pixel, and the noise sigma around it (robust, on the border).
 
-    A plane absorbs the gentle lighting gradient of a photographed page; a
-    second, outlier-trimmed fit ignores strokes that touch the edge.
+    Morphological openings (the local minimum over a square, then the local maximum of that):
+    everything narrower than the square goes (strokes, blots, specks), whatever is wider stays
+    (the paper, gentle or uneven light), edges included. Over squares of LIGHT_SPAN of the side,
+    that is the light. A shadow, say of the phone over the page, can be narrower: the opening
+    over squares of SHADOW_SPAN keeps it, but would keep a digit's thick parts too when the digit
+    fills the picture. What tells them apart is that a shadow comes in from outside: the finer
+    opening counts only where it is reached from the picture's edge without dipping below it (a
+    reconstruction by dilation), so a shadow's edge crossing the page is neither taken for ink
+    nor lets its contrast hide the digit, while ink inside the picture, however thick, stays ink.
+    The picture is taken to continue beyond its edges, so a shadow at least half a SHADOW_SPAN
+    square wide is kept. Worked out on a grid of about BACKGROUND_GRID cells a side (cell minima
+    first). An opening sits a little under the noise's mean; the border's median residual is
+    added back.
     """
-    height, width = ink.shape
-    ys = np.linspace(-1.0, 1.0, height, dtype=np.float32) if height > 1 else np.zeros(1, np.float32)
-    xs = np.linspace(-1.0, 1.0, width, dtype=np.float32) if width > 1 else np.zeros(1, np.float32)
-    grid_y, grid_x = np.broadcast_arrays(ys[:, None], xs[None, :])
-    values = _border(ink)
-    design = np.stack([np.ones_like(values), _border(grid_x), _border(grid_y)], axis=1)
-    keep = np.ones(values.shape, bool)
-    for _ in range(2):
-        coef = np.linalg.lstsq(design[keep], values[keep], rcond=None)[0]
-        residual = values - design @ coef
-        spread = 1.4826 * float(np.median(np.abs(residual - np.median(residual))))
-        keep = np.abs(residual) <= 3.0 * spread + 1e-6
-    plane = (coef[0] + coef[1] * xs[None, :] + coef[2] * ys[:, None]).astype(np.float32)
-    return plane, spread
+    factor = max(1, math.ceil(max(smooth.shape) / BACKGROUND_GRID))
+    coarse = _blocks(smooth, factor, np.minimum)
+    shadow_radius = max(1, round(SHADOW_SPAN * max(smooth.shape) / factor / 2))
+    light_radius = max(shadow_radius, round(LIGHT_SPAN * max(smooth.shape) / factor / 2))
+    eroded = _spread(coarse, shadow_radius, np.minimum)
+    shadows = _spread(eroded, shadow_radius, np.maximum)
+    eroded = _spread(eroded, light_radius - shadow_radius, np.minimum)
+    light = np.minimum(_spread(eroded, light_radius, np.maximum), shadows)
+    level = light.copy()
+    for edge in (np.s_[0], np.s_[-1], np.s_[:, 0], np.s_[:, -1]):
+        level[edge] = shadows[edge]
+    while True:
+        grown = np.maximum(light, np.minimum(_spread(level, 1, np.maximum), shadows))
+        if np.array_equal(grown, level):
+            break
+        level = grown
+    residual = _border(smooth) - _border(_unblock(level, factor, smooth.shape))
+    offset = float(np.median(residual))
+    sigma = 1.4826 * float(np.median(np.abs(residual - offset)))
+    # A cell the shadow's edge crosses holds the paper's minimum: the highest neighbouring cell
+    # covers it, where the step is more than noise (anything less could not pass for ink anyway).
+    highest = _spread(level, 1, np.maximum)
+    level = np.where(highest - level > NOISE_SIGMAS * sigma, highest, level)
+    return _unblock(level, factor, smooth.shape) + offset, sigma
 
 
-def _find_ink(ink: np.ndarray, threshold: float) -> tuple[np.ndarray, tuple[int, int, int, int]] | None:
+def _spread(coarse: np.ndarray, radius: int, ufunc) -> np.ndarray:
+    """`ufunc` (np.minimum or np.maximum) over the (2 radius + 1)-square around each cell, the
+    edges repeated beyond the array."""
+    if radius == 0:
+        return coarse
+    height, width = coarse.shape
+    window = 2 * radius + 1
+    padded = np.pad(coarse, radius, mode="edge")
+    rows = functools.reduce(ufunc, [padded[:, i : i + width] for i in range(window)])
+    return functools.reduce(ufunc, [rows[i : i + height] for i in range(window)])
+
+
+def _find_ink(
+    ink: np.ndarray, threshold: float, light_paper: bool = False
+) -> tuple[np.ndarray, tuple[int, int, int, int]] | None:
     """Contrast-normalised strokes in [0, 1] and their box (top, bottom, left, right), or None if blank.
 
     The digit is the strong ink (at least half the peak) and all fainter ink joined to it down
@@ -341,13 +392,22 @@ def _find_ink(ink: np.ndarray, threshold: float) -> tuple[np.ndarray, tuple[int,
     low-resolution scans keep their faint parts, while specks and texture apart from the strokes
     do not count. Each stroke is then scaled by the ink level around it, so a stroke that fades
     keeps its whole length in the 28x28 output instead of vanishing where it is faint.
+
+    On light paper (`light_paper`, ink made bright by inverting the picture), ink is measured
+    against the light falling where it lies: in a shadow the paper and the ink are both darker,
+    so the difference between them shrinks with the light, and is scaled back up by the ratio of
+    the page's typical paper brightness (the border's median) to the paper's brightness there.
     """
     ink = np.asarray(ink, dtype=np.float32)
     if ink.ndim != 2 or ink.size == 0:
         raise ValueError(f"expected a 2-D ink array, got shape {ink.shape}")
     smooth = _box3(ink)
-    plane, sigma = _background_plane(smooth)
-    signal = smooth - plane
+    background, sigma = _background(smooth)
+    gain = 1.0
+    if light_paper:
+        paper = float(np.median(1.0 - _border(background)))
+        gain = paper / np.maximum(1.0 - background, MAX_LIGHT_GAIN**-1 * paper)
+    signal = (smooth - background) * gain
     peak = float(signal.max())
     if peak <= 0.0 or peak < max(threshold, 2.0 * NOISE_SIGMAS * sigma):
         return None
@@ -355,11 +415,12 @@ def _find_ink(ink: np.ndarray, threshold: float) -> tuple[np.ndarray, tuple[int,
     if int(strong.sum()) < _min_ink_pixels(ink.size):
         return None
     faint_limit = max(FAINT_INK * peak, NOISE_SIGMAS * sigma)
-    digit = _joined(strong, signal >= faint_limit)
+    digit = _without_specks(_joined(strong, signal >= faint_limit))
+    strong &= digit
 
     # Strokes saturate at the local strong-ink level, as in the bilevel NIST originals; ink
     # under a quarter of it is cut, so paper texture and JPEG ringing beside a stroke vanish.
-    raw = ink - plane
+    raw = (ink - background) * gain
     typical = max(float(np.percentile(raw[strong], 90)), peak / 2.0)
     level = np.clip(_local_peak(np.where(digit, signal, 0.0)), faint_limit, typical)
     strokes = np.clip((raw - 0.25 * level) / (0.75 * level), 0.0, 1.0) * _grow(digit)
@@ -368,12 +429,17 @@ def _find_ink(ink: np.ndarray, threshold: float) -> tuple[np.ndarray, tuple[int,
     return strokes, (int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1)
 
 
-def _blocks(mask_or_values: np.ndarray, factor: int) -> np.ndarray:
-    """Maximum over factor x factor blocks (the array padded with zeros to fit)."""
-    height, width = mask_or_values.shape
-    padded = np.pad(mask_or_values, ((0, -height % factor), (0, -width % factor)))
-    rows, cols = padded.shape[0] // factor, padded.shape[1] // factor
-    return padded.reshape(rows, factor, cols, factor).max(axis=(1, 3))
+def _blocks(array: np.ndarray, factor: int, ufunc=np.maximum) -> np.ndarray:
+    """`ufunc` (np.maximum, np.minimum or np.add) over factor x factor blocks, as strided slices
+    (far faster than reducing a reshaped array over its block axes)."""
+    if factor == 1:
+        return array
+    height, width = array.shape
+    # Repeated edges leave a block's minimum or maximum as it was; a sum needs zeros.
+    mode = "constant" if ufunc is np.add else "edge"
+    padded = np.pad(array, ((0, -height % factor), (0, -width % factor)), mode=mode)
+    cols = functools.reduce(ufunc, [padded[:, i::factor] for i in range(factor)])
+    return functools.reduce(ufunc, [cols[i::factor] for i in range(factor)])
 
 
 def _unblock(coarse: np.ndarray, factor: int, shape: tuple[int, int]) -> np.ndarray:
@@ -399,6 +465,79 @@ def _joined(seeds: np.ndarray, candidates: np.ndarray) -> np.ndarray:
             break
         reached = grown
     return candidates & _unblock(reached, factor, seeds.shape)
+
+
+def _without_specks(digit: np.ndarray) -> np.ndarray:
+    """The ink mask without specks: pieces that are both tiny and apart from the digit.
+
+    A speck of dust or a stray dot beside the digit would otherwise set the crop box, and the
+    digit would shrink in the 28x28 output. Digits themselves come in pieces too (a "4" or "5"
+    drawn in two strokes, a stroke's lifted end, a pencil line broken where it fades), so no
+    piece is judged alone: the digit starts as its largest piece and takes in every piece that
+    is at least SPECK_AREA of that piece's area or lies within SPECK_GAP of the digit's size
+    (the longer side of its box so far) from the digit's box, until nothing more joins. What is
+    left is under a twentieth of the main piece and further than a tenth of the digit from it.
+    Worked out on the joining grid (JOIN_GRID cells a side), so it costs about as much as
+    joining faint ink.
+    """
+    factor = max(1, math.ceil(max(digit.shape) / JOIN_GRID))
+    cells = _blocks(digit, factor)
+    labels, count = _components(cells)
+    if count < 2:
+        return digit
+    pixels = _blocks(digit.astype(np.float32), factor, np.add)
+    area = np.bincount(labels.ravel(), pixels.ravel(), count + 1)[1:]
+    rows, cols = np.nonzero(cells)
+    which = labels[rows, cols] - 1
+    top, left = np.full(count, rows.max()), np.full(count, cols.max())
+    bottom, right = np.zeros(count, rows.dtype), np.zeros(count, cols.dtype)
+    np.minimum.at(top, which, rows)
+    np.minimum.at(left, which, cols)
+    np.maximum.at(bottom, which, rows)
+    np.maximum.at(right, which, cols)
+
+    kept = area >= SPECK_AREA * area.max()
+    kept[np.argmax(area)] = True
+    while True:
+        box = top[kept].min(), bottom[kept].max(), left[kept].min(), right[kept].max()
+        size = max(box[1] - box[0], box[3] - box[2]) + 1
+        gap = np.hypot(
+            np.maximum(0, np.maximum(box[0] - bottom, top - box[1])),
+            np.maximum(0, np.maximum(box[2] - right, left - box[3])),
+        )
+        joined = kept | (gap <= SPECK_GAP * size)
+        if np.array_equal(joined, kept):
+            break
+        kept = joined
+    if kept.all():
+        return digit
+    return digit & _unblock(np.concatenate([[False], kept])[labels], factor, digit.shape)
+
+
+def _components(mask: np.ndarray) -> tuple[np.ndarray, int]:
+    """8-connected pieces of a small mask: labels 1..count (0 off the mask), and count.
+
+    Each cell takes the smallest index among its neighbours, then the label of the cell that
+    label names (pointer jumping), so labels cross a piece in a few steps, not one per cell."""
+    height, width = mask.shape
+    off = height * width
+    labels = np.where(mask, np.arange(off).reshape(height, width), off)
+    while True:
+        padded = np.pad(labels, 1, constant_values=off)
+        rows = np.minimum(np.minimum(padded[:, :-2], padded[:, 1:-1]), padded[:, 2:])
+        lowest = np.minimum(np.minimum(rows[:-2], rows[1:-1]), rows[2:])
+        lowest[~mask] = off
+        flat = np.append(lowest.ravel(), off)
+        lowest = flat[flat[lowest]]
+        if np.array_equal(lowest, labels):
+            break
+        labels = lowest
+    roots, dense = np.unique(labels, return_inverse=True)
+    dense = dense.reshape(labels.shape) + 1
+    if roots[-1] == off:
+        dense[~mask] = 0
+        return dense, len(roots) - 1
+    return dense, len(roots)
 
 
 def _local_peak(signal: np.ndarray) -> np.ndarray:

@@ -122,14 +122,20 @@ def second_model(runs_dir):
         return tiny_models.tiny_run("seed-mlp", "stage mlp", epochs=1)
 
 
-@pytest.mark.parametrize("viewport", [{"width": 1920, "height": 1080}, {"width": 1280, "height": 720}])
-def test_present_fits_one_screen_in_large_type(browser, app_url, viewport, tmp_path):
+def open_present(browser, app_url, viewport):
+    """A new browser context on /present at `viewport`, once its canvas shows: (context, page, canvas)."""
     context = browser.new_context(viewport=viewport)
     page = context.new_page()
     page.set_default_timeout(30_000)
     page.goto(f"{app_url}/present")
     canvas = page.locator("canvas.upper-canvas")
     expect(canvas).to_be_visible(timeout=MODEL_LOAD_TIMEOUT_MS)
+    return context, page, canvas
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1920, "height": 1080}, {"width": 1280, "height": 720}])
+def test_present_fits_one_screen_in_large_type(browser, app_url, viewport, tmp_path):
+    context, page, canvas = open_present(browser, app_url, viewport)
     expect(page.locator(".stage-answer .digit.waiting")).to_have_text("?")
     expect(page.get_by_test_id("stSidebarContent")).not_to_be_in_viewport()  # Collapsed.
     expect(page.get_by_test_id("stMainMenu")).to_be_hidden()  # Streamlit's chrome is out of the way,
@@ -170,12 +176,7 @@ def test_present_fits_one_screen_in_large_type(browser, app_url, viewport, tmp_p
 
 def test_two_models_fit_a_small_screen_and_their_pickers_show_whole_names(browser, app_url, second_model):
     viewport = {"width": 1280, "height": 720}
-    context = browser.new_context(viewport=viewport)
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    page.goto(f"{app_url}/present")
-    canvas = page.locator("canvas.upper-canvas")
-    expect(canvas).to_be_visible(timeout=MODEL_LOAD_TIMEOUT_MS)
+    context, page, canvas = open_present(browser, app_url, viewport)
     expect(page.get_by_test_id("stStatusWidget")).to_have_count(0)
 
     page.get_by_role("button", name="Models").click()  # The pickers wait in a popover, not the sidebar.

@@ -84,7 +84,7 @@ def leaderboard_row(
     state = "shipped" if run.shipped else run.state
     if imported:
         state = "imported"
-    if run.broken:
+    if run.broken and ensembles.info(run):  # The leaderboard lists no other broken run.
         state = ensembles.broken_note(run)
     return {
         "name": run.name,

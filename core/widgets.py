@@ -341,29 +341,47 @@ def import_report(report: dict) -> None:
     navigation.link("compare", "See it in the leaderboard")
 
 
-def _run_now(run: RunRecord, key: str) -> None:
-    """Where the run is, Stop while it can stop, and its curves so far."""
-    where, stop = st.columns([5, 1], vertical_alignment="bottom")
+def run_whereabouts(run: RunRecord) -> None:
+    """Where a waiting or training run is: its progress, or what its place in the queue waits for."""
     if run.is_live:
-        where.progress(*monitor.progress(run))
+        st.progress(*monitor.progress(run))
     elif run.state == "queued":
-        where.info(jobs.waiting_message(jobs.read("train", run.id)) or "Queued.", icon=":material/schedule:")
-    else:
-        tested = run.status.get("test_accuracy")
-        where.markdown(
-            f"**{plain(run.name)}**: {run.state}"
-            + (f", {100 * tested:.2f}% test accuracy" if tested is not None else "")
-        )
-    if run.is_active and stop.button(
-        "Stop", icon=":material/stop:", key=f"{key}_stop", disabled=run.stop_requested
-    ):
+        st.info(jobs.waiting_message(jobs.read("train", run.id)) or "Queued.", icon=":material/schedule:")
+
+
+def stop_button(run: RunRecord, key: str, rerun_scope: str = "app") -> None:
+    """Stop (Cancel while it waits) for whoever may change the run, a word for anyone else; after a
+    stop, a rerun of `rerun_scope`."""
+    user = who()
+    if not user.may_change(run):
+        st.caption(":material/lock: Started in another session: only it or the owner can stop it.")
+        return
+    label = "Cancel" if run.state == "queued" else "Stop"
+    if st.button(label, icon=":material/stop:", key=key, disabled=run.stop_requested):
         try:
-            who().check_may_change(run)
+            user.check_may_change(run)
             registry.request_stop(run)
         except registry.RegistryError as error:
             st.error(plain(error), icon=":material/error:")
         else:
-            st.rerun()  # The whole page: whether another run may start has changed.
+            st.rerun(scope=rerun_scope)
+
+
+def _run_now(run: RunRecord, key: str) -> None:
+    """Where the run is, Stop while it can stop, and its curves so far."""
+    where, stop = st.columns([5, 1], vertical_alignment="bottom")
+    with where:
+        if run.is_active:
+            run_whereabouts(run)
+        else:
+            tested = run.status.get("test_accuracy")
+            st.markdown(
+                f"**{plain(run.name)}**: {run.state}"
+                + (f", {100 * tested:.2f}% test accuracy" if tested is not None else "")
+            )
+    if run.is_active:
+        with stop:
+            stop_button(run, f"{key}_stop")  # Reruns the page: whether another run may start has changed.
     metrics = app_cache.run_metrics(run)
     if metrics:
         curves = stage.stage_type(charts.training_curves({figure_text(run.name): metrics}))

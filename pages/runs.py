@@ -11,7 +11,6 @@ from core import (
     app_cache,
     charts,
     continuation,
-    jobs,
     limits,
     monitor,
     navigation,
@@ -34,20 +33,6 @@ STATE_ICONS = {
     "failed": ":material/error:",
     "broken": ":material/broken_image:",
 }
-
-
-def stop_button(run: registry.RunRecord, user: access.Who) -> None:
-    if not user.may_change(run):
-        st.caption(":material/lock: Started in another session: only it or the owner can stop it.")
-        return
-    label = "Cancel" if run.state == "queued" else "Stop"
-    if st.button(label, icon=":material/stop:", key=f"stop_{run.id}", disabled=run.stop_requested):
-        try:
-            user.check_may_change(run)
-            registry.request_stop(run)
-        except registry.RegistryError as error:
-            st.error(widgets.plain(error))
-        st.rerun(scope="fragment")
 
 
 def continue_control(run: registry.RunRecord, user: access.Who) -> None:
@@ -82,17 +67,13 @@ def show_run(run: registry.RunRecord) -> None:
     )
     if run.is_active:
         with action:
-            stop_button(run, widgets.who())
+            widgets.stop_button(run, f"stop_{run.id}", rerun_scope="fragment")
     if run.broken:
         st.error(f"This run folder cannot be read: {widgets.plain(run.broken)}")
         return
     if run.status.get("error"):
         st.error(widgets.plain(run.status["error"]), icon=":material/error:")
-    if run.is_live:
-        fraction, text = monitor.progress(run)
-        st.progress(fraction, text=text)
-    elif run.state == "queued":
-        st.info(jobs.waiting_message(jobs.read("train", run.id)) or "Queued.", icon=":material/schedule:")
+    widgets.run_whereabouts(run)
     if run.status.get("test_accuracy") is not None:
         accuracy, loss = st.columns(2)
         accuracy.metric("Test accuracy", f"{100 * run.status['test_accuracy']:.2f}%")

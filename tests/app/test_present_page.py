@@ -101,7 +101,7 @@ def test_train_live_queues_a_run_and_shows_its_progress_and_curves(tiny_mlp, mon
     assert jobs.read("train", run.id)["state"] == jobs.QUEUED
     assert app.session_state[session_keys.FOCUS_RUN] == run.id  # Runs, compare... open on it.
     assert app.info[0].value.startswith("Queued for training")
-    assert app.button(key="present_stop").label == "Stop"
+    assert app.button(key="present_stop").label == "Cancel"  # It waits in the queue.
 
     # What a worker (this process stands in) writes once it trains: its progress and its first
     # batches' metrics.

@@ -35,19 +35,29 @@ def model_stamp(run: RunRecord) -> int | None:
         return None
 
 
+def job_stamp(kind: str, run: RunRecord) -> int | str | None:
+    """What a job of `kind` on this run works from: the model file, and for the robustness suites
+    also the way they score (the suites and the preprocessing). A change deserves a new job."""
+    if kind == "robustness":
+        from core import robustness
+
+        return f"{model_stamp(run)}:{robustness.method_stamp()}"
+    return model_stamp(run)
+
+
 def _job_state(kind: str, run: RunRecord) -> str:
     job = jobs.read(kind, run.id)
     if job is None:
         return NEEDED
     if job["state"] in jobs.PENDING_STATES:
         return RUNNING
-    return FAILED if job.get("stamp") == model_stamp(run) and job["state"] == jobs.FAILED else NEEDED
+    return FAILED if job.get("stamp") == job_stamp(kind, run) and job["state"] == jobs.FAILED else NEEDED
 
 
 def failure(kind: str, run: RunRecord) -> str | None:
     """Why the last job of `kind` on this run's current model failed, if it did."""
     job = jobs.read(kind, run.id)
-    if job is None or job["state"] != jobs.FAILED or job.get("stamp") != model_stamp(run):
+    if job is None or job["state"] != jobs.FAILED or job.get("stamp") != job_stamp(kind, run):
         return None
     return job.get("error") or "unknown error"
 
@@ -132,7 +142,7 @@ def request_robustness(run: RunRecord) -> str:
     if lite_state(run) == NEEDED:
         request_lite(run)
     elif robustness_state(run) == NEEDED:
-        scheduler.request("robustness", run.id, model_stamp(run))
+        scheduler.request("robustness", run.id, job_stamp("robustness", run))
     return robustness_state(run)
 
 

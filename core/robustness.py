@@ -10,6 +10,7 @@ No TensorFlow here: models answer through LiteRT, as on the predict page.
 
 from __future__ import annotations
 
+import ast
 import functools
 import hashlib
 import io
@@ -34,13 +35,30 @@ Render = Callable[[np.ndarray, np.random.Generator], Image.Image]
 
 @functools.cache
 def method_stamp() -> str:
-    """What a model's scores depend on besides the model: the suites and the preprocessing (this
-    module's and core/preprocess.py's source) and the digits per suite. Scores stored under
-    another stamp were measured another way and are out of date."""
+    """What a model's scores depend on besides the model: the suites and the preprocessing (the
+    code of this module and of core/preprocess.py) and the digits per suite. Scores stored under
+    another stamp were measured another way and are out of date. The code is read as Python's
+    syntax tree without docstrings, so comments, docstrings, formatting and line endings do not
+    count; the project runs from its source files, which this needs."""
     digest = hashlib.sha256(str(DIGITS_PER_SUITE).encode())
     for source in (Path(__file__), Path(preprocess.__file__)):
-        digest.update(source.read_bytes())
+        digest.update(_code_without_prose(source.read_text(encoding="utf-8")).encode())
     return digest.hexdigest()[:16]
+
+
+def _code_without_prose(source: str) -> str:
+    """The syntax tree of `source`, its docstrings (any string standing alone as a statement) left out."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list):
+            kept = [
+                statement
+                for statement in body
+                if not (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant))
+            ]
+            node.body = kept or [ast.Pass()]
+    return ast.dump(tree)
 
 
 @dataclass(frozen=True)

@@ -112,8 +112,12 @@ def test_robustness_scores_come_from_a_job_and_follow_the_lite_model(model):
     lite = run.path / registry.LITE_MODEL_FILE
     os.utime(lite, ns=(lite.stat().st_atime_ns, lite.stat().st_mtime_ns + 1_000_000))
     assert model_jobs.robustness_scores(registry.reload(run)) == scores  # Checked out again: same.
-    with pytest.MonkeyPatch.context() as patch:  # Suites or preprocessing changed since: stale.
+    with pytest.MonkeyPatch.context() as patch:  # Suites or preprocessing changed since: stale,
         patch.setattr(robustness, "method_stamp", lambda: "another-way")
+        patch.setattr(scheduler, "tick", lambda: None)
         assert model_jobs.robustness_scores(registry.reload(run)) is None
+        assert model_jobs.request_robustness(registry.reload(run)) == model_jobs.RUNNING  # and redone.
+        assert jobs.read("robustness", run.id)["state"] == jobs.QUEUED
+        jobs.cancel("robustness", run.id)
     lite.write_bytes(lite.read_bytes() + b"\0")
     assert model_jobs.robustness_scores(registry.reload(run)) is None  # A new LiteRT file: stale.

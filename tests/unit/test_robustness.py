@@ -100,6 +100,14 @@ def shipped_classifier():
     return load_classifier(shipped_model_path())
 
 
+def test_the_scoring_stamp_follows_code_not_prose():
+    """Comments, docstrings and layout do not make stored scores stale; a change of code does."""
+    code = 'def f(x):\n    """Why."""\n    return x + 1\n'
+    reworded = '# A comment.\ndef f(x):\n    """Why, said better."""\n\n    return (x\n            + 1)\n'
+    assert robustness._code_without_prose(code) == robustness._code_without_prose(reworded)
+    assert robustness._code_without_prose(code) != robustness._code_without_prose(code.replace("1", "2"))
+
+
 def test_the_shipped_models_stored_scores_are_up_to_date():
     """The Robustness page shows the shipped model's committed scores; a change to the suites or
     the preprocessing needs them measured again (`python bench/robustness.py --store`)."""

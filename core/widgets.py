@@ -392,6 +392,7 @@ def _run_now(run: RunRecord, key: str) -> None:
 def _polled_run(run_id: str, key: str) -> None:
     """Polls the run while it waits or trains; once it ends, the page draws it once more, still."""
     run = registry.find_run(run_id)
+    run = run and reconcile.reconcile(run)  # A worker that died ends the polling too.
     if run is None or not run.is_active:
         st.rerun()
     _run_now(run, key)

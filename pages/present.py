@@ -96,12 +96,14 @@ def train_live() -> None:
     preset = st.selectbox("Preset", stage.LIVE_PRESETS, format_func=stage.live_label, key="present_preset")
     user = widgets.who()
     refused = limits.refusal(PRESETS[preset].config, user)
+    run = registry.find_run(st.session_state[LIVE_RUN]) if LIVE_RUN in st.session_state else None
+    training = run is not None and run.is_active  # One live run at a time: the stage shows one.
     if st.button(
         "Train live",
         type="primary",
         icon=":material/play_arrow:",
         key="present_train",
-        disabled=bool(refused),
+        disabled=bool(refused) or training,
     ):
         try:
             run = scheduler.submit_run(PRESETS[preset].config, f"{PRESETS[preset].label}, live", who=user)
@@ -112,7 +114,6 @@ def train_live() -> None:
         st.rerun()  # The button says whether another run may start now.
     if refused:
         st.caption(f":material/block: {widgets.plain(refused)}")
-    run = registry.find_run(st.session_state[LIVE_RUN]) if LIVE_RUN in st.session_state else None
     if run is not None:
         widgets.live_run(run, "present")
 

@@ -102,6 +102,7 @@ def test_train_live_queues_a_run_and_shows_its_progress_and_curves(tiny_mlp, mon
     assert app.session_state[session_keys.FOCUS_RUN] == run.id  # Runs, compare... open on it.
     assert app.info[0].value.startswith("Queued for training")
     assert app.button(key="present_stop").label == "Cancel"  # It waits in the queue.
+    assert app.button(key="present_train").disabled  # The stage shows one live run at a time.
 
     # What a worker (this process stands in) writes once it trains: its progress and its first
     # batches' metrics.

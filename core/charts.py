@@ -235,6 +235,17 @@ def training_curves(histories: dict[str, list[dict]], continued_at: float = 0.0)
 STAGE_FONT_PX = 22  # Readable from the back of a room on a 1920x1080 projector.
 
 
+def stage_sized(figure: go.Figure) -> go.Figure:
+    """`figure` with every text STAGE_FONT_PX, for the present page: Streamlit's theme sets its
+    own small axis fonts, so each one is set here."""
+    size = STAGE_FONT_PX
+    figure.update_layout(font_size=size, legend_font_size=size, hoverlabel_font_size=size)
+    figure.update_annotations(font_size=size)  # Subplot titles.
+    figure.update_xaxes(tickfont_size=size, title_font_size=size)
+    figure.update_yaxes(tickfont_size=size, title_font_size=size)
+    return figure
+
+
 def stage_probabilities(
     probabilities: list[np.ndarray | None], names: list[str], height: int = 330
 ) -> go.Figure:

@@ -85,7 +85,7 @@ def leaderboard_row(
     if imported:
         state = "imported"
     if run.broken and ensembles.info(run):  # The leaderboard lists no other broken run.
-        state = ensembles.broken_note(run)
+        state = f"broken: {run.broken}"  # Which members were deleted.
     return {
         "name": run.name,
         "model": run.description,

@@ -8,9 +8,8 @@ feeds the digit to every member and averages their probabilities (a built-in `Av
 so it obeys the model contract and loads in safe mode), saved as model.keras with its LiteRT
 copy. So export, LiteRT predictions, saliency and the look inside treat it like any run, and it
 is evaluated on the test set (evaluation.json, predictions.npz) and, by the robustness job the
-ensemble job queues, on the robustness suites (robustness.json). The shipped fast CNN with a
-small MLP (12,730 parameters) makes a folder of about 2.0 MB: model.keras 0.94 MB (weights only,
-no optimiser state), model.tflite 0.89 MB, predictions.npz 0.19 MB, the rest a few kB. It is
+ensemble job queues, on the robustness suites (robustness.json). The folder is therefore about the size
+of its members' weights (no optimiser state), twice: the Keras file and its LiteRT copy. It is
 listed on the leaderboard and offered on Predict and Present. A deleted member marks the
 ensemble broken (registry.open_run): still listed, naming the members missing, but offered for
 nothing that needs its model.
@@ -40,30 +39,6 @@ def info(run: RunRecord) -> dict[str, Any] | None:
     return record if isinstance(record, dict) else None
 
 
-def missing_members(run: RunRecord) -> list[str]:
-    """The members of an ensemble deleted since it was built, each by its label (its run id if the
-    record has no label for it); none for a sound ensemble or another run."""
-    record = info(run) or {}
-    members, labels = record.get("members"), record.get("labels")
-    if not isinstance(members, list):
-        return []
-    if not isinstance(labels, list) or len(labels) != len(members):
-        labels = members
-    return [
-        str(label)
-        for member, label in zip(members, labels, strict=True)
-        if not isinstance(member, str) or registry.find_run(member) is None
-    ]
-
-
-def broken_note(run: RunRecord) -> str:
-    """What a list says of a broken run: for an ensemble, the members deleted."""
-    missing = missing_members(run)
-    if not missing:
-        return f"broken: {run.broken}"
-    return f"broken: member{'s' if len(missing) > 1 else ''} {', '.join(missing)} deleted"
-
-
 def overview(runs: list[RunRecord]) -> list[dict[str, Any]]:
     """One row per ensemble among `runs`, broken ones included: its name, members, stored test
     accuracy and state ("finished", or which members are missing)."""
@@ -79,7 +54,7 @@ def overview(runs: list[RunRecord]) -> list[dict[str, Any]]:
                 "name": run.name,
                 "members": ", ".join(map(str, labels)) if isinstance(labels, list) else "",
                 "test accuracy (%)": round(100 * accuracy, 2) if isinstance(accuracy, (int, float)) else None,
-                "state": broken_note(run) if run.broken else run.state,
+                "state": f"broken: {run.broken}" if run.broken else run.state,
                 "id": run.id,
             }
         )

@@ -295,12 +295,16 @@ def _missing_member(meta: dict[str, Any]) -> str | None:
     ensemble = meta.get(ENSEMBLE_KEY)
     if not isinstance(ensemble, dict):
         return None
-    members = ensemble.get("members")
+    members, labels = ensemble.get("members"), ensemble.get("labels")
     if not isinstance(members, list) or not all(isinstance(m, str) and m.isprintable() for m in members):
         return "its ensemble record is damaged"
-    for member in members:
-        if _run_folder(member) is None:
-            return f"a member of this ensemble ({member}) was deleted"
+    if not isinstance(labels, list) or len(labels) != len(members):
+        labels = members  # Named by run id when the record has no label for each.
+    missing = [
+        str(label) for member, label in zip(members, labels, strict=True) if _run_folder(member) is None
+    ]
+    if missing:
+        return f"member{'s' if len(missing) > 1 else ''} {', '.join(missing)} deleted"
     return None
 
 

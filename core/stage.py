@@ -1,13 +1,10 @@
 """What the present page draws besides widgets and charts: its style sheet, made for a projector,
-the answer in very large type, charts in stage-sized type, and the presets short enough to train
-live. No Streamlit here.
+the answer in very large type, and the presets short enough to train live. No Streamlit here.
 """
 
 from __future__ import annotations
 
 from html import escape
-
-import plotly.graph_objects as go
 
 from core import architecture
 from core.config import PRESETS
@@ -89,14 +86,3 @@ def live_label(preset: str) -> str:
     return (
         f"{PRESETS[preset].label}: {config.epochs} epochs, about {5 * round(seconds / 5):.0f} s of training"
     )
-
-
-def stage_type(figure: go.Figure) -> go.Figure:
-    """`figure` with every text at least MIN_FONT_PX: Streamlit's theme sets its own small axis
-    fonts, so each one is set here."""
-    size = MIN_FONT_PX + 2
-    figure.update_layout(font_size=size, legend_font_size=size, hoverlabel_font_size=size)
-    figure.update_annotations(font_size=size)  # Subplot titles.
-    figure.update_xaxes(tickfont_size=size, title_font_size=size)
-    figure.update_yaxes(tickfont_size=size, title_font_size=size)
-    return figure

@@ -30,7 +30,6 @@ from core import (
     reconcile,
     registry,
     session_keys,
-    stage,
 )
 from core.inference import Classifier, ModelLoadError, Prediction
 from core.registry import RunRecord
@@ -384,7 +383,7 @@ def _run_now(run: RunRecord, key: str) -> None:
             stop_button(run, f"{key}_stop")  # Reruns the page: whether another run may start has changed.
     metrics = app_cache.run_metrics(run)
     if metrics:
-        curves = stage.stage_type(charts.training_curves({figure_text(run.name): metrics}))
+        curves = charts.stage_sized(charts.training_curves({figure_text(run.name): metrics}))
         st.plotly_chart(curves, config={"displayModeBar": False}, key=f"{key}_curves")
 
 

@@ -30,9 +30,10 @@ try:
     model_jobs.request_evaluation(runs)  # Runs stopped early or imported get tested in the background.
 except atomic_files.DiskFullError as error:
     st.warning(str(error), icon=":material/error:")
+on_board = compare.leaderboard_runs(listed)  # Broken ensembles too, saying which member went.
 rows = [
     compare.leaderboard_row(run, app_cache.metrics_summary(run), app_cache.evaluation(run))
-    for run in compare.leaderboard_runs(listed)
+    for run in on_board
 ]
 table = compare.leaderboard(rows)
 widgets.leaderboard(table, key="compare_table")
@@ -71,8 +72,7 @@ elif not ranked:
     st.caption("No run has logged a completed epoch yet.")
 
 st.subheader("Manage a run")
-# Broken ensembles too: here is where they are renamed or deleted.
-run = widgets.focused_run_picker(compare.leaderboard_runs(listed), key="compare_manage")
+run = widgets.focused_run_picker(on_board, key="compare_manage")  # Where a broken ensemble is deleted.
 user = widgets.who()
 locked = run.read_only or not user.may_change(run)
 if run.read_only:
@@ -102,7 +102,8 @@ if saved:
         st.rerun()
 detail, delete = st.columns([3, 1])
 with detail:
-    navigation.link("run_detail", "Confusion matrix and mistakes of this run")
+    if not run.broken:  # Run detail lists no broken run.
+        navigation.link("run_detail", "Confusion matrix and mistakes of this run")
 with delete:
     if user.may_change(run) and st.button(
         "Delete run", icon=":material/delete:", disabled=run.read_only or run.is_live, key="compare_delete"

@@ -63,6 +63,7 @@ BACKGROUND_GRID = 48
 # Ink on paper in a shadow is measured against the light there, up to this many times the
 # page's typical light (paper under a quarter of its typical brightness is taken as a quarter).
 MAX_LIGHT_GAIN = 4.0
+MAX_SHADOW_DEPTH = 0.5
 # Ink down to this share of the peak belongs to the digit where it joins stronger ink.
 FAINT_INK = 0.2
 # A piece of ink smaller than this share of the digit's main piece, and further from the digit
@@ -360,6 +361,11 @@ def _background(smooth: np.ndarray) -> tuple[np.ndarray, float]:
         if np.array_equal(grown, level):
             break
         level = grown
+    # No shadow is as deep as ink: the paper stays under MAX_SHADOW_DEPTH of the way from its
+    # typical level to the strongest ink, so ink as wide as a shadow or the light's span (a bold
+    # bar across the picture, a blob) still stands out from it.
+    paper = float(np.median(_border(level)))
+    level = np.minimum(level, paper + MAX_SHADOW_DEPTH * (float(smooth.max()) - paper))
     residual = _border(smooth) - _border(_unblock(level, factor, smooth.shape))
     offset = float(np.median(residual))
     sigma = 1.4826 * float(np.median(np.abs(residual - offset)))

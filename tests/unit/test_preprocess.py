@@ -603,3 +603,21 @@ def test_a_shadow_over_part_of_the_digit_keeps_its_shape(name, side):
         shaded = to_mnist(_shadowed(_on_paper(200, name), 90, side, share=share, jpeg=True))
         assert shaded.bbox == pytest.approx(clean.bbox, abs=2)
         assert cosine(shaded.pixels, clean.pixels) >= 0.98
+
+
+@pytest.mark.parametrize("dark_on_light", [False, True], ids=["white-on-black", "dark-on-light"])
+def test_ink_as_wide_as_a_shadow_is_still_ink(dark_on_light):
+    """A bold "1" cropped tightly runs from edge to edge and is wider than a shadow's span; a
+    blot fills most of the picture. Neither is taken for shade or paper: no shadow is as deep as
+    ink."""
+    bar = np.zeros((100, 100), np.uint8)
+    bar[:, 35:65] = 255
+    blot = np.zeros((100, 100), np.uint8)
+    blot[20:80, 20:80] = 255
+    for picture in (bar, blot):
+        result = to_mnist(255 - picture if dark_on_light else picture)
+        assert not result.blank and result.inverted == dark_on_light
+        columns = np.flatnonzero(result.pixels.sum(axis=0) > 0)
+        assert abs(columns.mean() - 13.5) < 1.5  # Centred, as MNIST centres its digits.
+    rows = np.flatnonzero(to_mnist(bar).pixels.sum(axis=1) > 0)
+    assert 19 <= len(rows) <= 22  # The whole bar, its longer side scaled to MNIST's 20 px box.

@@ -5,6 +5,7 @@ No Streamlit and no TensorFlow: the pages cache these per file modification time
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -105,6 +106,22 @@ def leaderboard_runs(runs: list[RunRecord]) -> list[RunRecord]:
     """The runs the leaderboard lists: every readable one, and the ensembles a deleted member
     broke (their rows say so; nothing that needs a model is offered them)."""
     return [run for run in runs if not run.broken or ensembles.info(run)]
+
+
+def ensemble_rows(
+    runs: list[RunRecord], evaluation_of: Callable[[RunRecord], dict[str, Any] | None]
+) -> list[dict[str, Any]]:
+    """The leaderboard's rows of the ensembles among `runs`, broken ones included, each with its
+    members' labels."""
+    rows = []
+    for run in leaderboard_runs(runs):
+        record = ensembles.info(run)
+        if record is not None:
+            labels = record.get("labels") if isinstance(record.get("labels"), list) else []
+            rows.append(
+                {**leaderboard_row(run, {}, evaluation_of(run)), "members": ", ".join(map(str, labels))}
+            )
+    return rows
 
 
 def leaderboard(rows: list[dict[str, Any]]) -> pd.DataFrame:

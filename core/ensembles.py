@@ -8,9 +8,9 @@ feeds the digit to every member and averages their probabilities (a built-in `Av
 so it obeys the model contract and loads in safe mode), saved as model.keras with its LiteRT
 copy. So export, LiteRT predictions, saliency and the look inside treat it like any run, and it
 is evaluated on the test set (evaluation.json, predictions.npz) and, by the robustness job the
-ensemble job queues, on the robustness suites (robustness.json). The folder is therefore about the size
-of its members' weights (no optimiser state), twice: the Keras file and its LiteRT copy. It is
-listed on the leaderboard and offered on Predict and Present. A deleted member marks the
+ensemble job queues, on the robustness suites (robustness.json). The folder is therefore about
+the size of its members' weights (no optimiser state), twice: the Keras file and its LiteRT
+copy. It is listed on the leaderboard and offered on Predict and Present. A deleted member marks the
 ensemble broken (registry.open_run): still listed, naming the members missing, but offered for
 nothing that needs its model.
 """
@@ -37,28 +37,6 @@ def info(run: RunRecord) -> dict[str, Any] | None:
     """The ensemble record of a run (member ids, labels, parameters); None for other runs."""
     record = run.meta.get(registry.ENSEMBLE_KEY)
     return record if isinstance(record, dict) else None
-
-
-def overview(runs: list[RunRecord]) -> list[dict[str, Any]]:
-    """One row per ensemble among `runs`, broken ones included: its name, members, stored test
-    accuracy and state ("finished", or which members are missing)."""
-    rows = []
-    for run in runs:
-        record = info(run)
-        if record is None:
-            continue
-        accuracy = (run_results.read_evaluation(run) or {}).get("accuracy")
-        labels = record.get("labels")
-        rows.append(
-            {
-                "name": run.name,
-                "members": ", ".join(map(str, labels)) if isinstance(labels, list) else "",
-                "test accuracy (%)": round(100 * accuracy, 2) if isinstance(accuracy, (int, float)) else None,
-                "state": f"broken: {run.broken}" if run.broken else run.state,
-                "id": run.id,
-            }
-        )
-    return rows
 
 
 def check_members(members: list[RunRecord]) -> None:

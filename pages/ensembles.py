@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core import compare, ensembles, jobs, limits, navigation, reconcile, session_keys, widgets
+from core import app_cache, compare, ensembles, jobs, limits, navigation, reconcile, session_keys, widgets
 
 st.title(":material/join: Ensembles")
 st.caption(
@@ -66,14 +66,14 @@ def ensemble_progress(target: str) -> None:
 
 if session_keys.ENSEMBLE_JOB in st.session_state:
     ensemble_progress(st.session_state[session_keys.ENSEMBLE_JOB])
-made = ensembles.overview(listed)
+made = compare.ensemble_rows(listed, app_cache.evaluation)
 if made:
     st.subheader("Ensembles so far")
     st.dataframe(
         made,
         hide_index=True,
         width="stretch",
-        column_order=["name", "members", "test accuracy (%)", "state"],
+        column_order=["name", "members", "test accuracy (%)", "status"],
         column_config={"test accuracy (%)": st.column_config.NumberColumn("test acc %", format="%.2f")},
         key="ensembles_table",
     )

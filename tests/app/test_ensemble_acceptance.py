@@ -47,7 +47,7 @@ def test_the_ensemble_page_makes_it_and_shows_its_test_accuracy(made):
     assert as_read(made["app"].success[0].value) == f"{NAME}: {accuracy:.2f}% test accuracy."
     table = open_page("ensembles").dataframe[0].value.set_index("name")
     assert table.loc[NAME, "test accuracy (%)"] == round(accuracy, 2)
-    assert table.loc[NAME, "state"] == "finished"
+    assert table.loc[NAME, "status"] == "finished"
     assert table.loc[NAME, "members"] == ", ".join(ensembles.info(ensemble)["labels"])
 
 
@@ -112,7 +112,7 @@ def test_a_deleted_member_marks_it_broken_on_both_pages(made):
 
     page = open_page("ensembles")
     rows = page.dataframe[0].value.set_index("name")
-    assert rows.loc["broken pair", "state"] == broken and rows.loc[NAME, "state"] == "finished"
+    assert rows.loc["broken pair", "status"] == broken and rows.loc[NAME, "status"] == "finished"
 
     models = open_page("predict").selectbox(key="predict_model").options
     assert any(NAME in label for label in models) and not any("broken pair" in label for label in models)

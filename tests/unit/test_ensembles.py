@@ -107,8 +107,8 @@ def test_deleting_a_member_marks_the_ensemble_broken(model):
     assert row["status"] == f"broken: member {label} deleted"
     assert row["test accuracy (%)"] == round(100 * result["test_accuracy"], 2)
     assert row["parameters"] > 207_178 and row["model"] == "ensemble of 2 runs"
-    [overview] = ensembles.overview(list(listed.values()))
-    assert overview["state"] == row["status"] and overview["test accuracy (%)"] == row["test accuracy (%)"]
+    [overview] = compare.ensemble_rows(list(listed.values()), run_results.read_evaluation)
+    assert overview["status"] == row["status"] and overview["test accuracy (%)"] == row["test accuracy (%)"]
     assert label in overview["members"]
 
 
@@ -123,12 +123,11 @@ def test_a_damaged_ensemble_record_is_listed_broken_but_a_damaged_run_is_not():
     assert [run.id for run in compare.leaderboard_runs(runs)] == [damaged.id]
     row = compare.leaderboard_row(damaged, {}, None)
     assert row["status"] == "broken: its ensemble record is damaged" and row["test accuracy (%)"] is None
-    assert ensembles.overview(runs) == [
-        {
-            "name": "damaged",
-            "members": "",
-            "test accuracy (%)": None,
-            "state": "broken: its ensemble record is damaged",
-            "id": damaged.id,
-        }
-    ]
+    [overview] = compare.ensemble_rows(runs, lambda run: None)
+    assert {key: overview[key] for key in ("name", "members", "test accuracy (%)", "status", "id")} == {
+        "name": "damaged",
+        "members": "",
+        "test accuracy (%)": None,
+        "status": "broken: its ensemble record is damaged",
+        "id": damaged.id,
+    }

@@ -91,4 +91,4 @@ def preprocess_canvas(image_data: np.ndarray | None) -> Preprocessed | None:
     drawing = Image.fromarray(np.ascontiguousarray(image_data, dtype=np.uint8))
     if min(drawing.size) >= CANVAS_REDUCE_ABOVE:
         drawing = drawing.reduce(2)
-    return to_mnist(drawing)
+    return to_mnist(drawing, drawn=True)

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from core import preprocess
 from core.preprocess import (
     ImageError,
     Preprocessed,
@@ -621,3 +622,16 @@ def test_ink_as_wide_as_a_shadow_is_still_ink(dark_on_light):
         assert abs(columns.mean() - 13.5) < 1.5  # Centred, as MNIST centres its digits.
     rows = np.flatnonzero(to_mnist(bar).pixels.sum(axis=1) > 0)
     assert 19 <= len(rows) <= 22  # The whole bar, its longer side scaled to MNIST's 20 px box.
+
+
+@pytest.mark.parametrize("name", sorted(STROKES))
+def test_a_drawing_skips_the_photo_work_and_comes_out_the_same(name, monkeypatch):
+    """The canvas's path (known black page, white ink) gives the full path's pixels exactly,
+    without measuring the paper, the polarity or specks, which is what makes strokes cheap."""
+    drawing = digit(name, pen=24, offset=(-30, 20))
+    full = to_mnist(drawing).pixels
+    for photo_only in ("_background", "_ink_and_polarity", "_without_specks"):
+        monkeypatch.setattr(preprocess, photo_only, lambda *args, step=photo_only: pytest.fail(f"{step} ran"))
+    drawn = to_mnist(drawing, drawn=True)
+    assert not drawn.inverted
+    np.testing.assert_array_equal(drawn.pixels, full)

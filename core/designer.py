@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from core import families
-from core.config import TRAINING_SET_SIZE, ModelConfig
-from core.families.base import Family, Group
+from core.config import TRAINING_SET_SIZE, ConfigError, ModelConfig
+from core.families.base import Family, Group, check_range
 
 TRAINING_FIELDS = (
     "optimizer",
@@ -92,13 +92,16 @@ def config_from_values(values: dict[str, Any]) -> ModelConfig:
     def item(group: Group, index: int | None = None) -> Any:
         return group.item(**{f.name: values[group_key(family, group, f.name, index)] for f in group.fields})
 
+    def rows(group: Group) -> tuple:
+        # The count first: the form holds rows up to the group's most, and a link may say more.
+        count = values[count_key(family, group)]
+        if isinstance(count, bool) or not isinstance(count, int):
+            raise ConfigError(f"{group.name} (count)", "must be a whole number")
+        check_range(f"{group.name} (count)", count, group.count)
+        return tuple(item(group, index) for index in range(count))
+
     network = family.network(
-        **{
-            group.name: item(group)
-            if group.count is None
-            else tuple(item(group, index) for index in range(int(values[count_key(family, group)])))
-            for group in family.groups
-        }
+        **{group.name: item(group) if group.count is None else rows(group) for group in family.groups}
     )
     return ModelConfig(network=network, **{name: values[name] for name in TRAINING_FIELDS})
 

@@ -12,6 +12,12 @@ from typing import Any
 
 Params = dict[str, list[str]]
 
+# No setting is longer: a run id, a preset's key, a number. A longer value is no setting, and
+# echoing 100 KB of it in a warning took a visitor's tab 38 s to draw.
+MAX_VALUE_CHARS = 200
+# More values than any list setting holds (the digits, the runs to overlay).
+MAX_VALUES = 50
+
 
 def encode(values: Mapping[str, Any]) -> Params:
     """Settings by key as URL values: booleans as true/false, lists as repeated parameters."""
@@ -50,11 +56,12 @@ def parse(text: str, like: Any) -> Any:
 
 def decode(params: Mapping[str, list[str]], like: Mapping[str, Any]) -> dict[str, Any]:
     """The settings of `like`'s keys that `params` holds, each parsed as the type of its value in
-    `like` (a list's items as its first item's type, else text); a value that does not parse is
-    left out, so a mistyped link changes nothing it cannot read."""
+    `like` (a list's items as its first item's type, else text); a value that does not parse, or
+    is longer than any setting, is left out, so a mistyped link changes nothing it cannot read.
+    Bounds are the page's to check (`designer.from_link`, `explore.usable_filters`)."""
     settings = {}
     for key, texts in params.items():
-        if key not in like:
+        if key not in like or len(texts) > MAX_VALUES or any(len(text) > MAX_VALUE_CHARS for text in texts):
             continue
         example = like[key]
         try:

@@ -1,10 +1,11 @@
 """What does the dashboard's training path cost in throughput?
 
 Trains the same preset, data and epochs twice per repeat in one process: once with a plain
-`model.fit`, once the way the worker does (RunMonitor streaming metrics and status into a run
-folder at its default granularity, checking for Stop every batch, and saving a checkpoint every
-epoch). The first epoch is skipped (graph tracing), and the two paths alternate which goes first,
-so background load hits both alike; medians over repeats are reported.
+`model.fit` on float32 numpy arrays (what a user's own Keras script does), once the way the worker
+does (its input pipeline, `core.worker.fit_model`, and RunMonitor streaming metrics and status
+into a run folder at its default granularity, checking for Stop every batch, and saving a
+checkpoint every epoch). The first epoch is skipped (graph tracing), and the two paths alternate
+which goes first, so background load hits both alike; medians over repeats are reported.
 Target: dashboard / plain >= 0.95.
 
     python bench/train_throughput.py --epochs 3 --repeats 3
@@ -98,7 +99,18 @@ def train_once(config, split, stats, dashboard: bool) -> tuple[EpochTimer, float
         run = registry.create_run(config, "bench")
         callbacks.append(TimedRunMonitor(run, batch_size=config.batch_size))
     start = time.perf_counter()
-    fit_model(model, config, split, callbacks)
+    if dashboard:
+        fit_model(model, config, split, callbacks)
+    else:
+        model.fit(
+            split.x_train.astype(np.float32),
+            split.y_train,
+            batch_size=config.batch_size,
+            epochs=config.epochs,
+            validation_data=(split.x_val.astype(np.float32), split.y_val),
+            callbacks=callbacks,
+            verbose=0,
+        )
     return timer, callbacks[-1].seconds / (time.perf_counter() - start) if dashboard else 0.0
 
 

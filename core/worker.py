@@ -52,9 +52,9 @@ STATISTICS_CHUNK = 4096
 class TrainingSplit:
     """Which digits to fit on and to validate on: indices into the dataset's own uint8 arrays.
 
-    Nothing is copied up front: `fit_model` gathers one batch at a time, so the 55,000 training
-    digits never exist twice. `x_train` and `x_val` gather a whole (N, 28, 28, 1) copy, for
-    callers that want plain arrays (the pixel statistics, benchmarks).
+    Nothing is copied up front: `fit_model` gathers each side once, as uint8, for its input
+    pipeline. `x_train` and `x_val` gather a (N, 28, 28, 1) uint8 copy, for callers that want
+    plain arrays (the pixel statistics, benchmarks).
     """
 
     train_images: np.ndarray
@@ -201,40 +201,50 @@ def _compiled_model(config: ModelConfig, split: TrainingSplit, start_from: Path 
     return model
 
 
-class _DigitBatches(keras.utils.PyDataset):
-    """(images, labels) batches gathered by index from uint8 arrays; in a new order each epoch
-    when given a shuffle seed.
+def digit_batches(
+    images: np.ndarray,
+    index: np.ndarray,
+    labels: np.ndarray,
+    batch_size: int,
+    shuffle_seed: int | None = None,
+) -> Any:
+    """(images, labels) batches of `images[index]`, in a new seeded order each epoch when given a
+    shuffle seed, for `fit` to consume with no Python per batch.
 
-    `model.fit` on numpy arrays first turns each whole array into a tensor (a full copy); this
-    copies one batch at a time, and the model's float32 input casts it.
+    On TensorFlow a `tf.data` pipeline: the chosen uint8 digits become one tensor (a quarter of
+    float32's memory), the order is a shuffle of their positions in the graph, and each batch is
+    gathered and cast to float32 there, prefetched while the previous batch trains. On any other
+    backend, where TensorFlow may not be installed, the uint8 arrays themselves for Keras' own
+    array adapter (it shuffles each epoch when `fit_model` asks).
     """
+    chosen = images[index][..., None]
+    if keras.backend.backend() != "tensorflow":
+        return chosen, labels
+    import tensorflow as tf
 
-    def __init__(self, images, labels, index, batch_size: int, shuffle_seed: int | None = None):
-        super().__init__()
-        self.images, self.labels, self.index, self.batch_size = images, labels, index, batch_size
-        self.order = np.arange(len(index))
-        self.rng = None if shuffle_seed is None else np.random.default_rng(shuffle_seed)
-        self.on_epoch_end()
-
-    def __len__(self) -> int:
-        return math.ceil(len(self.index) / self.batch_size)
-
-    def __getitem__(self, batch: int) -> tuple[np.ndarray, np.ndarray]:
-        chosen = self.order[batch * self.batch_size : (batch + 1) * self.batch_size]
-        return self.images[self.index[chosen]][..., None], self.labels[chosen]
-
-    def on_epoch_end(self) -> None:
-        if self.rng is not None:
-            self.rng.shuffle(self.order)
+    pixels, targets = tf.constant(chosen), tf.constant(labels)
+    order = tf.data.Dataset.range(len(labels))
+    if shuffle_seed is not None:
+        order = order.shuffle(len(labels), seed=shuffle_seed, reshuffle_each_iteration=True)
+    return (
+        order.batch(batch_size)
+        .map(lambda batch: (tf.cast(tf.gather(pixels, batch), tf.float32), tf.gather(targets, batch)))
+        .prefetch(tf.data.AUTOTUNE)
+    )
 
 
 def fit_model(model: keras.Model, config: ModelConfig, split: TrainingSplit, callbacks: list) -> None:
-    """The one `fit` call, shared with bench/train_throughput.py so both train identically."""
+    """The one `fit` call of every run (the worker, the command line, a search's trials)."""
+    batch = config.batch_size
+    train = digit_batches(split.train_images, split.train_index, split.y_train, batch, config.seed)
+    validation = digit_batches(split.val_images, split.val_index, split.y_val, batch)
+    arrays = isinstance(train, tuple)
     model.fit(
-        _DigitBatches(split.train_images, split.y_train, split.train_index, config.batch_size, config.seed),
+        *(train if arrays else (train,)),
+        batch_size=batch if arrays else None,
         epochs=config.epochs,
-        validation_data=_DigitBatches(split.val_images, split.y_val, split.val_index, config.batch_size),
-        shuffle=False,  # The training batches draw their own seeded order each epoch.
+        validation_data=validation,
+        shuffle=arrays,  # A dataset draws its own seeded order each epoch.
         callbacks=callbacks,
         verbose=0,
     )

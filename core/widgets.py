@@ -7,7 +7,8 @@ import html
 import re
 import secrets
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,7 @@ from core import (
     compare,
     importer,
     jobs,
+    limits,
     links,
     model_jobs,
     monitor,
@@ -58,6 +60,29 @@ def figure_text(text: str) -> str:
     """User text for a Plotly figure, whose labels read a little HTML (`<a href>` links among it):
     its marks as entities, which Plotly shows as the characters they are."""
     return html.escape(text, quote=False)
+
+
+# What a page's action may meet that the user can do something about: a visitor limit, the
+# registry's word on a run (gone, still training, shipped) and a full disk. Their messages are
+# written for the user and name no server path.
+REFUSALS = (limits.Refused, registry.RegistryError, atomic_files.DiskFullError)
+
+
+@contextmanager
+def refusals_shown(*also: type[Exception]) -> Iterator[None]:
+    """Runs a page's action (the block); a refusal (`REFUSALS`, `also`) or any error writing to
+    the disk shows its message where the block is, and the rest of the block is skipped, so no
+    action ends in a traceback and no message that the core wrote for the user is lost."""
+    try:
+        yield
+    except (*REFUSALS, *also) as error:
+        st.error(plain(error), icon=":material/block:")
+    except OSError as error:  # One that no core code turned into a message: its path stays out.
+        if atomic_files.is_disk_full(error):
+            message = str(atomic_files.DiskFullError("your change"))
+        else:
+            message = f"Your change could not be saved: {error.strerror or 'the disk refused it'}."
+        st.error(plain(message), icon=":material/error:")
 
 
 def distinct(labels: dict[str, str]) -> dict[str, str]:
@@ -357,12 +382,9 @@ def stop_button(run: RunRecord, key: str, rerun_scope: str = "app") -> None:
         return
     label = "Cancel" if run.state == "queued" else "Stop"
     if st.button(label, icon=":material/stop:", key=key, disabled=run.stop_requested):
-        try:
+        with refusals_shown():
             user.check_may_change(run)
             registry.request_stop(run)
-        except registry.RegistryError as error:
-            st.error(plain(error), icon=":material/error:")
-        else:
             st.rerun(scope=rerun_scope)
 
 

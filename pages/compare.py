@@ -92,12 +92,9 @@ with st.form(f"compare_edit_{run.id}", border=False):
     )
     saved = st.form_submit_button("Save name and notes", icon=":material/save:", disabled=locked)
 if saved:
-    try:
+    with widgets.refusals_shown():
         user.check_may_change(run)
         registry.set_notes(registry.rename_run(run, name), notes)
-    except registry.RegistryError as error:
-        st.error(widgets.plain(error), icon=":material/error:")
-    else:
         st.toast("Saved.", icon=":material/check:")
         st.rerun()
 detail, delete = st.columns([3, 1])
@@ -122,13 +119,16 @@ if not locked and st.session_state.get("compare_doomed") == run.id:
     if confirm.button(
         "Delete for good", type="primary", icon=":material/delete_forever:", key="compare_confirm_delete"
     ):
-        try:
+        with widgets.refusals_shown():
             user.check_may_change(run)
             registry.delete_run(run)
-        except registry.RegistryError as error:
-            st.error(widgets.plain(error), icon=":material/error:")
-            st.stop()
-        for key in ("compare_doomed", session_keys.FOCUS_RUN, session_keys.COMPARE_OVERLAY, "compare_manage"):
-            st.session_state.pop(key, None)
-        st.toast(f"Deleted {widgets.plain(run.name)}.", icon=":material/delete:")
-        st.rerun()
+            for key in (
+                "compare_doomed",
+                "compare_manage",
+                session_keys.FOCUS_RUN,
+                session_keys.COMPARE_OVERLAY,
+            ):
+                st.session_state.pop(key, None)
+            st.toast(f"Deleted {widgets.plain(run.name)}.", icon=":material/delete:")
+            st.rerun()
+        st.stop()  # Refused, as said above.

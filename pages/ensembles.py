@@ -34,13 +34,11 @@ else:
     name = st.text_input("Name (optional)", max_chars=80, key="ensembles_name")
     by_id = {run.id: run for run in candidates}
     if st.button("Make the ensemble", type="primary", icon=":material/join:", disabled=len(chosen) < 2):
-        try:
+        with widgets.refusals_shown(ensembles.EnsembleRefused):
             members = [by_id[run_id] for run_id in chosen]
             st.session_state[session_keys.ENSEMBLE_JOB] = ensembles.request_ensemble(
                 members, name.strip() or None, who=user
             )
-        except ensembles.EnsembleRefused as error:
-            st.error(widgets.plain(error), icon=":material/block:")
 
 
 @st.fragment(run_every=1.0)

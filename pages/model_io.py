@@ -105,12 +105,12 @@ with import_tab:
     if st.button(
         "Import", type="primary", icon=":material/upload:", disabled=upload is None, key="io_import"
     ):
-        try:
+        # The last import's outcome is not this upload's: a refused upload leaves none shown.
+        st.session_state.pop(session_keys.IMPORT_JOB, None)
+        with widgets.refusals_shown(importer.ImportRefused):
             st.session_state[session_keys.IMPORT_JOB] = importer.request_import(
                 upload.getvalue(), upload.name, name.strip() or None, who=user
             )
-        except importer.ImportRefused as error:
-            st.error(widgets.plain(error), icon=":material/block:")
 
     @st.fragment(run_every=1.0)
     def wait_for_import(target: str) -> None:

@@ -58,6 +58,9 @@ def read_upload() -> tuple[Preprocessed | None, float]:
         digit, preview = prediction.preprocess_upload(data, limit)
     except ImageError as error:
         st.error(str(error), icon=":material/broken_image:")
+        # The last answer was not about this picture: What the model looks at must not explain it.
+        for key in (session_keys.HANDOVER_DIGIT, session_keys.HANDOVER_MODEL):
+            st.session_state.pop(key, None)
         return None, 0.0
     spent = time.perf_counter() - started
     st.image(preview, width=CANVAS_SIZE, caption=upload.name)

@@ -105,13 +105,11 @@ def train_live() -> None:
         key="present_train",
         disabled=bool(refused) or training,
     ):
-        try:
+        with widgets.refusals_shown():
             run = scheduler.submit_run(PRESETS[preset].config, f"{PRESETS[preset].label}, live", who=user)
-        except limits.Refused as error:
-            st.error(str(error), icon=":material/block:")
-            return
-        st.session_state[LIVE_RUN] = st.session_state[session_keys.FOCUS_RUN] = run.id
-        st.rerun()  # The button says whether another run may start now.
+            st.session_state[LIVE_RUN] = st.session_state[session_keys.FOCUS_RUN] = run.id
+            st.rerun()  # The button says whether another run may start now.
+        return
     if refused:
         st.caption(f":material/block: {widgets.plain(refused)}")
     if run is not None:

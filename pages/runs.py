@@ -50,13 +50,10 @@ def continue_control(run: registry.RunRecord, user: access.Who) -> None:
     if refused:
         st.caption(f":material/block: {widgets.plain(refused)}")
     if clicked:
-        try:
+        with widgets.refusals_shown():
             child = continuation.continue_run(run, int(epochs), user)
-        except (limits.Refused, registry.RegistryError) as error:
-            st.error(widgets.plain(error), icon=":material/block:")
-            return
-        st.session_state[session_keys.FOCUS_RUN] = child.id
-        st.rerun()  # The picker above shows the new run.
+            st.session_state[session_keys.FOCUS_RUN] = child.id
+            st.rerun()  # The picker above shows the new run.
 
 
 def show_run(run: registry.RunRecord) -> None:

@@ -46,11 +46,9 @@ def start_form() -> None:
         key=f"search_space_{preset}",
     )
     if st.button("Start the search", type="primary", icon=":material/play_arrow:", disabled=not name):
-        try:
+        with widgets.refusals_shown(ConfigError):
             search.request_search(name.strip(), search.with_space(settings, text), int(trials), user)
             st.session_state["search_study"] = name.strip()
-        except (ConfigError, limits.Refused) as error:
-            st.error(widgets.plain(error), icon=":material/block:")
 
 
 def job_note(name: str) -> None:
@@ -65,18 +63,13 @@ def controls(name: str, study) -> None:
     settings = search.settings_of(study)
     stop_column, more_column, count_column = st.columns(3)
     if stop_column.button("Stop the study", icon=":material/stop:", key="search_stop"):
-        try:
+        with widgets.refusals_shown():
             search.request_stop(study, user)
-        except limits.Refused as error:
-            st.error(widgets.plain(error), icon=":material/block:")
-            return
-        st.toast("Every worker ends after its current trial; this machine's trial stops now.")
+            st.toast("Every worker ends after its current trial; this machine's trial stops now.")
     more = count_column.number_input("More trials", 1, search.TRIALS_RANGE[1], 5, key="search_more")
     if settings and more_column.button("Resume", icon=":material/play_arrow:", key="search_resume"):
-        try:
+        with widgets.refusals_shown(ConfigError):
             search.request_search(name, settings, int(more), user)
-        except (ConfigError, limits.Refused) as error:
-            st.error(widgets.plain(error), icon=":material/block:")
 
 
 def best_trial_actions(study) -> None:
@@ -88,7 +81,7 @@ def best_trial_actions(study) -> None:
     epochs_column, longer_column, label_column, save_column = st.columns(4, vertical_alignment="bottom")
     epochs = epochs_column.number_input("More epochs", 1, 100, 10, key="search_best_epochs")
     label = label_column.text_input("Preset name", best.name, max_chars=user_presets.MAX_LABEL)
-    try:
+    with widgets.refusals_shown(ConfigError):
         if longer_column.button("Train it longer", icon=":material/fast_forward:", key="search_longer"):
             run = continuation.continue_run(best, int(epochs), user)
             st.session_state[session_keys.FOCUS_RUN] = run.id
@@ -98,8 +91,6 @@ def best_trial_actions(study) -> None:
                 label, best.config, f"The best trial of the study {study.study_name}.", user
             )
             st.toast("Saved: the designer offers it among its presets.", icon=":material/check:")
-    except (ConfigError, limits.Refused) as error:
-        st.error(widgets.plain(error), icon=":material/block:")
 
 
 @st.fragment(run_every=2.0)

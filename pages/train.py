@@ -61,13 +61,10 @@ if refused:
     st.warning(refused, icon=":material/block:")
 name = st.text_input("Run name (optional)", placeholder=config.describe(), max_chars=80)
 if st.button("Start training", type="primary", icon=":material/play_arrow:", disabled=bool(refused)):
-    try:
+    with widgets.refusals_shown():
         run = scheduler.submit_run(config, name.strip() or None, who=user)
-    except limits.Refused as error:
-        st.error(str(error), icon=":material/block:")
-        st.stop()
-    st.session_state[session_keys.FOCUS_RUN] = run.id  # Runs, compare, run detail and export open on it.
-    navigation.switch_to("runs")
+        st.session_state[session_keys.FOCUS_RUN] = run.id  # Runs, compare, run detail and export open on it.
+        navigation.switch_to("runs")
 recent = reconcile.reconcile_all()[:5]
 if recent:
     st.subheader("Recent runs")

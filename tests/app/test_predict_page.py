@@ -190,6 +190,16 @@ def test_bad_files_get_a_message_and_no_prediction(app, name, content, message):
     assert "handover_digit" not in app.session_state
 
 
+def test_a_refused_picture_after_an_answer_leaves_no_answer_to_explain(app, runs):
+    """The answer to the picture before is not this one's: none shown, none handed to insight."""
+    upload(app, "seven.jpg", photo_of_test_digit(SEVEN), "image/jpeg")
+    assert "handover_digit" in app.session_state
+    upload(app, "notes.png", b"these are notes, not a picture")
+    assert len(app.error) == 1 and "not an image we can read" in app.error[0].value
+    assert not any("predicted-digit" in m.value for m in app.markdown)
+    assert "handover_digit" not in app.session_state and "handover_model" not in app.session_state
+
+
 def test_an_empty_picture_asks_for_a_digit(app):
     upload(app, "blank.png", encoded(Image.new("RGB", (200, 200), (250, 250, 250)), "PNG"))
     assert "No digit found in this image" in app.warning[0].value

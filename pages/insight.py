@@ -88,8 +88,8 @@ count = len(layer.images)
 shown = st.slider("Units shown", 1, count, min(count, 64), key="insight_units") if count > 16 else count
 st.html(pictures.weights_grid(layer.images[:shown], columns=16, tile_px=56 if layer.kind == "dense" else 64))
 st.caption(
-    f"Layer {layer.layer_name}: {layer.description}. Grey is 0, white a positive weight, black a "
-    "negative one; each tile is scaled to its own largest weight. "
+    f"Layer {widgets.plain(layer.layer_name)}: {widgets.plain(layer.description)}. Grey is 0, white a "
+    "positive weight, black a negative one; each tile is scaled to its own largest weight. "
     + (
         "Each tile is the pixel pattern that most excites one hidden unit."
         if layer.kind == "dense"

@@ -1,5 +1,12 @@
 """Peak memory the server spends refusing hostile uploads (issue 10): `python -m bench.zip_bomb_rss`.
 
+`python -m bench.zip_bomb_rss --import-job [--project DIR]` measures instead the import job's
+process (issue 19): its peak RSS importing the shipped model, and the forged zip of issue 19
+(1.5 GB of zeros declared as 900,000 bytes, built by tests/forged_archives.py), each queued
+directly (past the server's checks, as an older server let it through) and run by
+`python -m core.job_main` of the project in DIR (default: this one; a worktree of an older
+commit measures that commit).
+
 Each payload is built here, then checked in a fresh Python process exactly as the server checks
 it (`importer.check_archive` for a model, `prediction.preprocess_upload` for an image); that
 process reports its peak RSS (VmHWM) before and after the check, so the figure is what the check
@@ -15,14 +22,20 @@ Payloads:
 
 from __future__ import annotations
 
+import argparse
 import io
+import json
+import os
 import subprocess
 import sys
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 
 from PIL import Image
+
+from tests.forged_archives import forged_keras
 
 PROJECT = Path(__file__).resolve().parent.parent
 CHUNK = 1 << 20
@@ -93,7 +106,65 @@ def measure(kind: str, data: bytes) -> str:
         return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
 
 
+QUEUE_IMPORT = r"""
+import sys
+sys.path.insert(0, {project!r})
+from pathlib import Path
+from core import importer, jobs
+jobs.request("import", "bench", payload={{"filename": {filename!r}, "name": "bench", "run_meta": {{}}}})
+importer._upload_path("bench").write_bytes(Path({path!r}).read_bytes())
+"""
+
+
+def import_job_peak(project: Path, data: bytes, filename: str) -> tuple[float, float, str]:
+    """The import job's peak RSS (MB), seconds and outcome, for `data` queued in a fresh runs folder."""
+    with tempfile.TemporaryDirectory(prefix="bench-import-") as folder:
+        upload = Path(folder) / "upload.keras"
+        upload.write_bytes(data)
+        env = {
+            **os.environ,
+            "MNIST_RUNS_DIR": str(Path(folder) / "runs"),
+            "MNIST_DATA_DIR": str(PROJECT / ".cache" / "mnist"),
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+        }
+        code = QUEUE_IMPORT.format(project=str(project), filename=filename, path=str(upload))
+        subprocess.run([sys.executable, "-c", code], env=env, cwd=project, check=True)
+        start = time.perf_counter()
+        child = subprocess.Popen(
+            [sys.executable, "-m", "core.job_main", "import", "bench"],
+            env=env,
+            cwd=project,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - start
+        record = json.loads((Path(folder) / "runs" / ".jobs" / "import--bench.json").read_text())
+    outcome = record["state"] if record["state"] == "done" else f"{record['state']}: {record['error']}"
+    return usage.ru_maxrss / 1024, seconds, f"{outcome} (exit {os.waitstatus_to_exitcode(status)})"
+
+
+def import_jobs(project: Path) -> None:
+    shipped = (PROJECT / "models" / "fast-cnn" / "model.keras").read_bytes()
+    payloads = [
+        ("the shipped fast CNN (a normal import)", shipped),
+        ("forged zip: 1.5 GB of zeros declared as 900,000 bytes", forged_keras(shipped)),
+    ]
+    print("| import job | file size | peak RSS | seconds | outcome |")
+    print("|---|---|---|---|---|")
+    for name, data in payloads:
+        peak, seconds, outcome = import_job_peak(project, data, "upload.keras")
+        print(f"| {name} | {len(data) / 1e6:.2f} MB | {peak:,.0f} MB | {seconds:.1f} | {outcome[:110]} |")
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--import-job", action="store_true", help="measure the import job's process instead")
+    parser.add_argument("--project", type=Path, default=PROJECT, help="the project whose job runs")
+    args = parser.parse_args()
+    if args.import_job:
+        import_jobs(args.project.resolve())
+        return
     bomb = config_bomb(1 << 30)
     deep = io.BytesIO()
     with zipfile.ZipFile(deep, "w", zipfile.ZIP_DEFLATED) as archive:

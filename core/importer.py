@@ -26,8 +26,11 @@ import io
 import json
 import re
 import secrets
+import struct
 import tempfile
+import time
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +55,9 @@ MAX_MEMBERS = 100
 # Real weights barely compress; a member inflating more than this (past a megabyte) is a bomb.
 MAX_RATIO = 100
 BIG_MEMBER_BYTES = 1_000_000
+# Members are inflated in slices of this many bytes at most, so checking one costs no more memory.
+INFLATE_SLICE = 1 << 18
+LOCAL_HEADER = struct.Struct("<4s22xHH")  # Signature, then the name's and the extra field's lengths.
 # Keras configs nest a few levels per layer; this is far deeper than any model's, and shallow
 # enough for Python's recursive JSON parser and for Keras' deserialisation.
 MAX_NESTING = 64
@@ -94,7 +100,8 @@ def check_archive(data: bytes, filename: str = "the file") -> dict[str, Any]:
     """The archive's model config, or ImportRefused saying what is wrong with the file.
 
     Runs in the server on a hostile file, so nothing is inflated before the central directory's
-    sizes pass, and config.json is read with a bounded read whatever size it declares.
+    sizes pass; then every member is inflated in slices with a byte budget, since the directory's
+    sizes may be forged, and config.json is read with a bounded read.
     """
     if not data:
         raise ImportRefused(f"{filename} is empty.")
@@ -106,11 +113,12 @@ def check_archive(data: bytes, filename: str = "the file") -> dict[str, Any]:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             _check_members(archive.infolist(), filename)
+            _check_inflated(data, archive.infolist(), filename)
             text = _read_bounded(archive, "config.json", filename)
     except ImportRefused:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, KeyError, ValueError):
-        # ValueError: zlib's "invalid ..." errors and damaged header fields.
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, KeyError, ValueError, zlib.error):
+        # ValueError: damaged header fields; zlib.error: a damaged deflate stream.
         raise ImportRefused(
             f"{filename} is not a Keras model file, or it is damaged: a .keras file is a zip "
             "archive written by model.save()."
@@ -153,7 +161,7 @@ def check_archive(data: bytes, filename: str = "the file") -> dict[str, Any]:
 
 def _check_members(members: list[zipfile.ZipInfo], filename: str) -> None:
     """Refuse an archive by what its central directory declares, before inflating anything."""
-    too_big = f"{filename} is refused: it is far larger than any digit classifier's model file once unpacked."
+    too_big = _too_big(filename)
     if len(members) > MAX_MEMBERS:
         raise ImportRefused(
             f"{filename} is refused: it holds {len(members):,} files, not a Keras model's few."
@@ -175,6 +183,84 @@ def _check_members(members: list[zipfile.ZipInfo], filename: str) -> None:
                 f"{filename} is refused: one of its parts unpacks to over {MAX_RATIO} times its packed "
                 "size, which real model weights never do (a zip bomb?)."
             )
+
+
+def _too_big(filename: str) -> str:
+    return f"{filename} is refused: it is far larger than any digit classifier's model file once unpacked."
+
+
+def _check_inflated(data: bytes, members: list[zipfile.ZipInfo], filename: str) -> None:
+    """Refuse an archive by what its members really inflate to, whatever its directory declares.
+
+    Keras trusts the declared sizes and inflates a member whole in one call, so a directory
+    claiming 900 KB for 1.5 GB of zeros would cost the job 1.5 GB. Here each member's bytes are
+    inflated slice by slice and counted, stopping as soon as the count passes what a real model's
+    member may hold: the archive's budget left, and its ratio bound past a megabyte.
+    """
+    bomb = (
+        f"{filename} is refused: one of its parts unpacks to over {MAX_RATIO} times its packed size, "
+        "which real model weights never do (a zip bomb?)."
+    )
+    forged = (
+        f"{filename} is refused: one of its parts does not unpack to the size the archive declares "
+        "for it (a forged archive?)."
+    )
+    budget_left = MAX_ARCHIVE_BYTES
+    for member in members:
+        if member.flag_bits & 0x1:
+            raise ImportRefused(f"{filename} is refused: it is encrypted, which a Keras model file never is.")
+        packed = _packed_bytes(data, member)
+        if member.compress_type == zipfile.ZIP_STORED:
+            size, crc = len(packed), zlib.crc32(packed)
+        elif member.compress_type == zipfile.ZIP_DEFLATED:
+            ratio_bound = max(BIG_MEMBER_BYTES, MAX_RATIO * len(packed))
+            size, crc = _inflated_size(packed, min(budget_left, ratio_bound))
+            if size > ratio_bound:
+                raise ImportRefused(bomb)
+        else:
+            raise ImportRefused(
+                f"{filename} is refused: it is compressed in a way Keras never writes (method "
+                f"{member.compress_type})."
+            )
+        if size > budget_left:
+            raise ImportRefused(_too_big(filename))
+        if size != member.file_size:
+            raise ImportRefused(forged)
+        if crc != member.CRC:
+            raise zipfile.BadZipFile("checksum")  # Damaged: reported as such by the caller.
+        budget_left -= size
+
+
+def _packed_bytes(data: bytes, member: zipfile.ZipInfo) -> memoryview:
+    """The member's stored bytes, found from its local header (a view: nothing is copied)."""
+    start = member.header_offset
+    signature, name_length, extra_length = LOCAL_HEADER.unpack_from(data, start)
+    if signature != b"PK\x03\x04":
+        raise zipfile.BadZipFile("bad local header")
+    start += LOCAL_HEADER.size + name_length + extra_length
+    if start + member.compress_size > len(data):
+        raise zipfile.BadZipFile("truncated member")
+    return memoryview(data)[start : start + member.compress_size]
+
+
+def _inflated_size(packed: memoryview, budget: int) -> tuple[int, int]:
+    """How many bytes a raw deflate stream inflates to, and their CRC-32; once past `budget`,
+    budget + 1 (the rest is never inflated). At most INFLATE_SLICE bytes are held at a time."""
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    size, crc, offset, pending = 0, 0, 0, b""
+    while not inflater.eof:
+        if not pending:
+            pending = bytes(packed[offset : offset + INFLATE_SLICE])
+            offset += len(pending)
+        piece = inflater.decompress(pending, INFLATE_SLICE)
+        pending = inflater.unconsumed_tail
+        if not piece and not pending and offset >= len(packed) and not inflater.eof:
+            raise zipfile.BadZipFile("truncated deflate stream")
+        size += len(piece)
+        if size > budget:
+            return budget + 1, crc
+        crc = zlib.crc32(piece, crc)
+    return size, crc
 
 
 def _read_bounded(archive: zipfile.ZipFile, name: str, filename: str) -> bytes:
@@ -429,6 +515,21 @@ def _upload_path(target: str) -> Path:
     return folder / f"{target}.keras"
 
 
+def _forget_stale_uploads() -> None:
+    """Remove uploads whose job has ended or vanished: a job stopped for memory or killed for good
+    never reaches its own cleanup. A fresh one is spared: its job may be being queued now."""
+    for upload in (jobs.jobs_dir() / UPLOADS_FOLDER).glob("*.keras"):
+        try:
+            fresh = time.time() - upload.stat().st_mtime < jobs.CLAIM_GRACE_SECONDS
+        except OSError:
+            continue
+        if fresh or not jobs.TARGET_PATTERN.match(upload.stem):
+            continue
+        job = jobs.read("import", upload.stem)
+        if job is None or job["state"] not in jobs.PENDING_STATES:
+            upload.unlink(missing_ok=True)
+
+
 def request_import(
     data: bytes, filename: str, name: str | None = None, who: access.Who = access.OWNER
 ) -> str:
@@ -439,6 +540,7 @@ def request_import(
     if refused:
         raise ImportRefused(refused)
     check_archive(data, filename)
+    _forget_stale_uploads()
     target = secrets.token_hex(8)
     upload = _upload_path(target)
     try:
@@ -478,7 +580,8 @@ def import_job(target: str) -> dict[str, Any]:
                 run_meta=payload.get("run_meta"),
             ).run
         evaluation = evaluate_job(run.id)
-        limits.prune_visitor_runs()  # A visitor's import counts among their runs kept.
+        # A visitor's import counts among their runs kept.
+        limits.prune_visitor_runs(access.who_from_run_meta(payload.get("run_meta")))
     finally:
         upload.unlink(missing_ok=True)
     info = registry.reload(run).meta["imported"]

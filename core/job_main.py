@@ -12,7 +12,7 @@ its job instead of taking the machine down. The cap is on RLIMIT_DATA (private w
 the heap and anonymous maps), not on RLIMIT_AS: TensorFlow reserves ~3 GB of address space it
 never touches, and CUDA far more. Measured (BENCHMARKS.md, "Hostile input"): evaluating or
 converting the fast CNN peaks at ~620 MB of data, training it at 724 MB (3.0 GB of address
-space).
+space). A kind with a resident-memory cap (the import's) is also watched by `jobs.watch_resident_memory`.
 """
 
 from __future__ import annotations
@@ -94,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     limit_memory()
+    jobs.watch_resident_memory(*args)
     return run_job(*args)
 
 

@@ -13,7 +13,9 @@ A job file's `state`:
   failed   `error` says why; a failed job is not retried for the same `stamp` (the same model
            file), so a page that asks on every view starts it at most once
 A job whose process vanished (killed, out of memory) is started again while its kind allows
-(`retries`), then marked failed, with the kills counted in `killed`.
+(`retries`), then marked failed, with the kills counted in `killed`. A kind with a resident-memory
+cap (`resident_mb`) is watched from inside its process (`watch_resident_memory`): past the cap
+the job records its own failure, so it is never started again, and exits.
 
 Nothing here imports TensorFlow.
 """
@@ -26,6 +28,8 @@ import os
 import re
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -45,6 +49,11 @@ CLAIM_GRACE_SECONDS = processes.CLAIM_GRACE_SECONDS
 # Job processes yield the CPU to the server, so drawing on the predict page stays snappy.
 JOB_NICENESS = 10
 TARGET_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$")
+IMPORT_RESIDENT_MB = 900
+# How often a watched job reads its resident memory: a runaway allocation overshoots the cap by
+# at most what it allocates in this time.
+RESIDENT_POLL_SECONDS = 0.02
+MEMORY_REFUSED_EXIT = 3
 
 
 class JobRefused(RuntimeError):
@@ -62,6 +71,9 @@ class JobKind:
     # The target is an existing run (forgotten when the run is deleted), not a job that makes one.
     on_a_run: bool = True
     trains: bool = False  # It trains models: it never runs beside another training.
+    # Resident memory (MB) past which the job refuses to go on; 0 for none. `$MNIST_<KIND>_RESIDENT_MB`
+    # changes it (e.g. MNIST_IMPORT_RESIDENT_MB).
+    resident_mb: int = 0
 
 
 KINDS = {
@@ -88,6 +100,9 @@ KINDS = {
         retries=1,
         urgent=True,
         on_a_run=False,
+        # A normal import peaks at 680-800 MB resident (TensorFlow alone: ~670 MB); past 900 MB it is
+        # refused before a 1 GB machine runs out. The archive checks keep hostile files far below.
+        resident_mb=IMPORT_RESIDENT_MB,
     ),
     # The target is a study's name; each trial is a run the job trains itself.
     "search": JobKind(
@@ -99,6 +114,51 @@ KINDS = {
         trains=True,
     ),
 }
+
+
+def resident_limit_mb(kind: str) -> int:
+    """The kind's resident-memory cap in MB (0: none), `$MNIST_<KIND>_RESIDENT_MB` if set."""
+    try:
+        return max(0, int(os.environ.get(f"MNIST_{kind.upper()}_RESIDENT_MB", KINDS[kind].resident_mb)))
+    except ValueError:
+        return KINDS[kind].resident_mb
+
+
+def resident_bytes() -> int:
+    """This process's resident memory, from /proc (0 where there is no /proc)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+    return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+def watch_resident_memory(kind: str, target: str) -> threading.Thread | None:
+    """In a job process: a thread that fails the job and ends the process once its resident memory
+    passes the kind's cap; None if the kind has none.
+
+    Not RLIMIT_AS (TensorFlow reserves ~3 GB of address space it never touches) and not the
+    kernel's out-of-memory killer (a killed job looks like a crash and is started again): the job
+    says why it stopped, and a job failed for memory is not retried.
+    """
+    limit_mb = resident_limit_mb(kind)
+    if not limit_mb:
+        return None
+
+    def watch() -> None:
+        while resident_bytes() <= limit_mb * 1024 * 1024:
+            time.sleep(RESIDENT_POLL_SECONDS)
+        fail(
+            kind,
+            target,
+            f"The job needed more than {limit_mb:,} MB of memory, the most this server allows it, "
+            "so it was stopped.",
+        )
+        os._exit(MEMORY_REFUSED_EXIT)
+
+    thread = threading.Thread(target=watch, name=f"{kind}-memory-watch", daemon=True)
+    thread.start()
+    return thread
 
 
 def max_concurrent_jobs() -> int:

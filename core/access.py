@@ -60,6 +60,13 @@ class Who:
 OWNER = Who(owner=True)
 
 
+def who_from_run_meta(meta: dict[str, Any] | None) -> Who:
+    """Who asked for a job, from the `run_meta` the server queued with it (`Who.run_meta`)."""
+    mark = (meta or {}).get(STARTED_BY)
+    session = mark.get("visitor") if isinstance(mark, dict) else None
+    return Who(owner=False, session=session) if isinstance(session, str) and session else OWNER
+
+
 def started_by(run: RunRecord) -> str | None:
     """The visitor session id that started the run; None for the owner's runs (and old ones)."""
     mark = run.meta.get(STARTED_BY)

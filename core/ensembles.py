@@ -102,7 +102,8 @@ def ensemble_job(target: str) -> dict[str, Any]:
     write_lite_files(combined, run.path, source_name=registry.MODEL_FILE)
     evaluation = model_jobs.evaluate_job(run.id)
     model_jobs.request_robustness(run)
-    limits.prune_visitor_runs()  # A visitor's ensemble counts among their runs kept.
+    # A visitor's ensemble counts among their runs kept.
+    limits.prune_visitor_runs(access.who_from_run_meta(payload.get("run_meta")))
     return {"run_id": run.id, "name": run.name, "test_accuracy": evaluation["accuracy"]}
 
 

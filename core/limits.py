@@ -36,7 +36,7 @@ class Limits:
     epoch_seconds: float = 120.0  # Estimated time of one epoch on this machine's CPU.
     waiting_runs: int = 3  # Runs queued and not started yet, everyone's together.
     runs_per_visitor: int = 1  # Waiting or training at once, per browser session.
-    visitor_runs_kept: int = 20  # Older visitor runs are deleted; the owner's never.
+    visitor_runs_kept: int = 20  # Per visitor: their older runs are deleted, never anyone else's.
     runs_folder_mb: int = 5_000  # No visitor run or import once the runs folder is this big.
     visitor_imports: bool = False  # Whether visitors may import models.
     visitor_searches: bool = False  # Whether visitors may start searches (each trial within the above).
@@ -173,15 +173,36 @@ def search_refusal(who: access.Who, limits: Limits | None = None) -> str | None:
     return _owner_unless_allowed(who, "visitor_searches", "Starting searches", limits)
 
 
-def prune_visitor_runs(limits: Limits | None = None) -> list[str]:
-    """Delete visitors' runs beyond the newest `visitor_runs_kept` (never one still waiting or
-    training, never the owner's), so visitors cannot fill the disk; the ids deleted."""
+def trained_nothing(run: RunRecord) -> bool:
+    """A run stopped or failed with no model and no checkpoint (cancelled while queued, or failed
+    at start): nothing in it is worth keeping, so it takes none of its visitor's kept places."""
+    return (
+        run.state in ("stopped", "failed")
+        and not (run.path / registry.MODEL_FILE).exists()
+        and not (run.path / registry.CHECKPOINT_FILE).exists()
+    )
+
+
+def prune_visitor_runs(who: access.Who, limits: Limits | None = None) -> list[str]:
+    """Delete this visitor's own runs beyond their newest `visitor_runs_kept`, and their runs that
+    trained nothing, so one session cannot fill the disk; the ids deleted.
+
+    Only `who`'s runs: pressing Start and Cancel again and again never costs another visitor a
+    finished run. Never one still waiting or training, never the owner's (the owner deletes runs
+    by choice); the runs folder's size limit bounds all visitors together.
+    """
+    if who.owner:
+        return []
     limits = limits or current()
-    visitors = [run for run in registry.list_runs(include_shipped=False) if access.started_by(run)]
+    mine = [
+        run
+        for run in registry.list_runs(include_shipped=False)  # Newest first.
+        if access.started_by(run) == who.session and not run.is_active
+    ]
+    empty = [run for run in mine if trained_nothing(run)]
+    trained = [run for run in mine if not trained_nothing(run)]
     deleted = []
-    for run in visitors[limits.visitor_runs_kept :]:  # list_runs is newest first.
-        if run.is_active:
-            continue
+    for run in empty + trained[limits.visitor_runs_kept :]:
         try:
             registry.delete_run(run)
         except (registry.RegistryError, OSError) as error:

@@ -137,8 +137,7 @@ def submit_run(
             raise limits.Refused(refused)
         run = registry.create_run(config, name, meta_changes={**(meta_changes or {}), **who.run_meta()})
         jobs.request("train", run.id)
-    if not who.owner:
-        limits.prune_visitor_runs()
+    limits.prune_visitor_runs(who)
     tick()
     return registry.reload(run)
 

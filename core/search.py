@@ -217,7 +217,7 @@ def _objective(settings: SearchSettings, who: access.Who, launcher: str) -> Call
     def objective(trial: optuna.Trial) -> float:
         config = sample(settings.base, settings.space, lambda name, bounds: bounds.suggest(trial, name))
         if not who.owner:  # Each of a visitor's trials is a visitor's run: within their limits.
-            limits.prune_visitor_runs()
+            limits.prune_visitor_runs(who)
             current = limits.current()
             refused = limits.design_refusal(config, current) or limits.folder_refusal(current)
             if refused:

@@ -39,6 +39,13 @@ SHARED_LINKS = "shared_links"
 """Every URL state of each page's settings (by key prefix) this session wrote or applied
 (core/widgets.opened_link and share_in_url), so only a URL never seen counts as a link opened."""
 
+AT_WORK = "admission_at_work"
+"""True once this session's first script run has ended (app.py writes and reads it): it no longer
+waits for a newcomer's place (core/admission)."""
+
+RERUN_BUDGET = "admission_rerun_budget"
+"""This session's core.admission.RerunBudget of whole-page reruns (app.py keeps and spends it)."""
+
 DESIGN_PREFIX = "design_"
 """Prefix of the train page's network-design widgets; app.py keeps them across pages."""
 

@@ -17,7 +17,6 @@ import ipaddress
 import os
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,8 +27,10 @@ PASSWORD_ENV = "MNIST_OWNER_PASSWORD"
 PASSWORD_SECRET = "owner_password"
 STARTED_BY = "started_by"  # meta.json: {"visitor": <session id>} for a visitor's run.
 
-MAX_DELAY_S = 60.0
-FORGET_AFTER_S = 3600.0  # Wrong tries this long ago no longer lengthen the wait.
+# Password attempts, everyone's together, are heard one every this many seconds.
+ATTEMPT_INTERVAL_S = 2.0
+MAX_WAIT_S = 60.0  # The owner's wait that the queue's order keeps to (see PasswordGate).
+FORGET_AFTER_S = 3600.0  # A session's wrong try this long ago no longer puts it at the back.
 
 
 @dataclass(frozen=True)
@@ -135,31 +136,43 @@ def is_local(server_address: str | None, host: str | None, proxied: bool = False
 
 
 class PasswordGate:
-    """Checks owner passwords in constant time, and makes each wrong try lengthen the wait
-    before the next try counts (1, 2, 4... up to 60 s), for every session of the server, so
-    guessing from many tabs at once is as slow as from one."""
+    """Checks owner passwords in constant time, one attempt at a time from one server-wide queue
+    served every `interval_s` seconds, so guessing from any number of tabs is no faster than
+    from one (at 2 s: 30 tries a minute, 43,200 a day). Attempts wait their turn; none is refused
+    unheard, so a guesser cannot lock the owner out.
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._failures = 0
-        self._next_try = 0.0
+    Sessions whose last try was wrong (within FORGET_AFTER_S) queue behind those with none: the
+    owner, typing the password right, waits at most `interval_s` per fresh session ahead, which
+    is MAX_WAIT_S while fewer than MAX_WAIT_S / interval_s sessions try at once for the first time.
+    """
 
-    def check(self, attempt: str, password: str) -> str | None:
-        """None if `attempt` is the password; otherwise why it was refused."""
-        with self._lock:
-            now = self._clock()
-            if now < self._next_try:
-                return f"Too many wrong passwords: try again in {self._next_try - now:.0f} s."
-            if now > self._next_try + FORGET_AFTER_S:
-                self._failures = 0
+    def __init__(self, interval_s: float = ATTEMPT_INTERVAL_S) -> None:
+        self._interval_s = interval_s
+        self._turns = threading.Condition()
+        self._waiting: list[tuple[bool, int]] = []  # (has guessed wrong, arrival), served smallest first.
+        self._arrivals = 0
+        self._next_turn = 0.0
+        self._wrong_at: dict[str, float] = {}  # Session -> when its last wrong try was heard.
+
+    def check(self, attempt: str, password: str, session: str = "") -> str | None:
+        """None if `attempt` is the password; otherwise why it was refused. Blocks until the
+        attempt's turn comes."""
+        with self._turns:
+            now = time.monotonic()
+            self._wrong_at = {key: at for key, at in self._wrong_at.items() if now - at < FORGET_AFTER_S}
+            ticket = (session in self._wrong_at, self._arrivals)
+            self._arrivals += 1
+            self._waiting.append(ticket)
+            while min(self._waiting) != ticket or time.monotonic() < self._next_turn:
+                self._turns.wait(timeout=max(0.0, self._next_turn - time.monotonic()) or None)
+            self._waiting.remove(ticket)
+            self._next_turn = time.monotonic() + self._interval_s
+            self._turns.notify_all()
             if hmac.compare_digest(attempt.encode(), password.encode()):
-                self._failures = 0
+                self._wrong_at.pop(session, None)
                 return None
-            self._failures += 1
-            delay = min(MAX_DELAY_S, 2.0 ** (self._failures - 1))
-            self._next_try = now + delay
-            return f"Wrong password. The next try counts in {delay:.0f} s."
+            self._wrong_at[session] = time.monotonic()
+            return "Wrong password."
 
 
 GATE = PasswordGate()

@@ -112,7 +112,11 @@ def who() -> access.Who:
 def _sign_in() -> None:
     """The password form's callback: it runs before the next script run, so every page of that
     run already sees the owner."""
-    refused = access.GATE.check(st.session_state.get("owner_password", ""), access.owner_password() or "")
+    refused = access.GATE.check(
+        st.session_state.get("owner_password", ""),
+        access.owner_password() or "",
+        session=st.session_state.get(session_keys.VISITOR, ""),
+    )
     if refused:
         st.session_state[session_keys.SIGN_IN_REFUSED] = refused
     else:

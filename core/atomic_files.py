@@ -3,7 +3,7 @@
 Pages, the scheduler and job processes read the same files while others rewrite them, without
 locks: every writer here replaces a file by renaming a finished temporary copy over it. A write
 that finds the disk full removes its temporary copy and raises DiskFullError, whose message is
-meant for the user.
+meant for the user: it says what was lost in the user's words (`what`), never a file's name.
 """
 
 from __future__ import annotations
@@ -20,6 +20,18 @@ from typing import Any
 
 # Out of space, or out of the user's quota: the same remedy.
 FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+# What a file holds, by its kind, for a writer that does not say (`what`): users never see names.
+WORDS_BY_SUFFIX = {
+    ".keras": "a model",
+    ".tflite": "the model's copy for fast predictions",
+    ".npz": "the model's results",
+    ".json": "a record of the dashboard's",
+}
+
+
+def plain_words(path: Path) -> str:
+    """What the file at `path` holds, in words for the user, from its kind alone."""
+    return WORDS_BY_SUFFIX.get(path.suffix, "a file of the dashboard's")
 
 
 class DiskFullError(OSError):
@@ -63,15 +75,16 @@ def json_safe(value: Any) -> Any:
 
 
 @contextmanager
-def atomic_path(path: Path, suffix: str = "") -> Iterator[Path]:
+def atomic_path(path: Path, suffix: str = "", what: str | None = None) -> Iterator[Path]:
     """A temporary path beside `path` that replaces it only if the block completes.
 
     Same folder, so `os.replace` is a rename on one filesystem: readers see the old file or the
     new one, never a half-written one. `suffix` keeps extensions that writers insist on (Keras
     refuses to save a model to a name that does not end in ".keras"). A full disk, met by the
-    block or here, raises DiskFullError naming the file, with the temporary copy removed.
+    block or here, raises DiskFullError saying `what` was lost (else `plain_words(path)`), with
+    the temporary copy removed.
     """
-    with disk_full_as(path.name):
+    with disk_full_as(what or plain_words(path)):
         handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{suffix}", dir=path.parent)
         os.close(handle)
         try:
@@ -83,10 +96,10 @@ def atomic_path(path: Path, suffix: str = "") -> Iterator[Path]:
             raise
 
 
-def write_json(path: Path, data: Any) -> None:
-    """Write JSON atomically."""
+def write_json(path: Path, data: Any, what: str | None = None) -> None:
+    """Write JSON atomically; `what` it holds, in the user's words, for a full disk's message."""
     text = json.dumps(json_safe(data), indent=2)
-    with atomic_path(path) as temp:
+    with atomic_path(path, what=what) as temp:
         temp.write_text(text + "\n", encoding="utf-8")
 
 

@@ -104,7 +104,7 @@ def write_lite_files(model: Any, folder: Path, *, source_name: str) -> None:
 
 def _export(model: Any, path: Path, source_name: str) -> None:
     try:
-        with atomic_files.disk_full_as(LITE_MODEL_FILE):
+        with atomic_files.disk_full_as("the model's copy for fast predictions"):
             _with_activations(model).export(str(path), format="litert", verbose=False)
     except atomic_files.DiskFullError:
         raise

@@ -544,7 +544,7 @@ def request_import(
     target = secrets.token_hex(8)
     upload = _upload_path(target)
     try:
-        with atomic_files.atomic_path(upload, suffix=".keras") as temp:
+        with atomic_files.atomic_path(upload, suffix=".keras", what="the uploaded model") as temp:
             temp.write_bytes(data)
         payload = {"filename": filename, "name": name, "run_meta": who.run_meta()}
         scheduler.request("import", target, payload=payload)

@@ -209,7 +209,8 @@ def read(kind: str, target: str) -> dict[str, Any] | None:
 
 
 def _write(job: dict[str, Any]) -> dict[str, Any]:
-    atomic_files.write_json(job_path(job["kind"], job["target"]), job)
+    what = f"the request for {KINDS[job['kind']].doing}"
+    atomic_files.write_json(job_path(job["kind"], job["target"]), job, what=what)
     return job
 
 

@@ -199,7 +199,7 @@ def robustness_job(target: str) -> dict[str, Any]:
     if not inference.lite_is_fresh(run.path):
         raise jobs.JobRefused(f"{run.name} has no up-to-date LiteRT model to score.")
     stored = robustness_record(run.path / registry.LITE_MODEL_FILE)
-    atomic_files.write_json(run.path / registry.ROBUSTNESS_FILE, stored)
+    atomic_files.write_json(run.path / registry.ROBUSTNESS_FILE, stored, what="the robustness scores")
     return {"clean": stored["scores"]["clean"]}
 
 

@@ -401,7 +401,7 @@ def update_status(
         if only_if is not None and status.get("state") not in only_if:
             return None
         status = _merged_status(status, changes)
-        write_json(run.path / STATUS_FILE, status)
+        write_json(run.path / STATUS_FILE, status, what="the run's state")
         return status
 
 
@@ -419,7 +419,7 @@ def _update_meta(run: RunRecord, **changes: str) -> RunRecord:
     try:
         with run_lock(run.path):
             meta = {**read_json_object(run.path / META_FILE), **changes}
-            write_json(run.path / META_FILE, meta)
+            write_json(run.path / META_FILE, meta, what="the run's name and notes")
     except DiskFullError as error:
         raise RegistryError(str(error)) from None
     return reload(run)

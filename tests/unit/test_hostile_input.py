@@ -345,7 +345,7 @@ def test_a_full_disk_leaves_the_old_file_whole(tmp_path, full_disk):
         handle.write('{"old": true}')
     with pytest.raises(atomic_files.DiskFullError) as full:
         atomic_files.write_json(target, {"new": True})
-    assert str(full.value).startswith("The disk is full: record.json could not be saved.")
+    assert str(full.value).startswith("The disk is full: a record of the dashboard's could not be saved.")
     assert full.value.errno == errno.ENOSPC and str(tmp_path) not in str(full.value)
     assert atomic_files.read_json(target) == {"old": True} and no_temporary_files(tmp_path)
 
@@ -362,7 +362,9 @@ def test_a_full_disk_on_rename_and_notes_is_a_message_for_the_page(monkeypatch):
     before = snapshot(registry.runs_dir())
 
     monkeypatch.setattr(Path, "write_text", disk_is_full)
-    with pytest.raises(registry.RegistryError, match="The disk is full: meta.json could not be saved"):
+    with pytest.raises(
+        registry.RegistryError, match="The disk is full: the run's name and notes could not be saved"
+    ):
         registry.rename_run(run, "after")
     with pytest.raises(registry.RegistryError, match="The disk is full"):
         registry.set_notes(run, "notes")

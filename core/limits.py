@@ -34,6 +34,8 @@ class Limits:
     trainable_parameters: int = 2_000_000
     training_memory_mb: int = 1_000  # Estimated memory of the model in training, beyond TensorFlow's own.
     epoch_seconds: float = 120.0  # Estimated time of one epoch on this machine's CPU.
+    run_minutes: float = 30.0  # Estimated time of one run: its epochs times the epoch's estimate.
+    queue_minutes: float = 60.0  # Estimated time of every visitor run waiting or training, together.
     waiting_runs: int = 3  # Runs queued and not started yet, everyone's together.
     runs_per_visitor: int = 1  # Waiting or training at once, per browser session.
     visitor_runs_kept: int = 20  # Per visitor: their older runs are deleted, never anyone else's.
@@ -109,6 +111,31 @@ def queue_refusal(runs: list[RunRecord], who: access.Who, limits: Limits) -> str
     return None
 
 
+def run_seconds(config: ModelConfig) -> float:
+    """Estimated training time of a whole run: its epochs, each as estimated on this machine."""
+    return config.epochs * architecture.epoch_seconds(config)
+
+
+def time_refusal(config: ModelConfig, runs: list[RunRecord], limits: Limits) -> str | None:
+    """Why this run would hold the queue too long: alone (200 epochs of a CNN is hours), or with
+    the visitor runs already waiting or training (three long runs would lock everyone out)."""
+    minutes = run_seconds(config) / 60
+    if minutes > limits.run_minutes:
+        return (
+            f"This run would train for about {minutes:,.0f} minutes ({config.epochs} epochs); "
+            f"visitors may start runs of up to {limits.run_minutes:,.0f} minutes. Try fewer epochs."
+        )
+    visitors = [run for run in runs if run.is_active and run.config and access.started_by(run)]
+    ahead = sum(run_seconds(run.config) for run in visitors) / 60
+    if ahead + minutes > limits.queue_minutes:
+        return (
+            f"Visitors' runs already waiting or training take about {ahead:,.0f} minutes; with this "
+            f"one ({minutes:,.0f} minutes) that is over the {limits.queue_minutes:,.0f} minutes "
+            "visitors may fill the queue with. Try fewer epochs, or later."
+        )
+    return None
+
+
 def folder_bytes(root: Path) -> int:
     """Bytes of every file under `root`; files vanishing meanwhile (a deleted run) count nothing."""
     total = 0
@@ -140,9 +167,11 @@ def refusal(config: ModelConfig, who: access.Who, limits: Limits | None = None) 
     if who.owner:
         return None
     limits = limits or current()
+    runs = registry.list_runs(include_shipped=False)
     return (
         design_refusal(config, limits)
-        or queue_refusal(registry.list_runs(include_shipped=False), who, limits)
+        or queue_refusal(runs, who, limits)
+        or time_refusal(config, runs, limits)
         or folder_refusal(limits)
     )
 

@@ -77,7 +77,7 @@ def test_a_second_model_answers_the_same_drawing_beside_the_first(tiny_mlp, draw
     assert [m.value for m in app.markdown if m.value.startswith("**")][1].startswith("**tiny mlp")
 
 
-def test_train_live_offers_only_presets_that_train_in_about_a_minute(tiny_mlp):
+def test_train_live_offers_only_presets_that_train_in_a_few_minutes(tiny_mlp):
     app = open_page("present")
     offered = app.selectbox(key="present_preset").options
     assert [option.split(", about ")[0] for option in offered] == [
@@ -86,7 +86,7 @@ def test_train_live_offers_only_presets_that_train_in_about_a_minute(tiny_mlp):
     ]
     for preset in stage.LIVE_PRESETS:
         config = PRESETS[preset].config
-        assert config.epochs * architecture.epoch_seconds(config) <= 60
+        assert config.epochs * architecture.epoch_seconds(config) <= 180  # On this 2-core machine.
 
 
 def test_train_live_queues_a_run_and_shows_its_progress_and_curves(tiny_mlp, monkeypatch):

@@ -82,8 +82,9 @@ class ProgressTracker(keras.callbacks.Callback):
 
 
 class StopOnRequest(keras.callbacks.Callback):
-    """Honours the run's Stop button: a stat of the stop file between batches, validation
-    batches included, so Stop answers within a batch."""
+    """Honours the run's Stop button: a stat of the stop file between calls into the framework
+    (every `models.STEPS_PER_EXECUTION` batches), validation included, so Stop answers within
+    a fraction of a second."""
 
     def __init__(self, stop_file: Path):
         super().__init__()

@@ -16,6 +16,12 @@ from core.architecture import MNIST_MEAN, MNIST_STD
 from core.config import ModelConfig
 from core.layers import Graph, value_of
 
+# Training steps run per call into the framework. One call per batch costs the host a round trip
+# (Python, callbacks, dispatch) each time: 8 measured 12-18% less CPU per seed-MLP epoch than 1
+# on 2 cores (BENCHMARKS), and Stop, checked between calls, still answers within 8 batches (under
+# a second even for the largest preset on a CPU).
+STEPS_PER_EXECUTION = 8
+
 
 def build_model(
     config: ModelConfig, pixel_mean: float = MNIST_MEAN, pixel_std: float = MNIST_STD
@@ -44,12 +50,18 @@ def keras_model(graph: Graph, name: str) -> keras.Model:
     return keras.Model(tensors[first.name], tensors[graph.output], name=name)
 
 
-def compile_model(model: keras.Model, config: ModelConfig, steps_per_epoch: int) -> None:
+def compile_model(
+    model: keras.Model,
+    config: ModelConfig,
+    steps_per_epoch: int,
+    steps_per_execution: int = STEPS_PER_EXECUTION,
+) -> None:
     """Attach the optimiser, learning rate schedule, loss and accuracy metric."""
     model.compile(
         optimizer=make_optimizer(config, steps_per_epoch),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
+        steps_per_execution=steps_per_execution,
     )
 
 

@@ -40,7 +40,7 @@ from core.convert import write_lite_files
 from core.data import MnistData, load_mnist
 from core.device import configure_tensorflow, distribution_strategy
 from core.evaluate import evaluate_and_store
-from core.models import build_model, compile_model
+from core.models import STEPS_PER_EXECUTION, build_model, compile_model
 from core.registry import RunRecord
 
 logger = logging.getLogger(__name__)
@@ -187,17 +187,24 @@ def _evaluate_on_test(run: RunRecord, model: keras.Model, data: MnistData) -> di
     return evaluate_and_store(run.path, model, data.x_test, data.y_test)
 
 
-def _compiled_model(config: ModelConfig, split: TrainingSplit, start_from: Path | None = None) -> keras.Model:
+def _compiled_model(
+    config: ModelConfig, split: TrainingSplit, start_from: Path | None = None, replicas: int = 1
+) -> keras.Model:
     """The run's model, standardised (if asked) with the statistics of the digits it fits on; or,
     for a continued run, its parent's saved model (its own standardisation inside), with a fresh
-    optimiser so the schedule starts again."""
+    optimiser so the schedule starts again.
+
+    Mirrored over several replicas, one step per call: Keras 3.15's multi-step loop under
+    TensorFlow's MirroredStrategy fails ("You must feed a value for placeholder tensor").
+    """
     if start_from is None:
         mean, std = pixel_statistics(split.x_train)
         model = build_model(config, pixel_mean=mean, pixel_std=std)
     else:
         model = keras.saving.load_model(start_from, compile=False, safe_mode=True)
         keras.utils.set_random_seed(config.seed)  # The same dropout and shuffling as a fresh run.
-    compile_model(model, config, steps_per_epoch=math.ceil(len(split.y_train) / config.batch_size))
+    steps_per_epoch = math.ceil(len(split.y_train) / config.batch_size)
+    compile_model(model, config, steps_per_epoch, 1 if replicas > 1 else STEPS_PER_EXECUTION)
     return model
 
 
@@ -270,7 +277,7 @@ def _fit(run: RunRecord, extra_callbacks: Sequence = ()) -> RunRecord:
     if replicas > 1:
         logger.info("mirrored on %d replicas, each batch of %d split among them", replicas, config.batch_size)
     with strategy.scope():  # Variables made here are mirrored on every replica.
-        model = _compiled_model(config, split, continuation.starting_weights(run))
+        model = _compiled_model(config, split, continuation.starting_weights(run), replicas)
     progress, callbacks = _callbacks(run, config, extra_callbacks)
     try:
         fit_model(model, config, split, callbacks)

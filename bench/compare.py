@@ -146,8 +146,13 @@ def predict_latency(tree: Path, env: dict[str, str]) -> dict[str, float]:
 
 
 def server_footprint(tree: Path, env: dict[str, str]) -> dict[str, float]:
+    """The server's figures, taken by this checkout's browser script in either tree: it drives
+    only the command line and the pages, and an older copy may no longer find its way around the
+    pages it was written for."""
+    harness = tree / "bench" / "server_footprint.py"
+    harness.write_bytes((PROJECT_ROOT / "bench" / "server_footprint.py").read_bytes())
     with tempfile.NamedTemporaryFile(suffix=".json") as output:
-        command = [PYTHON, "bench/server_footprint.py", "--watchers", "poll", "--no-training"]
+        command = [PYTHON, str(harness), "--watchers", "poll", "--no-training"]
         run_measured([*command, "--idle-seconds", "5", "--json", output.name], tree, env)
         (figures,) = json.loads(Path(output.name).read_text())
     return {
@@ -169,20 +174,26 @@ def measure(trees: dict[str, Path], parts: list[str], repeats: int, data: Path) 
     with tempfile.TemporaryDirectory(prefix="compare-plain-") as folder:
         plain = Path(folder) / "plain_keras.py"
         plain.write_text(PLAIN_SCRIPT)
+        failed: set[str] = set()
         for repeat in range(repeats):
             sides = list(trees) if repeat % 2 == 0 else list(reversed(trees))
-            for part in parts:
+            for part in [part for part in parts if part not in failed]:
                 for side in sides:
                     print(f"  repeat {repeat + 1}: {part} on {side}...", flush=True)
-                    if part == "training":
-                        for preset, epochs in TRAINING.items():
-                            figures_now = train_dashboard(trees[side], preset, epochs, env)
-                            record(f"{preset} x{epochs}", side, figures_now)
-                    elif part == "predict":
-                        record("predict", side, predict_latency(trees[side], env))
-                    else:
-                        record("server", side, server_footprint(trees[side], env))
-                if part == "training":
+                    try:
+                        if part == "training":
+                            for preset, epochs in TRAINING.items():
+                                figures_now = train_dashboard(trees[side], preset, epochs, env)
+                                record(f"{preset} x{epochs}", side, figures_now)
+                        elif part == "predict":
+                            record("predict", side, predict_latency(trees[side], env))
+                        else:
+                            record("server", side, server_footprint(trees[side], env))
+                    except SystemExit as error:  # One part failing leaves the others' figures.
+                        print(f"  {part} failed on {side}, left out from here on: {error}", flush=True)
+                        failed.add(part)
+                        break
+                if part == "training" and part not in failed:
                     for preset, epochs in TRAINING.items():
                         print(f"  repeat {repeat + 1}: {preset} as a plain Keras script...", flush=True)
                         record(f"{preset} x{epochs}", "plain", train_plain(plain, preset, epochs, data, env))
@@ -196,6 +207,8 @@ def table(figures: dict[str, dict[str, list[float]]], base: str, head: str) -> s
     ]
     for metric, sides in figures.items():
         medians = {side: statistics.median(values) for side, values in sides.items()}
+        if base not in medians or head not in medians:
+            continue
         cells = [f"{medians[base]:.3g}", f"{medians[head]:.3g}", f"{medians[head] / medians[base]:.2f}"]
         if "plain" in medians:
             cells += [f"{medians['plain']:.3g}", f"{medians[head] / medians['plain']:.2f}"]

@@ -262,7 +262,7 @@ def draw_and_time(page, points) -> tuple[float, str]:
 
 
 def choose_model(page, name: str) -> None:
-    page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").click()
+    page.get_by_test_id("stMain").get_by_test_id("stSelectbox").filter(has_text="Model").click()
     page.get_by_role("option", name=re.compile(re.escape(name))).click()
     expect(page.get_by_text(f"Model: {name}")).to_be_visible(timeout=TIMEOUT_MS)
     page.locator("canvas.upper-canvas").wait_for(timeout=TIMEOUT_MS)

@@ -237,3 +237,32 @@ def test_command_line_training_writes_a_listed_run(module_runs_root):
     run = next(run for run in registry.list_runs() if run.name == "from the shell")
     assert run.state == "finished" and run.status["launcher"] == "cli"
     assert "epoch 1/1" in (run.path / registry.LOG_FILE).read_text()
+
+
+def test_the_input_pipeline_deals_every_digit_once_per_epoch_in_a_seeded_order():
+    """`fit` gets float32 batches gathered from the uint8 digits: each epoch every chosen digit
+    once with its own label, in an order of its own, and the same orders for the same seed."""
+    images = np.arange(50, dtype=np.uint8).repeat(28 * 28).reshape(50, 28, 28)
+    labels = (np.arange(50) % 10).astype(np.uint8)
+    index = np.arange(3, 43)
+
+    def epochs(seed):
+        dataset = worker.digit_batches(images, index, labels[index], batch_size=16, shuffle_seed=seed)
+        return [
+            [(x.numpy(), y.numpy()) for x, y in dataset]  # A new pass: the next epoch's order.
+            for _ in range(2)
+        ]
+
+    first, second = epochs(5)
+    for batches in (first, second):
+        assert [len(y) for _, y in batches] == [16, 16, 8]
+        pixels = np.concatenate([x for x, _ in batches])
+        assert pixels.dtype == np.float32 and pixels.shape == (40, 28, 28, 1)
+        dealt = pixels[:, 0, 0, 0].astype(int)  # Each digit's pixels hold its position.
+        assert sorted(dealt) == list(index)
+        np.testing.assert_array_equal(np.concatenate([y for _, y in batches]), labels[dealt])
+    order = [np.concatenate([x[:, 0, 0, 0] for x, _ in batches]) for batches in (first, second)]
+    assert not np.array_equal(*order)
+    again = [np.concatenate([x[:, 0, 0, 0] for x, _ in batches]) for batches in epochs(5)]
+    np.testing.assert_array_equal(order[0], again[0])
+    np.testing.assert_array_equal(order[1], again[1])

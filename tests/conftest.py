@@ -1,7 +1,16 @@
-"""Keep every test away from the project's own runs folder, and clean up job processes."""
+"""Keep every test away from the project's own runs folder, and clean up job processes.
+
+Also what running the tests in parallel (pytest-xdist, `--dist loadgroup`) needs: each test
+module runs whole on one worker (its module-scoped fixtures are made once, and its tests keep
+their order), the tiny models are trained once per session for all workers (tests/tiny_models.py),
+and the data cache is built before the workers start. Tests marked `slow` (a process of their own
+that trains, a training script, a search, a server, a browser or a database) are what
+`bash scripts/test.sh --quick` leaves out; every test under tests/e2e is marked so here.
+"""
 
 import os
 import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -9,6 +18,35 @@ os.environ.setdefault("MNIST_RUNS_DIR", tempfile.mkdtemp(prefix="mnist-test-runs
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from core import scheduler  # noqa: E402 - after MNIST_RUNS_DIR is set.
+from tests import tiny_models  # noqa: E402
+
+E2E = Path(__file__).parent / "e2e"
+
+
+def pytest_configure(config):
+    if not hasattr(config, "workerinput"):  # Once, before any worker starts: not one build each.
+        from core.data import load_mnist
+
+        load_mnist()
+
+
+@pytest.hookimpl(tryfirst=True)  # Before pytest-xdist reads the groups.
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if E2E in Path(item.path).parents:
+            item.add_marker(pytest.mark.slow)
+        if not any(item.iter_markers("xdist_group")):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def trained_once(tmp_path_factory):
+    """The session's tiny models, in the base folder every xdist worker of this session shares."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    tiny_models.CACHE = shared / "trained-once"
+    yield tiny_models.CACHE
+    tiny_models.CACHE = None
 
 
 @pytest.fixture(scope="module")

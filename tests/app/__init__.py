@@ -13,14 +13,13 @@ def page_file(name: str) -> str:
 
 
 def open_page(page: str, session: dict | None = None, query: dict | None = None) -> AppTest:
-    """A fresh session of the app, switched to the page declared as `page`, which must run without
-    an exception;
+    """A fresh session of the app opened straight on the page declared as `page` (as a link to it
+    opens: one run, not Home first), which must run without an exception;
     `query` is the URL's query parameters, as in a link opened."""
     app = AppTest.from_file(APP, default_timeout=120)
     app.query_params.update(query or {})
     for key, value in (session or {}).items():
         app.session_state[key] = value
-    app.run()
     app.switch_page(page_file(page)).run()
     assert not app.exception, app.exception
     return app

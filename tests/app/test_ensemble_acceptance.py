@@ -15,6 +15,7 @@ from tests.app import open_page
 from tests.app.test_predict_page import SEVEN, photo_of_test_digit, rerun_until, upload
 
 NAME = "shipped + small mlp"
+pytestmark = pytest.mark.slow  # Its ensemble is made by a real job process.
 
 
 def shipped() -> registry.RunRecord:

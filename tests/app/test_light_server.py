@@ -7,10 +7,13 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from core import registry
 from tests import tiny_models
 
 
+@pytest.mark.slow
 def test_every_page_runs_without_tensorflow(tmp_path, monkeypatch):
     monkeypatch.setenv("MNIST_RUNS_DIR", str(tmp_path / "runs"))
     run = tiny_models.tiny_run("seed-mlp", "tiny mlp", epochs=1)

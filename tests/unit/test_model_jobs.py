@@ -49,6 +49,7 @@ def test_runs_that_cannot_be_evaluated_start_no_job(model):
     assert jobs.all_jobs() == []
 
 
+@pytest.mark.slow
 def test_a_stopped_run_is_evaluated_in_the_background_once(model):
     run = tiny_models.finished_run(model, "stopped early", state="stopped")
     assert model_jobs.evaluation_state(run) == model_jobs.NEEDED
@@ -68,6 +69,7 @@ def test_a_stopped_run_is_evaluated_in_the_background_once(model):
     assert model_jobs.request_evaluation([run]) == []
 
 
+@pytest.mark.slow
 def test_a_run_with_only_a_checkpoint_gets_its_lite_model_from_a_job(model):
     run = tiny_models.finished_run(model, "died in epoch 3", state="failed")
     os.rename(run.path / registry.MODEL_FILE, run.path / registry.CHECKPOINT_FILE)
@@ -94,6 +96,7 @@ def test_failures_are_recorded_and_not_retried_until_the_model_changes(model):
     assert model_jobs.evaluation_state(run) == model_jobs.READY
 
 
+@pytest.mark.slow
 def test_robustness_scores_come_from_a_job_and_follow_the_lite_model(model):
     from core import robustness
 

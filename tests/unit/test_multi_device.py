@@ -36,6 +36,7 @@ print(run.id)
 """
 
 
+@pytest.mark.slow
 def test_a_run_mirrored_on_two_devices_trains_and_saves_a_model_that_predicts(tmp_path, monkeypatch):
     monkeypatch.setenv("MNIST_RUNS_DIR", str(tmp_path))
     result = subprocess.run(

@@ -155,6 +155,7 @@ def test_hostile_space_files_are_refused_with_clear_messages(tmp_path, content, 
     assert len(str(refused.value)) < 300
 
 
+@pytest.mark.slow
 def test_a_tiny_search_ends_with_three_runs_and_a_best_trial(runs_root, space_file):
     options = ("--trials", "3", "--epochs", "1", "--train-limit", "2000", "--space", str(space_file))
     result = run_search(runs_root, "tiny", *options)
@@ -176,6 +177,7 @@ def test_a_tiny_search_ends_with_three_runs_and_a_best_trial(runs_root, space_fi
     assert best_run is not None and best_run.id == runs[best].id  # What the page trains longer or saves.
 
 
+@pytest.mark.slow
 def test_a_wall_time_budget_starts_no_trial_after_it(runs_root, space_file):
     options = ("--trials", "10", "--epochs", "1", "--train-limit", "2000", "--space", str(space_file))
     result = run_search(runs_root, "budget", *options, "--wall-time", "0.5")
@@ -183,6 +185,7 @@ def test_a_wall_time_budget_starts_no_trial_after_it(runs_root, space_file):
     assert result.stdout.strip().splitlines()[-1].endswith("(trial 0)")
 
 
+@pytest.mark.slow
 def test_the_pruner_stops_a_trial_that_falls_behind(tmp_path, space_file):
     storage = f"sqlite:///{tmp_path / 'study.db'}"
     settings = search.new_settings(epochs=2, train_limit=2000, space_file=space_file)
@@ -213,6 +216,7 @@ def wait_for(condition, timeout: float):
     raise AssertionError(f"timed out after {timeout} s")
 
 
+@pytest.mark.slow
 def test_stop_and_resume_keep_the_study_trials(runs_root, tmp_path, space_file):
     storage = f"sqlite:///{tmp_path / 'study.db'}"
     options = ("--trials", "20", "--epochs", "1", "--train-limit", "2000", "--space", str(space_file))
@@ -282,6 +286,7 @@ def two_workers_share_one_study(runs_root, storage, space_file):
     assert len({run.status["pid"] for run in runs.values()}) == 2
 
 
+@pytest.mark.slow
 def test_two_workers_on_one_sqlite_study(runs_root, tmp_path, space_file):
     two_workers_share_one_study(runs_root, f"sqlite:///{tmp_path / 'shared.db'}", space_file)
 
@@ -319,6 +324,7 @@ def postgres_url():
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@pytest.mark.slow
 def test_two_workers_on_one_postgresql_study(runs_root, postgres_url, space_file):
     two_workers_share_one_study(runs_root, postgres_url, space_file)
 
@@ -340,6 +346,7 @@ def test_a_search_job_never_trains_beside_another_training(monkeypatch, job_proc
     assert registry.reload(queued).state == "queued" and jobs.read("train", queued.id)["state"] == jobs.QUEUED
 
 
+@pytest.mark.slow
 def test_the_dashboard_search_job_runs_the_trials_asked_for(monkeypatch, space_file):
     monkeypatch.setattr(scheduler, "tick", lambda: None)  # Queue the job; this test runs its body.
     settings = search.new_settings(epochs=1, train_limit=2000, space_file=space_file)

@@ -86,6 +86,7 @@ def twin_runs():
     return [registry.reload(run) for run in runs]
 
 
+@pytest.mark.slow
 def test_finished_run_status(twin_runs):
     run = twin_runs[0]
     status = run.status
@@ -98,6 +99,7 @@ def test_finished_run_status(twin_runs):
     assert 0.5 < status["test_accuracy"] <= 1.0
 
 
+@pytest.mark.slow
 def test_metrics_stream_has_batch_and_epoch_points(twin_runs):
     records = run_results.read_metrics(twin_runs[0])
     batches = [r for r in records if r["kind"] == "batch"]
@@ -113,6 +115,7 @@ def test_metrics_stream_has_batch_and_epoch_points(twin_runs):
         assert 0 < point["val_accuracy"] <= 1
 
 
+@pytest.mark.slow
 def test_model_evaluation_and_predictions_are_saved(twin_runs, test_digits):
     run = twin_runs[0]
     assert run_results.usable_model_path(run) == run.path / "model.keras"
@@ -129,6 +132,7 @@ def test_model_evaluation_and_predictions_are_saved(twin_runs, test_digits):
     assert_labels_agree_but_for_near_ties(probabilities, stored["labels"][: len(digits)])
 
 
+@pytest.mark.slow
 def test_the_worker_leaves_a_lite_model_for_the_server(twin_runs, test_digits):
     run = twin_runs[0]
     assert inference.lite_is_fresh(run.path)
@@ -141,12 +145,14 @@ def test_the_worker_leaves_a_lite_model_for_the_server(twin_runs, test_digits):
     np.testing.assert_allclose(lite, keras_probabilities, atol=1e-4)
 
 
+@pytest.mark.slow
 def test_same_seed_gives_the_same_first_epoch(twin_runs):
     first, second = (epoch_points(run)[0] for run in twin_runs)
     for name in ("loss", "accuracy", "val_loss", "val_accuracy"):
         assert first[name] == second[name], name
 
 
+@pytest.mark.slow
 def test_stop_mid_run_ends_within_the_epoch_and_saves_weights(test_digits):
     """Stop is checked between batches: the run ends inside the epoch it was asked in (the
     seconds that takes are measured by bench/stop_latency.py, not asserted on a shared CI box)."""
@@ -168,6 +174,7 @@ def test_stop_mid_run_ends_within_the_epoch_and_saves_weights(test_digits):
     assert inference.lite_is_fresh(run.path)  # Written after Stop answered, before the job ended.
 
 
+@pytest.mark.slow
 def test_killed_worker_reads_failed_and_keeps_its_checkpoint(test_digits):
     run = registry.create_run(LONG, "killed")
     process = start_worker(run)
@@ -213,6 +220,7 @@ def test_stop_during_validation_aborts_it():
     assert stopper.validation_batches == 1  # Of eight.
 
 
+@pytest.mark.slow
 def test_command_line_training_writes_a_listed_run(module_runs_root):
     result = subprocess.run(
         train_command(

@@ -1,8 +1,8 @@
 """Keep every test away from the project's own runs folder, and clean up job processes.
 
-Also what running the tests in parallel (pytest-xdist, `--dist loadgroup`) needs: each test
-module runs whole on one worker (its module-scoped fixtures are made once, and its tests keep
-their order), the tiny models are trained once per session for all workers (tests/tiny_models.py),
+Also what running the tests in parallel (pytest-xdist, `--dist loadgroup`) needs: the tests
+of a module that share a module-scoped fixture run on one worker (the fixture is made once, the
+tests keep their order), the tiny models are trained once per session for all workers (tests/tiny_models.py),
 and the data cache is built before the workers start. Tests marked `slow` (a process of their own
 that trains, a training script, a search, a server, a browser or a database) are what
 `bash scripts/test.sh --quick` leaves out; every test under tests/e2e is marked so here.
@@ -30,13 +30,26 @@ def pytest_configure(config):
         load_mnist()
 
 
+def _shares_a_fixture(item) -> bool:
+    """Whether the test uses a module- or class-scoped fixture, made once for its neighbours."""
+    definitions = item._fixtureinfo.name2fixturedefs.values()
+    return any(str(d.scope) in ("module", "class", "package") for defs in definitions for d in defs)
+
+
 @pytest.hookimpl(tryfirst=True)  # Before pytest-xdist reads the groups.
 def pytest_collection_modifyitems(config, items):
+    """A test that shares a module fixture runs on its module's worker, in its module's order;
+    the others go wherever a worker is free. Modules holding slow tests start first, so no long
+    test is left for the end while the other worker idles."""
+    slow_modules = set()
     for item in items:
         if E2E in Path(item.path).parents:
             item.add_marker(pytest.mark.slow)
-        if not any(item.iter_markers("xdist_group")):
+        if item.get_closest_marker("slow"):
+            slow_modules.add(item.path)
+        if not any(item.iter_markers("xdist_group")) and _shares_a_fixture(item):
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+    items.sort(key=lambda item: item.path not in slow_modules)  # Stable: each module keeps its order.
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -17,6 +17,8 @@ from core.data import load_mnist
 from tests import as_read, tiny_models
 from tests.app import open_page
 
+pytestmark = pytest.mark.slow  # Two tiny runs trained by the worker's loop (once per session).
+
 
 def copy_run(
     run: registry.RunRecord, new_id: str, name: str, evaluated: bool = True, state: str = "finished"

@@ -14,6 +14,7 @@ from tests.app import APP
 HUGE = "7" * 100_000
 DESIGN_KEYS = [session_keys.DESIGN_PREFIX + key for key in designer.widget_values(PRESETS["seed-mlp"].config)]
 LINK_KEYS = [*DESIGN_KEYS, *explore.FILTERS, session_keys.COMPARE_OVERLAY, "design_preset"]
+pytestmark = pytest.mark.slow  # A sweep: 25 links on each of the 13 pages, 325 page runs.
 UNKNOWN = {"zzz": "1", "design_nonexistent": "2", "explore_nothing": "3", "compare_x": "4"}
 
 

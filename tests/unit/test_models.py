@@ -125,6 +125,7 @@ def test_model_contract_shapes_and_probabilities(name):
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", SAVED_CONFIGS)
 def test_trained_model_reloads_in_safe_mode_with_same_predictions(name, tmp_path):
     config = SAVED_CONFIGS[name]
@@ -197,6 +198,7 @@ def first_epoch_history(config: ModelConfig) -> dict[str, list[float]]:
     return model.fit(images, labels, batch_size=64, epochs=1, validation_split=0.25, verbose=0).history
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "config",
     [FAST_CNN, network_changed(FAST_CNN, conv_blocks=(ConvBlock(filters=8),)).with_changes(augment=True)],

@@ -73,6 +73,7 @@ def accuracies(model_path, count: int = DIGITS, seed: int = 0) -> tuple[float, f
     return accuracy(originals), accuracy(redrawn)
 
 
+@pytest.mark.slow
 def test_drawn_digits_keep_the_shipped_models_accuracy():
     original, redrawn = accuracies(shipped_model_path())
     print(f"accuracy on {DIGITS} test digits: original {original:.4f}, redrawn {redrawn:.4f}")
@@ -120,6 +121,7 @@ def test_the_shipped_models_stored_scores_are_up_to_date():
     assert all(scores[suite.name] >= robustness.GATE for suite in robustness.SUITES.values() if suite.gated)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("suite", GATED, ids=[suite.name for suite in GATED])
 def test_the_shipped_model_holds_up_on_every_gated_suite(shipped_classifier, suite):
     score = robustness.accuracy(shipped_classifier.probabilities_batch, robustness.suite_digits(suite))
@@ -186,6 +188,7 @@ def _speckled(page: Image.Image, side: str) -> Image.Image:
     return speckled
 
 
+@pytest.mark.slow
 def test_a_shadow_band_or_a_speck_does_not_change_the_shipped_models_answer(shipped_classifier):
     """150 test digits scanned dark on light (224 px; alternately a noiseless white page and
     textured 235/255 paper), then a shadow over 18% of the page at 55, 70 and 90/255 (left and

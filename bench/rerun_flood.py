@@ -25,13 +25,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -45,42 +41,10 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 
 from bench.many_visitors import LOOPBACK_ONLY_ARG, WEBSOCKET_CLOCK_JS, Visitor, load_predict, stroke  # noqa: E402
 from bench.server_footprint import CLOCKS_JS, ONE, ZERO  # noqa: E402
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, streamlit_process  # noqa: E402
 
 P95_TARGET_S = 1.5
 EARLY = ForwardMsg.ScriptFinishedStatus.FINISHED_EARLY_FOR_RERUN
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_server(root: Path, runs_dir: Path, log_path: Path) -> tuple[str, subprocess.Popen]:
-    port = free_port()
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1"]
-    command += ["--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats"]
-    command += ["false", "--server.fileWatcherType", "none"]
-    with open(log_path, "w") as log:
-        server = subprocess.Popen(
-            command,
-            cwd=root,
-            env={**os.environ, "MNIST_RUNS_DIR": str(runs_dir)},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
-                if answer.status == 200:
-                    return url, server
-        except OSError:
-            time.sleep(0.3)
-    server.kill()
-    raise RuntimeError("the server did not become healthy in 60 s")
 
 
 async def flood_session(url: str, timeout_s: float) -> float | None:
@@ -173,15 +137,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.flood = min(args.flood, 200)  # Bounded, whatever was asked.
     with tempfile.TemporaryDirectory() as scratch:
-        url, server = start_server(args.root.resolve(), Path(scratch) / "runs", Path(scratch) / "server.log")
-        try:
+        runs, log = Path(scratch) / "runs", Path(scratch) / "server.log"
+        runs.mkdir()
+        with streamlit_process(runs, log, root=args.root.resolve()) as (url, _server):
             result = asyncio.run(asyncio.wait_for(measure(url, args), args.deadline))
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
     result["root"] = str(args.root)
     print(json.dumps({k: v for k, v in result.items() if not k.endswith("strokes_s")}, indent=1))
     if args.json:

@@ -55,9 +55,10 @@ def runs_dir(tmp_path_factory) -> Path:
 
 @contextmanager
 def streamlit_process(
-    runs_dir: Path, log_path: Path, watcher: str = "none"
+    runs_dir: Path, log_path: Path, watcher: str = "none", root: Path = PROJECT_ROOT
 ) -> Iterator[tuple[str, subprocess.Popen]]:
-    """`streamlit run app.py` on 127.0.0.1 and a free port; yields (URL, process) once healthy."""
+    """`streamlit run app.py` of the checkout `root` on 127.0.0.1 and a free port; yields
+    (URL, process) once healthy."""
     port = _free_port()
     with open(log_path, "w") as log:
         server = subprocess.Popen(
@@ -78,7 +79,7 @@ def streamlit_process(
                 "--server.fileWatcherType",
                 watcher,
             ],
-            cwd=PROJECT_ROOT,
+            cwd=root,
             env={**os.environ, "MNIST_RUNS_DIR": str(runs_dir)},
             stdout=log,
             stderr=subprocess.STDOUT,

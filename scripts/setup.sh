@@ -54,9 +54,6 @@ pip_install() {
   shift
   echo "Installing $what..."
   set +e
-  # Byte-compiled by pip, not at first import: compiling TensorFlow inside a job process (the
-  # import job runs under a 900 MB cap) is the likely cause of two import jobs failing on a clean
-  # clone installed with --no-compile.
   .venv/bin/python -m pip install --progress-bar off --disable-pip-version-check "$@" 2>&1 |
     tee -a "$LOG" | summarise
   status=${PIPESTATUS[0]}

@@ -49,7 +49,7 @@ CLAIM_GRACE_SECONDS = processes.CLAIM_GRACE_SECONDS
 # Job processes yield the CPU to the server, so drawing on the predict page stays snappy.
 JOB_NICENESS = 10
 TARGET_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$")
-IMPORT_RESIDENT_MB = 900
+IMPORT_RESIDENT_MB = 700
 # How often a watched job reads its resident memory: a runaway allocation overshoots the cap by
 # at most what it allocates in this time.
 RESIDENT_POLL_SECONDS = 0.02
@@ -100,8 +100,9 @@ KINDS = {
         retries=1,
         urgent=True,
         on_a_run=False,
-        # A normal import peaks at 680-800 MB resident (TensorFlow alone: ~670 MB); past 900 MB it is
-        # refused before a 1 GB machine runs out. The archive checks keep hostile files far below.
+        # A normal import's own memory (`resident_bytes`: TensorFlow's libraries aside) is 260 MB
+        # once TensorFlow is imported and about 350-450 MB at its peak; past 700 MB it is refused
+        # before a 1 GB machine runs out. The archive checks keep hostile files far below.
         resident_mb=IMPORT_RESIDENT_MB,
     ),
     # The target is a study's name; each trial is a run the job trains itself.
@@ -125,12 +126,23 @@ def resident_limit_mb(kind: str) -> int:
 
 
 def resident_bytes() -> int:
-    """This process's resident memory, from /proc (0 where there is no /proc)."""
+    """This process's own resident memory (anonymous and shared-memory pages), from /proc; 0
+    where there is none.
+
+    Not VmRSS: that counts the pages of TensorFlow's libraries too, which the page cache holds
+    once for every process that maps them and which the kernel can drop at will. Whether another
+    TensorFlow process was running (a training, a test) moved a normal import's VmRSS from about
+    680 to over 900 MB; what it allocates itself (a zip bomb's output included) is counted here.
+    """
     try:
-        pages = int(Path("/proc/self/statm").read_text().split()[1])
-    except (OSError, IndexError, ValueError):
+        status = Path("/proc/self/status").read_text()
+    except OSError:
         return 0
-    return pages * os.sysconf("SC_PAGE_SIZE")
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    try:
+        return sum(int(fields[name].split()[0]) * 1024 for name in ("RssAnon", "RssShmem"))
+    except (KeyError, IndexError, ValueError):
+        return 0
 
 
 def watch_resident_memory(kind: str, target: str) -> threading.Thread | None:

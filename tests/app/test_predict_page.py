@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core import registry
+from core import registry, scheduler
 from core.config import PRESETS
 from core.convert import write_lite_files
 from core.data import load_mnist
@@ -209,11 +209,16 @@ def test_an_empty_picture_asks_for_a_digit(app):
 
 
 def rerun_until(app, condition, timeout=120):
-    """Rerun the page until `condition(app)` holds: the background job it waits on has ended."""
+    """Rerun the page until `condition(app)` holds: the background job it waits on has ended.
+
+    Each step ticks the scheduler as the server's scheduler thread does, so the job queued meanwhile
+    starts whether or not an earlier test in this process stopped that thread.
+    """
     deadline = time.monotonic() + timeout
     while not condition(app):
         assert time.monotonic() < deadline, "the background job did not end"
         time.sleep(0.5)
+        scheduler.tick()
         app.run()
         assert not app.exception
     return app

@@ -1,10 +1,11 @@
-"""Entry point: `streamlit run app.py`. Builds the navigation from the pages core/navigation declares."""
+"""Entry point: `streamlit run app.py`. Builds the navigation from the pages core.ui.navigation declares."""
 
 from pathlib import Path
 
 import streamlit as st
 
-from core import admission, app_cache, navigation, session_keys, widgets
+from core.runs import admission
+from core.ui import app_cache, navigation, owner, session_keys
 
 # A file of the app's own, served by this server: a Material icon here would be fetched from
 # fonts.gstatic.com on every page, and a venue without Internet would leave the tab without one.
@@ -24,11 +25,11 @@ if not st.session_state.setdefault(session_keys.RERUN_BUDGET, admission.RerunBud
 
 def run_page() -> None:
     app_cache.start_scheduler()
-    if not widgets.local_mode():
+    if not owner.local_mode():
         # Public: a traceback would show visitors server paths and code. The option is the
         # server's, so once any session is public it stays off.
         st.set_option("client.showErrorDetails", "none")
-    widgets.owner_sidebar()
+    owner.owner_sidebar()
     st.navigation(navigation.sections(), expanded=True).run()  # Every page listed: no "View more".
 
 

@@ -223,7 +223,7 @@ def mnist_cache() -> Path:
     folder = Path(os.environ.get("MNIST_DATA_DIR", PROJECT_ROOT / ".cache" / "mnist"))
     path = folder / "mnist-uint8.npz"
     if not path.is_file():
-        loader = "from core.data import load_mnist; load_mnist()"
+        loader = "from core.data.mnist import load_mnist; load_mnist()"
         subprocess.run([PYTHON, "-c", loader], cwd=PROJECT_ROOT, check=True)
     return path
 

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
-from core import atomic_files, registry  # noqa: E402
+from core.runs import atomic_files, layout
 from tests import train_command  # noqa: E402
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, PROJECT_ROOT, streamlit_server  # noqa: E402
 
@@ -57,8 +57,8 @@ def train_template(runs_dir: Path) -> Path:
 def fill(runs_dir: Path, template: Path, count: int) -> None:
     for index in range(count):
         target = runs_dir / f"20260101-{index:06d}-{index:06x}"
-        shutil.copytree(template, target, ignore=shutil.ignore_patterns(registry.CHECKPOINT_FILE, ".lock"))
-        atomic_files.write_json(target / registry.META_FILE, {"name": f"copy {index + 1:02d}", "notes": ""})
+        shutil.copytree(template, target, ignore=shutil.ignore_patterns(layout.CHECKPOINT_FILE, ".lock"))
+        atomic_files.write_json(target / layout.META_FILE, {"name": f"copy {index + 1:02d}", "notes": ""})
     shutil.rmtree(template)
 
 

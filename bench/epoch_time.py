@@ -4,7 +4,7 @@ Trains several networks (every family, small to large) for two epochs on a subse
 process, times the second epoch (the first includes tracing), scales it to the configuration's
 full training set, and compares it with the estimate. It then fits the estimate's two constants
 (training FLOP/s and layer output values per second) by least squares on these runs, to paste
-into core/architecture.py when the reference machine changes.
+into core/networks/architecture.py when the reference machine changes.
 
     python bench/epoch_time.py               # 5,000 digits per run
     python bench/epoch_time.py --digits 10000
@@ -23,12 +23,12 @@ sys.path.insert(0, str(PROJECT_ROOT))
 
 import numpy as np  # noqa: E402
 
-from core import architecture  # noqa: E402
-from core.config import PRESETS, ModelConfig  # noqa: E402
-from core.families.cnn import CNN, ConvBlock  # noqa: E402
-from core.families.dense import DenseLayer  # noqa: E402
-from core.families.mlp import MLP  # noqa: E402
-from core.families.residual_cnn import ResidualBlock, ResidualCNN  # noqa: E402
+from core.networks import architecture
+from core.networks.config import PRESETS, ModelConfig  # noqa: E402
+from core.networks.families.base import DenseLayer  # noqa: E402
+from core.networks.families.cnn import CNN, ConvBlock  # noqa: E402
+from core.networks.families.mlp import MLP  # noqa: E402
+from core.networks.families.residual_cnn import ResidualBlock, ResidualCNN  # noqa: E402
 
 CONFIGS = {
     "seed-mlp": PRESETS["seed-mlp"].config,
@@ -43,8 +43,8 @@ CONFIGS = {
 
 def measured_epoch_seconds(config: ModelConfig, digits: int) -> float:
     """Seconds of the second epoch on `digits` digits, scaled to the config's training set."""
-    from core.data import load_mnist
-    from core.models import build_model, compile_model
+    from core.data.mnist import load_mnist
+    from core.jobs.models import build_model, compile_model
 
     data = load_mnist()
     x = data.x_train[:digits, ..., None].astype(np.float32)
@@ -61,7 +61,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--digits", type=int, default=5000)
     args = parser.parse_args()
-    from core.device import configure_tensorflow
+    from core.jobs.device import configure_tensorflow
 
     configure_tensorflow()
     rows = []

@@ -23,14 +23,14 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from core.config import PRESETS, ModelConfig  # noqa: E402
-from core.data import load_mnist  # noqa: E402
-from core.device import configure_tensorflow  # noqa: E402
-from core.models import build_model, compile_model  # noqa: E402
+from core.data.mnist import load_mnist  # noqa: E402
+from core.jobs.device import configure_tensorflow  # noqa: E402
+from core.jobs.models import build_model, compile_model  # noqa: E402
+from core.networks.config import PRESETS, ModelConfig  # noqa: E402
 
 
 def holdout_split(images, labels, size: int, seed: int):
-    """The same seeded hold-out as the dashboard's worker (`core.worker.prepare_split`).
+    """The same seeded hold-out as the dashboard's worker (`core.jobs.worker.prepare_split`).
 
     Images stay uint8 with a channel axis added, as the worker feeds them: the model's float32
     input casts each batch, and a quarter of float32's memory keeps batch slicing cheap.

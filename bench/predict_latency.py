@@ -2,8 +2,8 @@
 
 Times exactly the server-side path of one canvas update: the canvas's PNG data URL decoded the
 way streamlit-drawable-canvas 0.13's `CanvasResult.image_data` does it, MNIST-style preprocessing
-(`core.prediction.preprocess_canvas`) and one `Classifier.probabilities` call on the LiteRT model
-the server predicts with (`core.inference.load_classifier(<run folder>/model.tflite)`), for
+(`core.serving.prediction.preprocess_canvas`) and one `Classifier.probabilities` call on the LiteRT model
+the server predicts with (`core.serving.inference.load_classifier(<run folder>/model.tflite)`), for
 `--strokes` canvas images (MNIST test digits drawn white on black at the 280 x 280 canvas size,
 shifted off-centre), each after what Streamlit does between two reruns. It runs twice: with
 nothing of ours training, then while a fast-cnn training run that this script starts itself
@@ -39,10 +39,11 @@ sys.path.insert(0, str(PROJECT_ROOT))
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from core import prediction, registry  # noqa: E402
-from core.data import load_mnist  # noqa: E402
-from core.inference import load_classifier  # noqa: E402
-from core.jobs import JOB_NICENESS  # noqa: E402
+from core.data.mnist import load_mnist  # noqa: E402
+from core.queue.jobs import JOB_NICENESS  # noqa: E402
+from core.runs import layout, registry
+from core.serving import prediction
+from core.serving.inference import load_classifier  # noqa: E402
 from tests import train_command  # noqa: E402
 
 CANVAS = 280
@@ -51,15 +52,15 @@ TRAINING_START_TIMEOUT_S = 300
 
 def shipped_model_path() -> Path:
     for run in registry.list_runs(include_shipped=True):
-        path = run.path / registry.LITE_MODEL_FILE
+        path = run.path / layout.LITE_MODEL_FILE
         if run.shipped and path.is_file():
             return path
-    raise SystemExit(f"no shipped model.tflite under {registry.SHIPPED_MODELS_DIR}; pass --model PATH")
+    raise SystemExit(f"no shipped model.tflite under {layout.SHIPPED_MODELS_DIR}; pass --model PATH")
 
 
 def lite_model_path(path: Path) -> Path:
     """A model.tflite, given it or the run folder that holds it."""
-    return path / registry.LITE_MODEL_FILE if path.is_dir() else path
+    return path / layout.LITE_MODEL_FILE if path.is_dir() else path
 
 
 def canvas_data_urls(count: int, seed: int = 0) -> tuple[list[str], np.ndarray]:

@@ -23,10 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import keras  # noqa: E402
 
-from core.config import PRESETS  # noqa: E402
-from core.data import load_mnist  # noqa: E402
-from core.models import build_model, compile_model  # noqa: E402
-from core.worker import fit_model, pixel_statistics, prepare_split  # noqa: E402
+from core.data.mnist import load_mnist  # noqa: E402
+from core.jobs.models import build_model, compile_model  # noqa: E402
+from core.jobs.worker import fit_model, pixel_statistics, prepare_split  # noqa: E402
+from core.networks.config import PRESETS  # noqa: E402
 
 
 class EpochClock(keras.callbacks.Callback):

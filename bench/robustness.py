@@ -1,4 +1,4 @@
-"""Accuracy of a model on clean MNIST and on every robustness suite (core/robustness.py).
+"""Accuracy of a model on clean MNIST and on every robustness suite (core/data/robustness.py).
 
 Runs the app's own path: each suite's pictures through the preprocessing, then the model's
 LiteRT file, as the predict page would. With `--baseline REV [REV ...]`, the same pictures also go
@@ -31,9 +31,11 @@ import numpy as np
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
-from core import atomic_files, model_jobs, registry, robustness  # noqa: E402
-from core.inference import load_classifier  # noqa: E402
-from core.preprocess import to_mnist  # noqa: E402
+from core.data import robustness
+from core.data.preprocess import to_mnist  # noqa: E402
+from core.jobs import model_bodies
+from core.runs import atomic_files, layout, registry
+from core.serving.inference import load_classifier  # noqa: E402
 
 
 def shipped_model() -> Path:
@@ -41,13 +43,16 @@ def shipped_model() -> Path:
 
 
 def preprocessing_at(revision: str):
-    """`to_mnist` as core/preprocess.py was at `revision`."""
+    """`to_mnist` as core/data/preprocess.py was at `revision`."""
     source = subprocess.run(
-        ["git", "show", f"{revision}:core/preprocess.py"], cwd=PROJECT_ROOT, check=True, capture_output=True
+        ["git", "show", f"{revision}:core/data/preprocess.py"],
+        cwd=PROJECT_ROOT,
+        check=True,
+        capture_output=True,
     ).stdout.decode()
     module = types.ModuleType(f"preprocess_{revision}")
     sys.modules[module.__name__] = module  # Its dataclasses look their module up.
-    exec(compile(source, f"{revision}:core/preprocess.py", "exec"), module.__dict__)
+    exec(compile(source, f"{revision}:core/data/preprocess.py", "exec"), module.__dict__)
     return module.to_mnist
 
 
@@ -76,8 +81,8 @@ def main() -> None:
     args = parser.parse_args()
     model = args.model or shipped_model()
     if args.store:
-        atomic_files.write_json(model.parent / registry.ROBUSTNESS_FILE, model_jobs.robustness_record(model))
-        print(f"wrote {model.parent / registry.ROBUSTNESS_FILE}")
+        atomic_files.write_json(model.parent / layout.ROBUSTNESS_FILE, model_bodies.robustness_record(model))
+        print(f"wrote {model.parent / layout.ROBUSTNESS_FILE}")
         return
     suites = [robustness.SUITES[name] for name in args.suites.split(",")] if args.suites else None
     classifier = load_classifier(model)

@@ -4,8 +4,8 @@ Runs `python -m core.search` in a temporary runs folder (deleted afterwards) wit
 ranges around a preset, 3 epochs per trial, and reports the best trial's validation and test
 accuracy and its configuration, to set beside the presets' own figures in BENCHMARKS.md.
 
-    python bench/search.py                                     # fast-cnn, 20 trials, all digits
-    python bench/search.py --preset seed-mlp --trials 10 --train-limit 20000
+    python bench/studies.py                                     # fast-cnn, 20 trials, all digits
+    python bench/studies.py --preset seed-mlp --trials 10 --train-limit 20000
 """
 
 from __future__ import annotations
@@ -41,9 +41,10 @@ def main() -> None:
         if result.returncode:
             sys.exit(result.stderr[-3000:])
         os.environ["MNIST_RUNS_DIR"] = runs
-        from core import compare, registry, run_results, search
+        from core.runs import compare, registry, run_results
+        from core.search import studies
 
-        runs_by_trial = {run.meta[search.SEARCH_KEY]["trial"]: run for run in search.trial_runs("bench")}
+        runs_by_trial = {run.meta[studies.SEARCH_KEY]["trial"]: run for run in studies.trial_runs("bench")}
         summaries = {
             n: compare.metrics_summary(run_results.read_metrics(run)) for n, run in runs_by_trial.items()
         }

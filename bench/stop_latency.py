@@ -1,6 +1,6 @@
 """How long does Stop take, from the request to the run reading "stopped"?
 
-Starts real train jobs (`python -m core.job_main train <run>`, as the scheduler does) on a small
+Starts real train jobs (`python -m core.jobs train <run>`, as the scheduler does) on a small
 MLP with many epochs in a temporary runs folder, asks each to stop at a random moment once it is
 fitting, and times the answer. Target: <= 2 s, validation included.
 
@@ -21,10 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core import registry, run_results  # noqa: E402
-from core.config import ModelConfig  # noqa: E402
-from core.families.dense import DenseLayer  # noqa: E402
-from core.families.mlp import MLP  # noqa: E402
+from core.networks.config import ModelConfig  # noqa: E402
+from core.networks.families.base import DenseLayer  # noqa: E402
+from core.networks.families.mlp import MLP  # noqa: E402
+from core.runs import layout, registry, run_results
 
 CONFIG = ModelConfig(
     network=MLP(hidden_layers=(DenseLayer(64),)),
@@ -46,8 +46,8 @@ def wait_for(condition, timeout: float) -> None:
 def one_stop(rng: random.Random) -> float:
     run = registry.create_run(CONFIG, "stop bench")
     worker = subprocess.Popen(
-        [sys.executable, "-m", "core.job_main", "train", run.id],
-        cwd=registry.PROJECT_ROOT,
+        [sys.executable, "-m", "core.jobs", "train", run.id],
+        cwd=layout.PROJECT_ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -2,7 +2,7 @@
 
 Trains the same preset, data and epochs twice per repeat in one process: once with a plain
 `model.fit` on float32 numpy arrays (what a user's own Keras script does), once the way the worker
-does (its input pipeline, `core.worker.fit_model`, and RunMonitor streaming metrics and status
+does (its input pipeline, `core.jobs.worker.fit_model`, and RunMonitor streaming metrics and status
 into a run folder at its default granularity, checking for Stop every batch, and saving a
 checkpoint every epoch). The first epoch is skipped (graph tracing), and the two paths alternate
 which goes first, so background load hits both alike; medians over repeats are reported.
@@ -24,18 +24,18 @@ from pathlib import Path
 # Lets the script run as a plain file as well as with `python -m bench.train_throughput`.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.device import configure_tensorflow  # noqa: E402
+from core.jobs.device import configure_tensorflow  # noqa: E402
 
 DEVICE = configure_tensorflow()
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from core import registry  # noqa: E402
-from core.config import PRESETS  # noqa: E402
-from core.data import load_mnist  # noqa: E402
-from core.models import build_model, compile_model  # noqa: E402
-from core.worker import RunMonitor, fit_model, pixel_statistics, prepare_split  # noqa: E402
+from core.data.mnist import load_mnist  # noqa: E402
+from core.jobs.models import build_model, compile_model  # noqa: E402
+from core.jobs.worker import RunMonitor, fit_model, pixel_statistics, prepare_split  # noqa: E402
+from core.networks.config import PRESETS  # noqa: E402
+from core.runs import registry
 
 
 class EpochTimer(keras.callbacks.Callback):

@@ -4,7 +4,7 @@
 process (issue 19): its peak RSS importing the shipped model, and the forged zip of issue 19
 (1.5 GB of zeros declared as 900,000 bytes, built by tests/forged_archives.py), each queued
 directly (past the server's checks, as an older server let it through) and run by
-`python -m core.job_main` of the project in DIR (default: this one; a worktree of an older
+`python -m core.jobs` of the project in DIR (default: this one; a worktree of an older
 commit measures that commit).
 
 Each payload is built here, then checked in a fresh Python process exactly as the server checks
@@ -44,7 +44,12 @@ CHILD = r"""
 import sys, time
 from pathlib import Path
 sys.path.insert(0, {project!r})
-from core import importer, prediction, preprocess
+try:
+    from core.data import uploads as preprocess  # Where ImageError lives since core/ was split.
+    from core.queue import imports as importer
+    from core.serving import prediction
+except ImportError:  # A tree from before core/ was split into packages.
+    from core import importer, prediction, preprocess
 
 def hwm():
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -110,9 +115,14 @@ QUEUE_IMPORT = r"""
 import sys
 sys.path.insert(0, {project!r})
 from pathlib import Path
-from core import importer, jobs
+try:
+    from core.queue import imports as importer, jobs
+    upload_path = importer.upload_path
+except ImportError:  # A tree from before core/ was split into packages.
+    from core import importer, jobs
+    upload_path = importer._upload_path
 jobs.request("import", "bench", payload={{"filename": {filename!r}, "name": "bench", "run_meta": {{}}}})
-importer._upload_path("bench").write_bytes(Path({path!r}).read_bytes())
+upload_path("bench").write_bytes(Path({path!r}).read_bytes())
 """
 
 
@@ -131,7 +141,7 @@ def import_job_peak(project: Path, data: bytes, filename: str) -> tuple[float, f
         subprocess.run([sys.executable, "-c", code], env=env, cwd=project, check=True)
         start = time.perf_counter()
         child = subprocess.Popen(
-            [sys.executable, "-m", "core.job_main", "import", "bench"],
+            [sys.executable, "-m", "core.jobs", "import", "bench"],
             env=env,
             cwd=project,
             stdout=subprocess.DEVNULL,

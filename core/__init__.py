@@ -9,6 +9,6 @@ half-imported for sessions that start at the same moment. Job processes never im
 import sys
 
 if "streamlit" in sys.modules:
-    from core.navigation import route_every_session_through_app
+    from core.ui.navigation import route_every_session_through_app
 
     route_every_session_through_app()

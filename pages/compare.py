@@ -2,19 +2,9 @@
 
 import streamlit as st
 
-from core import (
-    app_cache,
-    atomic_files,
-    charts,
-    compare,
-    continuation,
-    model_jobs,
-    navigation,
-    reconcile,
-    registry,
-    session_keys,
-    widgets,
-)
+from core.queue import model_jobs
+from core.runs import atomic_files, compare, lineage, reconcile, registry
+from core.ui import app_cache, charts, messages, navigation, owner, pickers, session_keys
 
 st.title(":material/leaderboard: Compare runs")
 
@@ -36,7 +26,7 @@ rows = [
     for run in on_board
 ]
 table = compare.leaderboard(rows)
-widgets.leaderboard(table, key="compare_table")
+pickers.leaderboard(table, key="compare_table")
 st.caption(
     "Best first by test accuracy; click a column header to sort. "
     "Params: trainable weights. Time: training, validation included."
@@ -61,19 +51,19 @@ if any(model_jobs.evaluation_state(run) == model_jobs.RUNNING for run in runs):
 st.subheader("Training curves, overlaid")
 with_curves = [run.id for run in runs if app_cache.metrics_summary(run)["epochs_done"]]
 ranked = [run_id for run_id in table["id"] if run_id in with_curves]
-chosen = widgets.overlay_picker(table, ranked, {run.id: compare.run_label(run) for run in runs})
+chosen = pickers.overlay_picker(table, ranked, {run.id: compare.run_label(run) for run in runs})
 if chosen:
     chosen_runs = [by_id[run_id] for run_id in chosen]
-    names = map(widgets.figure_text, compare.curve_names(chosen_runs))
-    histories = [continuation.history(run, read=app_cache.run_metrics) for run in chosen_runs]
+    names = map(messages.figure_text, compare.curve_names(chosen_runs))
+    histories = [lineage.history(run, read=app_cache.run_metrics) for run in chosen_runs]
     curves = dict(zip(names, histories, strict=True))  # A continued run after its parent's history.
     st.plotly_chart(charts.training_curves(curves), key="compare_curves")
 elif not ranked:
     st.caption("No run has logged a completed epoch yet.")
 
 st.subheader("Manage a run")
-run = widgets.focused_run_picker(on_board, key="compare_manage")  # Where a broken ensemble is deleted.
-user = widgets.who()
+run = pickers.focused_run_picker(on_board, key="compare_manage")  # Where a broken ensemble is deleted.
+user = owner.who()
 locked = run.read_only or not user.may_change(run)
 if run.read_only:
     st.caption(":material/lock: A shipped model: it cannot be renamed, annotated or deleted.")
@@ -92,7 +82,7 @@ with st.form(f"compare_edit_{run.id}", border=False):
     )
     saved = st.form_submit_button("Save name and notes", icon=":material/save:", disabled=locked)
 if saved:
-    with widgets.refusals_shown():
+    with messages.refusals_shown():
         user.check_may_change(run)
         registry.set_notes(registry.rename_run(run, name), notes)
         st.toast("Saved.", icon=":material/check:")
@@ -108,7 +98,7 @@ with delete:
         st.session_state.compare_doomed = run.id
 if not locked and st.session_state.get("compare_doomed") == run.id:
     st.warning(
-        f"Delete **{widgets.plain(run.name)}** and all its files (model, "
+        f"Delete **{messages.plain(run.name)}** and all its files (model, "
         "checkpoint, metrics, evaluation)? This cannot be undone.",
         icon=":material/warning:",
     )
@@ -119,7 +109,7 @@ if not locked and st.session_state.get("compare_doomed") == run.id:
     if confirm.button(
         "Delete for good", type="primary", icon=":material/delete_forever:", key="compare_confirm_delete"
     ):
-        with widgets.refusals_shown():
+        with messages.refusals_shown():
             user.check_may_change(run)
             registry.delete_run(run)
             for key in (
@@ -129,6 +119,6 @@ if not locked and st.session_state.get("compare_doomed") == run.id:
                 session_keys.COMPARE_OVERLAY,
             ):
                 st.session_state.pop(key, None)
-            st.toast(f"Deleted {widgets.plain(run.name)}.", icon=":material/delete:")
+            st.toast(f"Deleted {messages.plain(run.name)}.", icon=":material/delete:")
             st.rerun()
         st.stop()  # Refused, as said above.

@@ -2,7 +2,9 @@
 
 import streamlit as st
 
-from core import app_cache, compare, ensembles, jobs, limits, navigation, reconcile, session_keys, widgets
+from core.queue import ensembles, jobs
+from core.runs import compare, limits, reconcile
+from core.ui import app_cache, messages, navigation, owner, session_keys
 
 st.title(":material/join: Ensembles")
 st.caption(
@@ -13,8 +15,8 @@ st.caption(
 )
 listed = reconcile.reconcile_all(include_shipped=True)
 runs = compare.comparable_runs(listed)
-candidates = [run for run in runs if not ensembles.info(run)]
-user = widgets.who()
+candidates = [run for run in runs if not compare.ensemble_info(run)]
+user = owner.who()
 refused = limits.ensemble_refusal(user)
 if refused:
     st.info(refused, icon=":material/lock:")
@@ -22,7 +24,7 @@ elif len(candidates) < ensembles.MEMBERS_RANGE[0]:
     st.info("An ensemble needs at least two runs with a saved model.", icon=":material/info:")
     navigation.link("train")
 else:
-    labels = widgets.distinct({run.id: compare.run_label(run) for run in candidates})
+    labels = messages.distinct({run.id: compare.run_label(run) for run in candidates})
     chosen = st.multiselect(
         "Members",
         list(labels),
@@ -34,7 +36,7 @@ else:
     name = st.text_input("Name (optional)", max_chars=80, key="ensembles_name")
     by_id = {run.id: run for run in candidates}
     if st.button("Make the ensemble", type="primary", icon=":material/join:", disabled=len(chosen) < 2):
-        with widgets.refusals_shown(ensembles.EnsembleRefused):
+        with messages.refusals_shown(ensembles.EnsembleRefused):
             members = [by_id[run_id] for run_id in chosen]
             st.session_state[session_keys.ENSEMBLE_JOB] = ensembles.request_ensemble(
                 members, name.strip() or None, who=user
@@ -50,13 +52,13 @@ def ensemble_progress(target: str) -> None:
         st.info(jobs.waiting_message(job), icon=":material/hourglass_top:")
     elif job["state"] == jobs.FAILED:
         st.error(
-            f"The ensemble could not be made: {widgets.plain(job.get('error'))}", icon=":material/error:"
+            f"The ensemble could not be made: {messages.plain(job.get('error'))}", icon=":material/error:"
         )
     else:
         result = job["result"]
         st.session_state[session_keys.FOCUS_RUN] = result["run_id"]
         st.success(
-            f"{widgets.plain(result['name'])}: {100 * result['test_accuracy']:.2f}% test accuracy.",
+            f"{messages.plain(result['name'])}: {100 * result['test_accuracy']:.2f}% test accuracy.",
             icon=":material/check_circle:",
         )
         navigation.link("predict", "Predict with it")

@@ -2,12 +2,13 @@
 
 import streamlit as st
 
-from core import app_cache, charts, explore, pictures, session_keys, widgets
+from core.data import explore
+from core.ui import app_cache, charts, pictures, session_keys, url_state
 
 PAGE_SIZE, COLUMNS = 100, 10
 
 st.title(":material/grid_view: Explore digits")
-link = widgets.opened_link(session_keys.EXPLORE_PREFIX, explore.FILTERS)
+link = url_state.opened_link(session_keys.EXPLORE_PREFIX, explore.FILTERS)
 if link:  # A link opened wins over the filters this session held.
     st.session_state.update(explore.usable_filters(link))
 
@@ -23,7 +24,7 @@ shuffle = shuffle_column.toggle("Shuffle", value=True, key="explore_shuffle")
 seed = seed_column.number_input(
     "Shuffle seed", 0, explore.SEED_MAX, 0, disabled=not shuffle, key="explore_seed"
 )
-widgets.share_in_url(
+url_state.share_in_url(
     session_keys.EXPLORE_PREFIX,
     {key: st.session_state.get(key, value) for key, value in explore.FILTERS.items()},
 )

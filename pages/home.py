@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from core import app_cache, charts, explore, navigation
-from core.data import TEST_SIZE, TRAIN_SIZE
+from core.data import explore
+from core.data.mnist import TEST_SIZE, TRAIN_SIZE
+from core.ui import app_cache, charts, navigation
 
 st.title(":material/draw: MNIST digit recognition")
 st.markdown(

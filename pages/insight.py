@@ -3,13 +3,14 @@
 import numpy as np
 import streamlit as st
 
-from core import activations, app_cache, pictures, saliency, session_keys, widgets
+from core.serving import saliency
+from core.ui import activations, answering, app_cache, messages, pickers, pictures, session_keys
 
 TEST, DRAWN = "A test digit", "The digit drawn on the predict page"
 METHOD_LABELS = {"occlusion": "Occlusion", "pixel_flip": "Pixel flip"}
 
 st.title(":material/visibility: What the model looks at")
-runs = widgets.runs_with_models_or_stop("No trained model yet. Train one, then come back.")
+runs = pickers.runs_with_models_or_stop("No trained model yet. Train one, then come back.")
 by_id = {run.id: run for run in runs}
 drawn = st.session_state.get(session_keys.HANDOVER_DIGIT)
 if drawn is not None and st.session_state.get("insight_seen_handover") is not drawn:
@@ -19,8 +20,8 @@ if drawn is not None and st.session_state.get("insight_seen_handover") is not dr
     if st.session_state.get(session_keys.HANDOVER_MODEL) in by_id:
         st.session_state[session_keys.FOCUS_RUN] = st.session_state[session_keys.HANDOVER_MODEL]
 
-run = widgets.focused_run_picker(runs, key="insight_run", label="Model")
-classifier = widgets.prepared_classifier(run)
+run = pickers.focused_run_picker(runs, key="insight_run", label="Model")
+classifier = answering.prepared_classifier(run)
 if classifier is None:
     st.stop()
 
@@ -40,7 +41,7 @@ with digit_column:
         drawn_for = by_id.get(st.session_state.get(session_keys.HANDOVER_MODEL))
         st.caption(
             "Drawn on the predict page"
-            + (f" and classified by {widgets.plain(drawn_for.name)}." if drawn_for else ".")
+            + (f" and classified by {messages.plain(drawn_for.name)}." if drawn_for else ".")
         )
     else:
         data = app_cache.mnist()
@@ -88,7 +89,7 @@ count = len(layer.images)
 shown = st.slider("Units shown", 1, count, min(count, 64), key="insight_units") if count > 16 else count
 st.html(pictures.weights_grid(layer.images[:shown], columns=16, tile_px=56 if layer.kind == "dense" else 64))
 st.caption(
-    f"Layer {widgets.plain(layer.layer_name)}: {widgets.plain(layer.description)}. Grey is 0, white a "
+    f"Layer {messages.plain(layer.layer_name)}: {messages.plain(layer.description)}. Grey is 0, white a "
     "positive weight, black a negative one; each tile is scaled to its own largest weight. "
     + (
         "Each tile is the pixel pattern that most excites one hidden unit."

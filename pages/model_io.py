@@ -2,19 +2,10 @@
 
 import streamlit as st
 
-from core import (
-    app_cache,
-    compare,
-    export,
-    importer,
-    jobs,
-    limits,
-    reconcile,
-    registry,
-    run_results,
-    session_keys,
-    widgets,
-)
+from core.queue import imports as importer
+from core.queue import jobs
+from core.runs import compare, export, layout, limits, reconcile, run_results
+from core.ui import app_cache, messages, owner, pickers, run_status, session_keys
 
 st.title(":material/import_export: Export and import")
 export_tab, import_tab = st.tabs([":material/download: Export a run", ":material/upload: Import a model"])
@@ -24,7 +15,7 @@ with export_tab:
     if not runs:
         st.info("No run with a saved model yet. Train one first.", icon=":material/info:")
     else:
-        run = widgets.focused_run_picker(runs, key="io_run")
+        run = pickers.focused_run_picker(runs, key="io_run")
         stem, imported = export.file_stem(run), compare.imported_info(run) is not None
         model_path = run_results.usable_model_path(run)
         model_column, config_column, metrics_column, script_column = st.columns(4)
@@ -74,7 +65,7 @@ with export_tab:
                 on_click="ignore",
                 key="io_script",
             )
-            if model_path is not None and model_path.name == registry.CHECKPOINT_FILE:
+            if model_path is not None and model_path.name == layout.CHECKPOINT_FILE:
                 st.caption(
                     "This run saved no final model: the download is its last completed epoch's checkpoint."
                 )
@@ -87,7 +78,7 @@ with export_tab:
                 st.code(script, language="python", line_numbers=True)
 
 with import_tab:
-    user = widgets.who()
+    user = owner.who()
     refused = limits.import_refusal(user)
     if refused:  # Nothing follows the import tab, so stopping here leaves the export tab whole.
         st.info(refused, icon=":material/lock:")
@@ -107,7 +98,7 @@ with import_tab:
     ):
         # The last import's outcome is not this upload's: a refused upload leaves none shown.
         st.session_state.pop(session_keys.IMPORT_JOB, None)
-        with widgets.refusals_shown(importer.ImportRefused):
+        with messages.refusals_shown(importer.ImportRefused):
             st.session_state[session_keys.IMPORT_JOB] = importer.request_import(
                 upload.getvalue(), upload.name, name.strip() or None, who=user
             )
@@ -126,6 +117,6 @@ with import_tab:
     if job is not None and job["state"] in jobs.PENDING_STATES:
         wait_for_import(job["target"])
     elif job is not None and job["state"] == jobs.FAILED:
-        st.error(widgets.plain(job["error"]), icon=":material/block:")
+        st.error(messages.plain(job["error"]), icon=":material/block:")
     elif job is not None:
-        widgets.import_report(job["result"])
+        run_status.import_report(job["result"])

@@ -5,9 +5,12 @@ import time
 import numpy as np
 import streamlit as st
 
-from core import charts, pictures, prediction, reconcile, session_keys, widgets
-from core.inference import describe_prediction
-from core.preprocess import ImageError, Preprocessed
+from core.data.preprocess import Preprocessed
+from core.data.uploads import ImageError
+from core.runs import reconcile
+from core.serving import prediction
+from core.serving.inference import describe_prediction
+from core.ui import answering, charts, messages, pictures, session_keys
 
 CANVAS_SIZE = 280
 DRAW, UPLOAD = "Draw", "Upload"
@@ -23,16 +26,16 @@ if not choices:
         icon=":material/model_training:",
     )
     st.stop()
-labels = widgets.distinct({choice.id: choice.label for choice in choices})
+labels = messages.distinct({choice.id: choice.label for choice in choices})
 # In the page, not the narrow sidebar, which cut the names off.
 chosen = st.selectbox("Model", list(labels), format_func=labels.get, key="predict_model")
-choice, classifier = widgets.answering_classifier(choices, chosen, labels)
-st.caption(f"Model: {widgets.plain(labels[choice.id])}")
+choice, classifier = answering.answering_classifier(choices, chosen, labels)
+st.caption(f"Model: {messages.plain(labels[choice.id])}")
 
 
 def read_canvas() -> tuple[Preprocessed | None, float]:
     width = st.slider("Stroke width", 6, 50, 22, key="predict_stroke", help="Pixels on the 280 x 280 canvas.")
-    drawing = widgets.digit_canvas("predict", CANVAS_SIZE, width, "Clear the canvas")
+    drawing = answering.digit_canvas("predict", CANVAS_SIZE, width, "Clear the canvas")
     st.caption(  # The canvas's own toolbar (undo, redo) stays hidden until the mouse is over it.
         "Draw one digit, large and centred. Clear starts again; undo and redo appear under the "
         "canvas while the mouse is over it."
@@ -82,7 +85,7 @@ def show_result(digit: Preprocessed | None, preprocessing_s: float = 0.0) -> Non
         st.session_state[session_keys.HANDOVER_MODEL] = choice.id
     answer, seen = st.columns(2)
     with answer:
-        widgets.answer(result)
+        answering.answer(result)
     with seen:
         pixels = digit.pixels if digit is not None else np.zeros((28, 28))
         st.image(pictures.enlarged_digit(pixels), caption="What the model sees: 28 x 28, MNIST-style.")

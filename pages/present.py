@@ -2,21 +2,22 @@
 
 import streamlit as st
 
-from core import (
+from core.networks.config import PRESETS
+from core.queue import scheduler
+from core.runs import limits, reconcile, registry
+from core.serving import prediction
+from core.serving.inference import describe_prediction
+from core.ui import (
     activations,
+    answering,
     charts,
-    limits,
+    messages,
     navigation,
-    prediction,
-    reconcile,
-    registry,
-    scheduler,
+    owner,
+    run_status,
     session_keys,
     stage,
-    widgets,
 )
-from core.config import PRESETS
-from core.inference import describe_prediction
 
 NOBODY = ""
 LIVE_RUN = "present_live_run"  # The run this session started from here, shown under the stage.
@@ -29,7 +30,7 @@ if not choices:
     st.warning("There is no trained model yet. Train one first.", icon=":material/model_training:")
     st.stop()
 by_id = {choice.id: choice for choice in choices}
-labels = widgets.distinct({choice.id: choice.label for choice in choices})
+labels = messages.distinct({choice.id: choice.label for choice in choices})
 # In the page, where long names fit, not the narrow sidebar; a popover in the header, so the stage
 # keeps its room.
 with st.popover("Models", icon=":material/swap_horiz:", key="present_models"):
@@ -51,7 +52,7 @@ with st.sidebar:  # The page's title lives here: on stage, the canvas has the sc
 
 models = []
 for choice_id in [first, second] if second else [first]:
-    classifier = widgets.prepared_classifier(by_id[choice_id].run)
+    classifier = answering.prepared_classifier(by_id[choice_id].run)
     if classifier is not None:
         models.append((by_id[choice_id].run, classifier))
 if not models:
@@ -66,7 +67,7 @@ def stage_area() -> None:
     with canvas_column:
         st.html('<p class="stage-prompt">Draw a digit</p>')  # White ink on black, like MNIST.
         digit = prediction.preprocess_canvas(
-            widgets.digit_canvas("present", canvas_px, stroke, "Clear", clear_width=canvas_px)
+            answering.digit_canvas("present", canvas_px, stroke, "Clear", clear_width=canvas_px)
         )
     drawn = digit is not None and not digit.blank
     probabilities = [classifier.probabilities(digit.pixels) if drawn else None for _, classifier in models]
@@ -74,7 +75,7 @@ def stage_area() -> None:
         answers = [describe_prediction(p) if p is not None else None for p in probabilities]
         st.html(stage.answers_html(names, answers))
         st.plotly_chart(
-            charts.stage_probabilities(probabilities, [widgets.figure_text(name) for name in names]),
+            charts.stage_probabilities(probabilities, [messages.figure_text(name) for name in names]),
             config={"displayModeBar": False, "staticPlot": True},
             key="present_bars",
         )
@@ -82,7 +83,7 @@ def stage_area() -> None:
         st.subheader("A look inside: every layer's activations for this drawing")
         for name, (_, classifier) in zip(names, models, strict=True):
             if len(models) > 1:
-                st.markdown(f"**{widgets.plain(name)}**")
+                st.markdown(f"**{messages.plain(name)}**")
             views = activations.layer_views(classifier.activations(digit.pixels))
             st.html(activations.layers_html(views, font_px=stage.MIN_FONT_PX))
         st.caption(
@@ -94,7 +95,7 @@ def stage_area() -> None:
 def train_live() -> None:
     """A short preset trained live, through the train page's checks and limits; its curves here."""
     preset = st.selectbox("Preset", stage.LIVE_PRESETS, format_func=stage.live_label, key="present_preset")
-    user = widgets.who()
+    user = owner.who()
     refused = limits.refusal(PRESETS[preset].config, user)
     run = registry.find_run(st.session_state[LIVE_RUN]) if LIVE_RUN in st.session_state else None
     training = run is not None and run.is_active  # One live run at a time: the stage shows one.
@@ -105,15 +106,15 @@ def train_live() -> None:
         key="present_train",
         disabled=bool(refused) or training,
     ):
-        with widgets.refusals_shown():
+        with messages.refusals_shown():
             run = scheduler.submit_run(PRESETS[preset].config, f"{PRESETS[preset].label}, live", who=user)
             st.session_state[LIVE_RUN] = st.session_state[session_keys.FOCUS_RUN] = run.id
             st.rerun()  # The button says whether another run may start now.
         return
     if refused:
-        st.caption(f":material/block: {widgets.plain(refused)}")
+        st.caption(f":material/block: {messages.plain(refused)}")
     if run is not None:
-        widgets.live_run(run, "present")
+        run_status.live_run(run, "present")
 
 
 stage_area()

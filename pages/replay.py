@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from core import app_cache, charts, compare, navigation, reconcile, replay, widgets
+from core.runs import compare, reconcile
+from core.ui import app_cache, charts, messages, navigation, replay
 
 st.title(":material/replay: Replay a run")
 st.markdown(
@@ -18,7 +19,7 @@ if not runs:
     st.info("No finished run has recorded curves yet. Train one first.", icon=":material/info:")
     navigation.link("train")
     st.stop()
-labels = widgets.distinct({run.id: compare.run_label(run) for run in runs})
+labels = messages.distinct({run.id: compare.run_label(run) for run in runs})
 by_id = {run.id: run for run in runs}
 picked_column, speed_column = st.columns([2, 1], gap="large")
 with picked_column:
@@ -39,7 +40,7 @@ if not picked:
 curves = [
     curve
     for run_id in picked
-    for curve in replay.series(widgets.figure_text(by_id[run_id].name), app_cache.run_metrics(by_id[run_id]))
+    for curve in replay.series(messages.figure_text(by_id[run_id].name), app_cache.run_metrics(by_id[run_id]))
 ]
 last_epoch = max(float(curve.epochs.max()) for curve in curves)
 cutoffs = replay.frame_cutoffs(last_epoch, seconds)
@@ -48,7 +49,7 @@ st.plotly_chart(
 )
 recorded = {run_id: replay.epochs_recorded(app_cache.run_metrics(by_id[run_id])) for run_id in picked}
 epochs = ", ".join(
-    f"{widgets.plain(by_id[run_id].name)}: {count} epochs" for run_id, count in recorded.items()
+    f"{messages.plain(by_id[run_id].name)}: {count} epochs" for run_id, count in recorded.items()
 )
 st.caption(f"{epochs}, replayed in {seconds} s. Press Play again to replay from the start.")
 st.markdown("Live training stays possible for a short preset: the fast CNN trains in about a minute.")

@@ -3,16 +3,10 @@
 import pandas as pd
 import streamlit as st
 
-from core import (
-    app_cache,
-    atomic_files,
-    charts,
-    model_jobs,
-    pictures,
-    registry,
-    robustness,
-    widgets,
-)
+from core.data import robustness
+from core.queue import model_jobs
+from core.runs import atomic_files, registry
+from core.ui import app_cache, charts, messages, pickers, pictures
 
 st.title(":material/shield: Robustness")
 st.caption(
@@ -20,8 +14,8 @@ st.caption(
     "through the predict page's own preprocessing and the model. Gated suites must stay at "
     f"{100 * robustness.GATE:.0f}% or more for the shipped model."
 )
-runs = widgets.runs_with_models_or_stop("No model yet. Train one, then come back.")
-run = widgets.focused_run_picker(runs, key="robustness_run")
+runs = pickers.runs_with_models_or_stop("No model yet. Train one, then come back.")
+run = pickers.focused_run_picker(runs, key="robustness_run")
 
 
 @st.fragment(run_every=2.0)
@@ -30,7 +24,8 @@ def wait_for_scores() -> None:
         st.rerun()
     kind = "robustness" if model_jobs.lite_state(run) == model_jobs.READY else "convert"
     st.info(
-        f"{widgets.plain(run.name)}: {model_jobs.waiting_message(kind, run)}", icon=":material/hourglass_top:"
+        f"{messages.plain(run.name)}: {model_jobs.waiting_message(kind, run)}",
+        icon=":material/hourglass_top:",
     )
 
 
@@ -43,7 +38,7 @@ if state == model_jobs.RUNNING:
     wait_for_scores()
 elif state != model_jobs.READY:
     reason = model_jobs.failure("robustness", run) or "this model cannot be scored here"
-    st.error(f"No robustness scores: {widgets.plain(reason)}.", icon=":material/error:")
+    st.error(f"No robustness scores: {messages.plain(reason)}.", icon=":material/error:")
 else:
     scores = {run.name: model_jobs.robustness_scores(run)}
     shipped = next((r for r in runs if r.shipped and r.id != run.id), None)
@@ -51,7 +46,7 @@ else:
         scores[shipped.name] = model_jobs.robustness_scores(shipped)
     labels = robustness.labels()
     figure = charts.robustness_bars(
-        {widgets.figure_text(name): by_suite for name, by_suite in scores.items()}, labels, robustness.GATE
+        {messages.figure_text(name): by_suite for name, by_suite in scores.items()}, labels, robustness.GATE
     )
     st.plotly_chart(figure, key="robustness_bars")
     table = pd.DataFrame(

@@ -3,24 +3,17 @@
 import pandas as pd
 import streamlit as st
 
-from core import (
-    app_cache,
-    atomic_files,
-    charts,
-    evaluate,
-    model_jobs,
-    navigation,
-    pictures,
-    registry,
-    widgets,
-)
+from core.queue import model_jobs
+from core.runs import atomic_files, layout, registry
+from core.serving import evaluate
+from core.ui import app_cache, charts, messages, navigation, pickers, pictures
 
 GALLERY_SIZE, COLUMNS = 60, 12
 ANY = "any"
 
 st.title(":material/grid_on: Run detail")
-runs = widgets.runs_with_models_or_stop("No finished run with a model yet. Train one, then come back.")
-run = widgets.focused_run_picker(runs, key="detail_run")
+runs = pickers.runs_with_models_or_stop("No finished run with a model yet. Train one, then come back.")
+run = pickers.focused_run_picker(runs, key="detail_run")
 
 
 @st.fragment(run_every=2.0)
@@ -28,7 +21,7 @@ def wait_for_evaluation() -> None:
     if model_jobs.evaluation_state(registry.reload(run)) != model_jobs.RUNNING:
         st.rerun()
     st.info(
-        f"{widgets.plain(run.name)}: {model_jobs.waiting_message('evaluate', run)}",
+        f"{messages.plain(run.name)}: {model_jobs.waiting_message('evaluate', run)}",
         icon=":material/hourglass_top:",
     )
 
@@ -49,7 +42,7 @@ if state != model_jobs.READY:
         else "this model has no stored test evaluation"
     )
     st.error(
-        f"No evaluation for {widgets.plain(run.name)}: {widgets.plain(reason)}.", icon=":material/error:"
+        f"No evaluation for {messages.plain(run.name)}: {messages.plain(reason)}.", icon=":material/error:"
     )
     st.stop()
 
@@ -66,7 +59,7 @@ accuracy.metric("Test accuracy", f"{100 * result['accuracy']:.2f}%")
 loss.metric("Test loss", f"{result['loss']:.4f}")
 errors.metric("Mistakes", f"{result['errors']:,} of {result['count']:,}")
 macro_f1.metric("Macro F1", f"{result['macro_f1']:.4f}")
-if result.get("model_file") == registry.CHECKPOINT_FILE:
+if result.get("model_file") == layout.CHECKPOINT_FILE:
     st.caption("Evaluated from the last completed epoch's checkpoint: the run did not save a final model.")
 
 confusion = result["confusion_matrix"]

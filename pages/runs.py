@@ -6,21 +6,10 @@ worker died as failed); it polls once a second, and leaving or reloading it neve
 
 import streamlit as st
 
-from core import (
-    access,
-    app_cache,
-    charts,
-    continuation,
-    limits,
-    monitor,
-    navigation,
-    reconcile,
-    registry,
-    run_results,
-    session_keys,
-    widgets,
-)
-from core.config import EPOCHS_RANGE
+from core.networks.config import EPOCHS_RANGE
+from core.queue import continuation
+from core.runs import access, limits, lineage, reconcile, registry, run_results
+from core.ui import app_cache, charts, messages, monitor, navigation, owner, pickers, run_status, session_keys
 
 st.title(":material/monitoring: Training runs")
 
@@ -48,9 +37,9 @@ def continue_control(run: registry.RunRecord, user: access.Who) -> None:
         "Continue training", icon=":material/fast_forward:", key=f"continue_{run.id}", disabled=bool(refused)
     )
     if refused:
-        st.caption(f":material/block: {widgets.plain(refused)}")
+        st.caption(f":material/block: {messages.plain(refused)}")
     if clicked:
-        with widgets.refusals_shown():
+        with messages.refusals_shown():
             child = continuation.continue_run(run, int(epochs), user)
             st.session_state[session_keys.FOCUS_RUN] = child.id
             st.rerun()  # The picker above shows the new run.
@@ -59,29 +48,30 @@ def continue_control(run: registry.RunRecord, user: access.Who) -> None:
 def show_run(run: registry.RunRecord) -> None:
     header, action = st.columns([5, 1], vertical_alignment="bottom")
     header.markdown(
-        f"### {STATE_ICONS.get(run.state, '')} {widgets.plain(run.name)}\n{widgets.plain(run.description)} · "
+        f"### {STATE_ICONS.get(run.state, '')} {messages.plain(run.name)}\n"
+        f"{messages.plain(run.description)} · "
         f"**{run.state}** · {run.status.get('device') or 'device not known yet'}"
     )
     if run.is_active:
         with action:
-            widgets.stop_button(run, f"stop_{run.id}", rerun_scope="fragment")
+            run_status.stop_button(run, f"stop_{run.id}", rerun_scope="fragment")
     if run.broken:
-        st.error(f"This run folder cannot be read: {widgets.plain(run.broken)}")
+        st.error(f"This run folder cannot be read: {messages.plain(run.broken)}")
         return
     if run.status.get("error"):
-        st.error(widgets.plain(run.status["error"]), icon=":material/error:")
-    widgets.run_whereabouts(run)
+        st.error(messages.plain(run.status["error"]), icon=":material/error:")
+    run_status.run_whereabouts(run)
     if run.status.get("test_accuracy") is not None:
         accuracy, loss = st.columns(2)
         accuracy.metric("Test accuracy", f"{100 * run.status['test_accuracy']:.2f}%")
         loss.metric("Test loss", f"{run.status['test_loss']:.4f}")
-    metrics = continuation.history(run, read=app_cache.run_metrics)  # After its parent's, if continued.
+    metrics = lineage.history(run, read=app_cache.run_metrics)  # After its parent's, if continued.
     if metrics:
         curves = charts.training_curves(
-            {widgets.figure_text(run.name): metrics}, continued_at=continuation.start_epoch(run)
+            {messages.figure_text(run.name): metrics}, continued_at=lineage.start_epoch(run)
         )
         st.plotly_chart(curves, key=f"curves_{run.id}")
-    continue_control(run, widgets.who())
+    continue_control(run, owner.who())
     with st.expander("Worker log"):
         log, hidden = monitor.user_log(run_results.read_log(run))
         st.code(log or "(empty)", language=None)
@@ -102,7 +92,7 @@ def live_runs() -> None:
     st.dataframe(monitor.runs_table(runs), hide_index=True, width="stretch")
     # The picker names runs only: a state in its labels went stale when a run finished, and the
     # table above and the run's heading below say it.
-    show_run(widgets.focused_run_picker(runs, key="runs_run"))
+    show_run(pickers.focused_run_picker(runs, key="runs_run"))
 
 
 live_runs()

@@ -4,8 +4,12 @@ import json
 
 import streamlit as st
 
-from core import continuation, jobs, limits, navigation, search, session_keys, user_presets, widgets
-from core.config import PRESETS, ConfigError
+from core.networks.config import PRESETS, ConfigError
+from core.queue import continuation, jobs, searches
+from core.runs import limits, user_presets
+from core.search import studies
+from core.search.figures import figures
+from core.ui import messages, navigation, owner, session_keys
 
 st.title(":material/travel_explore: Search")
 st.caption(
@@ -14,7 +18,7 @@ st.caption(
     "test set never chooses). Every trial is a normal run on the leaderboard. Workers on other "
     "machines can join a study: `python -m core.search --study NAME --storage URL --trials N`."
 )
-user = widgets.who()
+user = owner.who()
 refused = limits.search_refusal(user)
 
 
@@ -28,7 +32,7 @@ def start_form() -> None:
         key="search_preset",
     )
     trials_column, epochs_column, digits_column = st.columns(3)
-    trials = trials_column.number_input("Trials", 1, search.TRIALS_RANGE[1], 10, key="search_trials")
+    trials = trials_column.number_input("Trials", 1, searches.TRIALS_RANGE[1], 10, key="search_trials")
     epochs = epochs_column.number_input("Epochs per trial", 1, 50, 3, key="search_epochs")
     digits = digits_column.selectbox(
         "Digits per trial",
@@ -37,7 +41,7 @@ def start_form() -> None:
         format_func=lambda count: f"{count:,}" if count else "all 60,000",
         key="search_digits",
     )
-    settings = search.new_settings(preset, epochs=int(epochs), train_limit=digits)
+    settings = studies.new_settings(preset, epochs=int(epochs), train_limit=digits)
     text = st.text_area(
         "Ranges (JSON: low and high, log for a log scale, or choices; a setting left out keeps the "
         "preset's value)",
@@ -46,8 +50,8 @@ def start_form() -> None:
         key=f"search_space_{preset}",
     )
     if st.button("Start the search", type="primary", icon=":material/play_arrow:", disabled=not name):
-        with widgets.refusals_shown(ConfigError):
-            search.request_search(name.strip(), search.with_space(settings, text), int(trials), user)
+        with messages.refusals_shown(ConfigError):
+            searches.request_search(name.strip(), studies.with_space(settings, text), int(trials), user)
             st.session_state["search_study"] = name.strip()
 
 
@@ -56,32 +60,32 @@ def job_note(name: str) -> None:
     if job and job["state"] in jobs.PENDING_STATES:
         st.info(jobs.waiting_message(job), icon=":material/hourglass_top:")
     elif job and job["state"] == jobs.FAILED:
-        st.error(f"The search stopped: {widgets.plain(job.get('error'))}", icon=":material/error:")
+        st.error(f"The search stopped: {messages.plain(job.get('error'))}", icon=":material/error:")
 
 
 def controls(name: str, study) -> None:
-    settings = search.settings_of(study)
+    settings = studies.settings_of(study)
     stop_column, more_column, count_column = st.columns(3)
     if stop_column.button("Stop the study", icon=":material/stop:", key="search_stop"):
-        with widgets.refusals_shown():
-            search.request_stop(study, user)
+        with messages.refusals_shown():
+            studies.request_stop(study, user)
             st.toast("Every worker ends after its current trial; this machine's trial stops now.")
-    more = count_column.number_input("More trials", 1, search.TRIALS_RANGE[1], 5, key="search_more")
+    more = count_column.number_input("More trials", 1, searches.TRIALS_RANGE[1], 5, key="search_more")
     if settings and more_column.button("Resume", icon=":material/play_arrow:", key="search_resume"):
-        with widgets.refusals_shown(ConfigError):
-            search.request_search(name, settings, int(more), user)
+        with messages.refusals_shown(ConfigError):
+            searches.request_search(name, settings, int(more), user)
 
 
 def best_trial_actions(study) -> None:
     """The best trial's run, trained longer (a continuation) or kept as a preset."""
-    best = search.best_run(study)
+    best = studies.best_run(study)
     if best is None or best.is_active:
         return
-    st.caption(f"Best trial: {widgets.plain(best.name)} ({widgets.plain(best.description)}).")
+    st.caption(f"Best trial: {messages.plain(best.name)} ({messages.plain(best.description)}).")
     epochs_column, longer_column, label_column, save_column = st.columns(4, vertical_alignment="bottom")
     epochs = epochs_column.number_input("More epochs", 1, 100, 10, key="search_best_epochs")
     label = label_column.text_input("Preset name", best.name, max_chars=user_presets.MAX_LABEL)
-    with widgets.refusals_shown(ConfigError):
+    with messages.refusals_shown(ConfigError):
         if longer_column.button("Train it longer", icon=":material/fast_forward:", key="search_longer"):
             run = continuation.continue_run(best, int(epochs), user)
             st.session_state[session_keys.FOCUS_RUN] = run.id
@@ -96,33 +100,33 @@ def best_trial_actions(study) -> None:
 @st.fragment(run_every=2.0)
 def study_view(name: str) -> None:
     try:
-        study = search.load_study(name)
+        study = studies.load_study(name)
     except KeyError:
         st.info("This study is being created; its first trial starts in a moment.")
         return
     job_note(name)
-    st.markdown(f"**{widgets.plain(search.best_line(study)).capitalize()}**")
-    table = search.trial_table(study)
+    st.markdown(f"**{messages.plain(studies.best_line(study)).capitalize()}**")
+    table = studies.trial_table(study)
     if table.empty:
         st.caption("No trial has started yet.")
         return
     st.dataframe(table, hide_index=True)
-    for title, figure in search.figures(study).items():
+    for title, figure in figures(study).items():
         st.subheader(title)
         st.plotly_chart(figure, key=f"search_figure_{title}")
     navigation.link("compare", "Trials on the leaderboard")
 
 
-with st.expander("Start a study", expanded=not search.study_names(), icon=":material/add:"):
+with st.expander("Start a study", expanded=not studies.study_names(), icon=":material/add:"):
     if refused:
         st.info(refused, icon=":material/lock:")
     else:
         start_form()
-names = search.study_names()
+names = studies.study_names()
 if names:
     chosen = st.selectbox("Study", names, key="search_study")
     if not refused:
-        study = search.load_study(chosen)
+        study = studies.load_study(chosen)
         controls(chosen, study)
         best_trial_actions(study)
     study_view(chosen)

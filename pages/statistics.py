@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from core import app_cache, charts, explore, pictures
+from core.data import explore
+from core.ui import app_cache, charts, pictures
 
 st.title(":material/bar_chart: Dataset statistics")
 data = app_cache.mnist()

@@ -3,20 +3,11 @@
 import pandas as pd
 import streamlit as st
 
-from core import (
-    app_cache,
-    architecture,
-    design_form,
-    designer,
-    limits,
-    monitor,
-    navigation,
-    reconcile,
-    scheduler,
-    session_keys,
-    widgets,
-)
-from core.config import ConfigError
+from core.networks import architecture, designer
+from core.networks.config import ConfigError
+from core.queue import scheduler
+from core.runs import limits, reconcile
+from core.ui import app_cache, design_form, messages, monitor, navigation, owner, session_keys
 
 st.title(":material/model_training: Design and train")
 design_form.preset_picker()
@@ -30,7 +21,7 @@ design_form.share_link()
 try:
     config = designer.config_from_values(design_form.config_values())
 except ConfigError as error:
-    st.error(f"This setting cannot be used: {widgets.plain(error)}", icon=":material/error:")
+    st.error(f"This setting cannot be used: {messages.plain(error)}", icon=":material/error:")
     st.stop()
 
 st.subheader("Model summary")
@@ -55,13 +46,13 @@ st.dataframe(
     pd.DataFrame(architecture.summary_rows(config)), hide_index=True, width="stretch", height="content"
 )
 
-user = widgets.who()
+user = owner.who()
 refused = limits.refusal(config, user)
 if refused:
     st.warning(refused, icon=":material/block:")
 name = st.text_input("Run name (optional)", placeholder=config.describe(), max_chars=80)
 if st.button("Start training", type="primary", icon=":material/play_arrow:", disabled=bool(refused)):
-    with widgets.refusals_shown():
+    with messages.refusals_shown():
         run = scheduler.submit_run(config, name.strip() or None, who=user)
         st.session_state[session_keys.FOCUS_RUN] = run.id  # Runs, compare, run detail and export open on it.
         navigation.switch_to("runs")

@@ -16,6 +16,8 @@ bash scripts/setup.sh --dev
 echo "Lint and format check (ruff)..."
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+echo "Architecture contracts (import-linter, .importlinter)..."
+.venv/bin/lint-imports --no-cache
 # The quick loop spreads over the cores: tests sharing a module fixture stay on one worker
 # (tests/conftest.py names their group); --maxprocesses bounds the memory (each worker holds a
 # TensorFlow, ~0.8 GB). The whole run stays in one process: beside two busy workers, the niced job

@@ -27,7 +27,7 @@ def train_command(preset: str, runs_dir, *options: str) -> list[str]:
 
 
 def as_read(markdown: str) -> str:
-    """What a person reads in Markdown that `widgets.plain` escaped: no backslashes, no word joiners."""
+    """What a person reads in Markdown that `messages.plain` escaped: no backslashes, no word joiners."""
     return markdown.replace("\\", "").replace("\u2060", "")
 
 

@@ -17,7 +17,7 @@ import pytest
 os.environ.setdefault("MNIST_RUNS_DIR", tempfile.mkdtemp(prefix="mnist-test-runs-"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from core import scheduler  # noqa: E402 - after MNIST_RUNS_DIR is set.
+from core.queue import scheduler
 from tests import tiny_models  # noqa: E402
 
 E2E = Path(__file__).parent / "e2e"
@@ -25,7 +25,7 @@ E2E = Path(__file__).parent / "e2e"
 
 def pytest_configure(config):
     if not hasattr(config, "workerinput"):  # Once, before any worker starts: not one build each.
-        from core.data import load_mnist
+        from core.data.mnist import load_mnist
 
         load_mnist()
 

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core import registry
-from core.convert import write_lite_files
-from core.inference import LITE_MODEL_FILE, Classifier, load_classifier
+from core.jobs.convert import write_lite_files
+from core.runs import layout, registry
+from core.serving.inference import LITE_MODEL_FILE, Classifier, load_classifier
 
 
 def lite_classifier(model, folder: Path) -> Classifier:
     """Save `model` as `folder`/model.keras, write its LiteRT files, and load them."""
     folder.mkdir(parents=True, exist_ok=True)
-    model.save(folder / registry.MODEL_FILE)
-    write_lite_files(model, folder, source_name=registry.MODEL_FILE)
+    model.save(folder / layout.MODEL_FILE)
+    write_lite_files(model, folder, source_name=layout.MODEL_FILE)
     return load_classifier(folder / LITE_MODEL_FILE)
 
 

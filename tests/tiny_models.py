@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from core import registry
-from core.config import ModelConfig
-from core.data import load_mnist
+from core.data.mnist import load_mnist
+from core.networks.config import ModelConfig
+from core.runs import layout, registry
 
 TRAIN_DIGITS = 3000
 CACHE: Path | None = None  # The session's trained models and runs; None trains afresh each time.
@@ -48,12 +48,12 @@ def _cached(key: str, make: Callable[[Path], None]) -> Path:
 def _cached_model(key: str, train: Callable[[], object]):
     """A fresh copy of the model `train()` returns, trained once per session (loaded from its file)."""
     folder = _cached(key, lambda staging: _save(train(), staging))
-    return keras_module().saving.load_model(folder / registry.MODEL_FILE)
+    return keras_module().saving.load_model(folder / layout.MODEL_FILE)
 
 
 def _save(model, folder: Path) -> None:
     folder.mkdir(parents=True)
-    model.save(folder / registry.MODEL_FILE)
+    model.save(folder / layout.MODEL_FILE)
 
 
 @contextmanager
@@ -70,7 +70,7 @@ def _runs_dir(path: Path):
 
 
 def keras_module():
-    from core.device import configure_tensorflow
+    from core.jobs.device import configure_tensorflow
 
     configure_tensorflow()
     import keras
@@ -156,7 +156,7 @@ def finished_run(
 ) -> registry.RunRecord:
     """A run folder (in $MNIST_RUNS_DIR) holding `model`, with no evaluation yet."""
     run = registry.create_run(config or ModelConfig(epochs=1), name)
-    model.save(run.path / registry.MODEL_FILE)
+    model.save(run.path / layout.MODEL_FILE)
     registry.update_status(run, {"state": state, "phase": "done"})
     return registry.reload(run)
 
@@ -171,8 +171,8 @@ def tiny_run(preset: str, name: str, **changes) -> registry.RunRecord:
 
 
 def _train_tiny_run(runs_root: Path, preset: str, changes: dict) -> None:
-    from core.config import PRESETS
-    from core.worker import train_run
+    from core.jobs.worker import train_run
+    from core.networks.config import PRESETS
 
     config = PRESETS[preset].config.with_changes(train_limit=2500, validation_size=1000, **changes)
     with _runs_dir(runs_root):
@@ -185,7 +185,7 @@ def copy_of_run(source: Path, name: str) -> registry.RunRecord:
     """A new run in $MNIST_RUNS_DIR (a fresh id, created now) holding the files of the finished
     run at `source`, under `name`."""
     trained = registry.open_run(source)
-    own = (registry.CONFIG_FILE, registry.META_FILE, registry.STATUS_FILE)
+    own = (layout.CONFIG_FILE, layout.META_FILE, layout.STATUS_FILE)
 
     def add_files(folder: Path) -> None:
         for item in source.iterdir():

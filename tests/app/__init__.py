@@ -2,13 +2,13 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from core import navigation
+from core.ui import navigation
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
 def page_file(name: str) -> str:
-    """The file of the page declared as `name` (core/navigation.py), as AppTest switches to it."""
+    """The file of the page declared as `name` (core/ui/navigation.py), as AppTest switches to it."""
     return navigation.page(name).file
 
 

@@ -3,7 +3,7 @@ as on the owner's laptop (a loopback server opened as localhost) unless it sets 
 
 import pytest
 
-from core import access
+from core.runs import access
 
 
 @pytest.fixture(autouse=True)

@@ -12,8 +12,10 @@ import time
 import numpy as np
 import pytest
 
-from core import architecture, atomic_files, model_jobs, registry, run_results
-from core.data import load_mnist
+from core.data.mnist import load_mnist
+from core.networks import architecture
+from core.queue import model_jobs
+from core.runs import atomic_files, layout, registry, run_results
 from tests import as_read, tiny_models
 from tests.app import open_page
 
@@ -26,7 +28,7 @@ def copy_run(
     target = run.path.parent / new_id
     shutil.copytree(run.path, target)
     if not evaluated:
-        for name_ in (registry.EVALUATION_FILE, registry.PREDICTIONS_FILE):
+        for name_ in (layout.EVALUATION_FILE, layout.PREDICTIONS_FILE):
             (target / name_).unlink()
     copy = registry.rename_run(registry.open_run(target), name)
     registry.update_status(copy, {"state": state})
@@ -43,9 +45,9 @@ def runs(tmp_path_factory):
         # A shipped model (read-only, no status.json), in place of the project's own.
         shipped_root = root / "models"
         shutil.copytree(cnn.path, shipped_root / "shipped-cnn")
-        (shipped_root / "shipped-cnn" / registry.STATUS_FILE).unlink()
+        (shipped_root / "shipped-cnn" / layout.STATUS_FILE).unlink()
         atomic_files.write_json(
-            shipped_root / "shipped-cnn" / registry.META_FILE, {"name": "first-launch model"}
+            shipped_root / "shipped-cnn" / layout.META_FILE, {"name": "first-launch model"}
         )
         patch.setattr(registry, "SHIPPED_MODELS_DIR", shipped_root)
         yield {"cnn": cnn, "mlp": mlp}

@@ -4,8 +4,9 @@ import json
 
 import pytest
 
-from core import continuation, registry, run_results, scheduler
-from core.config import ModelConfig
+from core.networks.config import ModelConfig
+from core.queue import scheduler
+from core.runs import layout, lineage, registry, run_results
 from tests.app import open_page
 
 EPOCH = {"kind": "epoch", "loss": 0.5, "accuracy": 0.9, "val_loss": 0.4, "val_accuracy": 0.9}
@@ -21,7 +22,7 @@ def runs_dir(tmp_path, monkeypatch):
 def ended_run(name: str, weights: bool) -> registry.RunRecord:
     run = registry.create_run(ModelConfig(epochs=2, train_limit=2000, validation_size=1000), name)
     if weights:
-        (run.path / registry.MODEL_FILE).write_bytes(b"weights")
+        (run.path / layout.MODEL_FILE).write_bytes(b"weights")
     run_results.append_metrics(run, [{**EPOCH, "epoch": 1}, {**EPOCH, "epoch": 2}])
     registry.update_status(run, {"state": "finished", "phase": "done"})
     return registry.reload(run)
@@ -42,7 +43,7 @@ def test_continue_queues_a_linked_run_drawn_after_its_parent(runs_dir):
     assert not app.exception
 
     [child] = [run for run in registry.list_runs(include_shipped=False) if run.id != parent.id]
-    assert child.meta[continuation.PARENT] == parent.id and child.config.epochs == 3
+    assert child.meta[lineage.PARENT] == parent.id and child.config.epochs == 3
     assert child.state == "queued" and child.name == "parent +3"
     assert app.selectbox(key="runs_run").value == child.id
     run_results.append_metrics(child, [{**EPOCH, "epoch": 1}])

@@ -9,7 +9,10 @@ import shutil
 
 import pytest
 
-from core import access, atomic_files, ensembles, model_jobs, registry, run_results, session_keys
+from core.jobs import model_bodies
+from core.queue import model_jobs
+from core.runs import access, atomic_files, compare, layout, registry, run_results
+from core.ui import session_keys
 from tests import as_read, tiny_models
 from tests.app import open_page
 from tests.app.test_predict_page import SEVEN, photo_of_test_digit, rerun_until, upload
@@ -30,7 +33,7 @@ def made(module_runs_root):
             access, "is_local", lambda address, host, proxied=False: access.owner_password() is None
         )
         member = tiny_models.finished_run(tiny_models.contract_mlp(units=16), "small mlp")
-        model_jobs.evaluate_job(member.id)  # Tested, so no page queues an evaluation job for it.
+        model_bodies.evaluate_job(member.id)  # Tested, so no page queues an evaluation job for it.
         app = open_page("ensembles")
         app.multiselect(key="ensembles_members").set_value([shipped().id, member.id]).run()
         app.text_input(key="ensembles_name").set_value(NAME).run()
@@ -49,7 +52,7 @@ def test_the_ensemble_page_makes_it_and_shows_its_test_accuracy(made):
     table = open_page("ensembles").dataframe[0].value.set_index("name")
     assert table.loc[NAME, "test accuracy (%)"] == round(accuracy, 2)
     assert table.loc[NAME, "status"] == "finished"
-    assert table.loc[NAME, "members"] == ", ".join(ensembles.info(ensemble)["labels"])
+    assert table.loc[NAME, "members"] == ", ".join(compare.ensemble_info(ensemble)["labels"])
 
 
 def test_the_leaderboard_lists_it_beside_single_runs_with_its_test_accuracy(made):
@@ -86,17 +89,17 @@ def test_a_deleted_member_marks_it_broken_on_both_pages(made):
     """A copy of the ensemble whose second member is a copy of the small run, deleted on the
     compare page: both pages still list the ensemble, saying which member went, and nothing
     that needs its model offers it."""
-    root = registry.runs_dir()
+    root = layout.runs_dir()
     shutil.copytree(made["member"].path, root / "doomed-mlp")
     doomed = registry.rename_run(registry.open_run(root / "doomed-mlp"), "doomed mlp")
     shutil.copytree(made["ensemble"].path, root / "broken-pair")
-    meta = atomic_files.read_json_object(root / "broken-pair" / registry.META_FILE)
+    meta = atomic_files.read_json_object(root / "broken-pair" / layout.META_FILE)
     label = f"doomed mlp ({doomed.description})"
-    record = {**meta[registry.ENSEMBLE_KEY], "members": [shipped().id, doomed.id]}
+    record = {**meta[layout.ENSEMBLE_KEY], "members": [shipped().id, doomed.id]}
     record["labels"] = [record["labels"][0], label]
     atomic_files.write_json(
-        root / "broken-pair" / registry.META_FILE,
-        {**meta, "name": "broken pair", registry.ENSEMBLE_KEY: record},
+        root / "broken-pair" / layout.META_FILE,
+        {**meta, "name": "broken pair", layout.ENSEMBLE_KEY: record},
     )
 
     compare = open_page("compare")

@@ -4,7 +4,9 @@ note; a new session's first run takes a newcomer's place and gives it back."""
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import admission, scheduler, session_keys
+from core.queue import scheduler
+from core.runs import admission
+from core.ui import session_keys
 from tests.app import APP
 
 

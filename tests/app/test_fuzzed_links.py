@@ -7,8 +7,12 @@ import pytest
 from streamlit import config
 from streamlit.testing.v1 import AppTest
 
-from core import access, designer, explore, families, navigation, scheduler, session_keys
-from core.config import PRESETS
+from core.data import explore
+from core.networks import designer
+from core.networks.config import FAMILIES, PRESETS
+from core.queue import scheduler
+from core.runs import access
+from core.ui import navigation, session_keys
 from tests.app import APP
 
 HUGE = "7" * 100_000
@@ -30,7 +34,7 @@ QUERIES = [
     {"design_architecture": HUGE, "explore_digits": [HUGE] * 3, "explore_page": HUGE},
     *(
         fuzzed(value, architecture)
-        for architecture in families.FAMILIES
+        for architecture in FAMILIES
         for value in ("-1", "1000000000000", "1e309", "nan", "abc", "", HUGE)
     ),
 ]

@@ -7,7 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core import registry, scheduler, widgets
+from core.queue import scheduler
+from core.runs import layout, registry
+from core.ui import messages
 from tests.app import open_page
 
 SHIPPED = Path(__file__).resolve().parents[2] / "models" / "fast-cnn"
@@ -19,9 +21,9 @@ def imported_run(tmp_path, monkeypatch):
     """The shipped CNN as a run whose first layer is named like an address."""
     monkeypatch.setenv("MNIST_RUNS_DIR", str(tmp_path))
     shutil.copytree(SHIPPED, tmp_path / "evil-import")
-    stored = dict(np.load(tmp_path / "evil-import" / registry.FIRST_LAYER_FILE))
+    stored = dict(np.load(tmp_path / "evil-import" / layout.FIRST_LAYER_FILE))
     np.savez(
-        tmp_path / "evil-import" / registry.FIRST_LAYER_FILE, **{**stored, "layer_name": np.array(EVIL_NAME)}
+        tmp_path / "evil-import" / layout.FIRST_LAYER_FILE, **{**stored, "layer_name": np.array(EVIL_NAME)}
     )
     yield registry.open_run(tmp_path / "evil-import")
     scheduler.stop_scheduler()
@@ -30,5 +32,5 @@ def imported_run(tmp_path, monkeypatch):
 def test_the_first_layers_name_is_plain_text(imported_run):
     app = open_page("insight", {"focus_run": imported_run.id})
     [caption] = [caption.value for caption in app.caption if caption.value.startswith("Layer ")]
-    assert caption.startswith(f"Layer {widgets.plain(EVIL_NAME)}: ")
+    assert caption.startswith(f"Layer {messages.plain(EVIL_NAME)}: ")
     assert EVIL_NAME not in caption

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from core import registry
+from core.runs import layout
 from tests import tiny_models
 
 
@@ -17,10 +17,10 @@ from tests import tiny_models
 def test_every_page_runs_without_tensorflow(tmp_path, monkeypatch):
     monkeypatch.setenv("MNIST_RUNS_DIR", str(tmp_path / "runs"))
     run = tiny_models.tiny_run("seed-mlp", "tiny mlp", epochs=1)
-    assert run.state == "finished" and (run.path / registry.LITE_MODEL_FILE).is_file()
+    assert run.state == "finished" and (run.path / layout.LITE_MODEL_FILE).is_file()
     result = subprocess.run(
         [sys.executable, "-m", "tests.app.visit_every_page"],
-        cwd=registry.PROJECT_ROOT,
+        cwd=layout.PROJECT_ROOT,
         env={**os.environ},
         capture_output=True,
         text=True,

@@ -3,7 +3,7 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import navigation
+from core.ui import navigation
 from tests.app import APP, open_page
 
 

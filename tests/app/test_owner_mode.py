@@ -6,8 +6,10 @@ import pytest
 from streamlit import config
 from streamlit.testing.v1 import AppTest
 
-from core import access, registry, scheduler, session_keys
-from core.config import PRESETS
+from core.networks.config import PRESETS
+from core.queue import scheduler
+from core.runs import access, registry
+from core.ui import session_keys
 from tests import as_read
 from tests.app import APP, page_file
 

@@ -6,7 +6,9 @@ import tempfile
 
 import pytest
 
-from core import jobs, registry, scheduler, session_keys
+from core.queue import jobs, scheduler
+from core.runs import registry
+from core.ui import session_keys
 from tests.app import open_page
 
 SECRET_PATH = "/srv/secret/runs/.creating-x"

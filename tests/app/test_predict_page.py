@@ -13,10 +13,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core import registry, scheduler
-from core.config import PRESETS
-from core.convert import write_lite_files
-from core.data import load_mnist
+from core.data.mnist import load_mnist
+from core.jobs.convert import write_lite_files
+from core.networks.config import PRESETS
+from core.queue import scheduler
+from core.runs import layout, registry
 from tests import as_read
 from tests.app import open_page
 
@@ -30,18 +31,18 @@ def runs(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MNIST_RUNS_DIR", str(tmp_path_factory.mktemp("predict-runs")))
         corrupt = registry.create_run(PRESETS["fast-cnn"].config, "corrupt run")
-        (corrupt.path / registry.MODEL_FILE).write_bytes(b"PK\x03\x04 this zip archive is cut short")
+        (corrupt.path / layout.MODEL_FILE).write_bytes(b"PK\x03\x04 this zip archive is cut short")
         registry.update_status(corrupt, {"state": "finished"})
         unconverted = registry.create_run(PRESETS["seed-mlp"].config, "not converted yet")
-        torn_model = save_torn_model(unconverted.path / registry.MODEL_FILE)
+        torn_model = save_torn_model(unconverted.path / layout.MODEL_FILE)
         registry.update_status(unconverted, {"state": "stopped"})
         torn = registry.create_run(PRESETS["seed-mlp"].config, "torn between 4 and 9")
-        save_torn_model(torn.path / registry.MODEL_FILE)
-        write_lite_files(torn_model, torn.path, source_name=registry.MODEL_FILE)
+        save_torn_model(torn.path / layout.MODEL_FILE)
+        write_lite_files(torn_model, torn.path, source_name=layout.MODEL_FILE)
         registry.update_status(torn, {"state": "stopped"})
         good = registry.create_run(PRESETS["seed-mlp"].config, "small mlp")
         write_lite_files(
-            train_small_model(good.path / registry.MODEL_FILE), good.path, source_name=registry.MODEL_FILE
+            train_small_model(good.path / layout.MODEL_FILE), good.path, source_name=layout.MODEL_FILE
         )
         registry.update_status(good, {"state": "finished", "test_accuracy": 0.95})
         yield {"good": good.id, "corrupt": corrupt.id, "torn": torn.id, "unconverted": unconverted.id}
@@ -70,7 +71,7 @@ def save_torn_model(path):
 
 
 def train_small_model(path):
-    from core.device import configure_tensorflow
+    from core.jobs.device import configure_tensorflow
 
     configure_tensorflow()
     import keras

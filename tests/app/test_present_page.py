@@ -18,9 +18,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core import access, architecture, jobs, processes, registry, run_results, scheduler, session_keys, stage
-from core.config import PRESETS
-from core.data import load_mnist
+from core.data.mnist import load_mnist
+from core.networks import architecture
+from core.networks.config import PRESETS
+from core.queue import jobs, scheduler
+from core.runs import access, processes, registry, run_results
+from core.ui import session_keys, stage
 from tests import as_read, tiny_models
 from tests.app import open_page
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from core import jobs, model_jobs, registry, robustness, scheduler, session_keys
+from core.data import robustness
+from core.queue import jobs, model_jobs, scheduler
+from core.runs import registry
+from core.ui import session_keys
 from tests import tiny_models
 from tests.app import open_page
 

@@ -5,7 +5,10 @@ import optuna
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import access, jobs, limits, scheduler, search
+from core.queue import jobs, scheduler, searches
+from core.runs import access, limits
+from core.search import studies
+from core.search.figures import figures
 from tests import as_read
 from tests.app import APP, open_page, page_file
 
@@ -25,7 +28,7 @@ def test_the_owner_starts_a_study_as_a_queued_search_job():
 
     job = jobs.read("search", "wider-cnn")
     assert job["state"] == jobs.QUEUED and job["payload"] == {"trials": 4, "visitor": None}
-    settings = search.settings_of(search.load_study("wider-cnn"))
+    settings = studies.settings_of(studies.load_study("wider-cnn"))
     assert (settings.preset, settings.base.epochs, settings.base.train_limit) == ("fast-cnn", 3, 10000)
     assert app.selectbox(key="search_study").value == "wider-cnn"
     assert any("no trial has finished yet" in markdown.value.lower() for markdown in app.markdown)
@@ -41,8 +44,8 @@ def test_a_space_the_page_cannot_read_is_refused_with_its_reason():
 
 
 def test_a_study_shows_its_trials_and_optunas_figures():
-    study = search.open_study("shown")
-    search.study_settings(study, search.new_settings(epochs=1, train_limit=2000), set())
+    study = studies.open_study("shown")
+    studies.study_settings(study, studies.new_settings(epochs=1, train_limit=2000), set())
     distributions = {"learning_rate": optuna.distributions.FloatDistribution(1e-4, 1e-2, log=True)}
     for rate, accuracy in ((1e-3, 0.91), (3e-3, 0.95), (1e-2, 0.88)):
         trial = optuna.trial.create_trial(
@@ -53,7 +56,7 @@ def test_a_study_shows_its_trials_and_optunas_figures():
     app = open_page("search")
     assert app.dataframe[0].value["validation accuracy"].tolist() == [0.91, 0.95, 0.88]
     assert any("best validation accuracy 0.9500 (trial 1)" in as_read(m.value).lower() for m in app.markdown)
-    assert [header.value for header in app.subheader] == list(search.figures(study))
+    assert [header.value for header in app.subheader] == list(figures(study))
     assert len(app.get("plotly_chart")) == 3
 
 
@@ -67,5 +70,5 @@ def test_a_visitor_may_not_start_a_search(monkeypatch):
     assert not [button for button in app.button if button.label == "Start the search"]
     visitor = access.Who(owner=False, session="someone")
     with pytest.raises(limits.Refused):
-        search.request_search("sneaky", search.new_settings(), 2, visitor)
+        searches.request_search("sneaky", studies.new_settings(), 2, visitor)
     assert jobs.read("search", "sneaky") is None

@@ -3,7 +3,7 @@ that the user's changes win and go in the URL; nothing but settings goes there."
 
 import pytest
 
-from core import scheduler
+from core.queue import scheduler
 from tests.app import open_page
 
 CNN_LINK = {

@@ -4,7 +4,8 @@ import time
 
 import pytest
 
-from core import registry, scheduler
+from core.queue import scheduler
+from core.runs import registry
 from tests import as_read
 from tests.app import open_page, page_file
 

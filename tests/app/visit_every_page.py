@@ -12,8 +12,10 @@ import numpy as np
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from core import access, navigation, prediction, registry
-from core.data import load_mnist
+from core.data.mnist import load_mnist
+from core.runs import access, registry
+from core.serving import prediction
+from core.ui import navigation
 from tests.app import APP
 
 

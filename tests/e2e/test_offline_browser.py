@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import expect
 
-from core import navigation
+from core.ui import navigation
 
 APP_HOST = "127.0.0.1"
 PAGE_TIMEOUT_MS = 60_000  # A first visit loads the digits; a busy machine is slow.

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from core import access, registry
-from core.config import PRESETS
+from core.networks.config import PRESETS
+from core.runs import access, registry
 from tests.e2e.conftest import streamlit_server
 
 PASSWORD = "correct horse battery staple"

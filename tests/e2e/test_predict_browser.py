@@ -8,7 +8,7 @@ import subprocess
 import pytest
 from playwright.sync_api import expect
 
-from core import registry, run_results
+from core.runs import registry, run_results
 from tests import train_command
 from tests.e2e.conftest import PROJECT_ROOT
 

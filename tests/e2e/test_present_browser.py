@@ -10,7 +10,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from core import registry, stage
+from core.runs import layout, registry
+from core.ui import stage
 from tests import tiny_models
 
 MODEL_LOAD_TIMEOUT_MS = 120_000
@@ -111,7 +112,7 @@ def draw_a_one(page, canvas) -> None:
 @pytest.fixture(scope="module", autouse=True)
 def shipped_model():
     shipped = [run for run in registry.list_runs(include_shipped=True) if run.shipped]
-    assert shipped and (shipped[0].path / registry.LITE_MODEL_FILE).is_file()
+    assert shipped and (shipped[0].path / layout.LITE_MODEL_FILE).is_file()
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,8 @@ gate's constant-time check and growing waits, and which runs a visitor may chang
 
 import pytest
 
-from core import access, registry
-from core.config import PRESETS
+from core.networks.config import PRESETS
+from core.runs import access, layout, registry
 
 
 @pytest.fixture(autouse=True)
@@ -74,6 +74,25 @@ def test_a_visitor_may_change_only_the_runs_of_their_own_session():
     assert me.may_change(mine) and not other.may_change(mine)
     assert not me.may_change(owners) and not access.Who(owner=False).may_change(owners)
     assert access.OWNER.may_change(mine) and access.OWNER.may_change(owners)
-    with pytest.raises(registry.RegistryError, match="started by someone else"):
+    with pytest.raises(layout.RegistryError, match="started by someone else"):
         other.check_may_change(mine)
     me.check_may_change(mine)
+
+
+def test_a_job_process_reads_the_owners_secrets_from_the_files_streamlit_reads(tmp_path, monkeypatch):
+    """No Streamlit in a job process: the global file, then the project's, whose keys win; a broken
+    file counts as none."""
+    home, project = tmp_path / "home", tmp_path / "project"
+    for folder, text in (
+        (home, 'owner_password = "global"\n[limits]\nruns_kept = 3\n'),
+        (project, "[limits]\nruns_kept = 7\n"),
+    ):
+        (folder / ".streamlit").mkdir(parents=True)
+        (folder / ".streamlit" / "secrets.toml").write_text(text)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(project)
+    assert access._secret_from_files("limits") == {"runs_kept": 7}
+    assert access._secret_from_files("owner_password") == "global"
+    (project / ".streamlit" / "secrets.toml").write_text("[limits\n")
+    assert access._secret_from_files("limits") == {"runs_kept": 3}
+    assert access._secret_from_files("absent", "default") == "default"

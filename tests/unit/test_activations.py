@@ -7,10 +7,12 @@ import re
 import numpy as np
 import pytest
 
-from core import activations, architecture, registry
-from core.config import PRESETS
-from core.data import load_mnist
-from core.inference import load_classifier
+from core.data.mnist import load_mnist
+from core.networks import architecture
+from core.networks.config import PRESETS
+from core.runs import layout, registry
+from core.serving.inference import load_classifier
+from core.ui import activations
 from tests.lite_models import lite_classifier
 
 # Layers that only pass their input on (reshaped, or unchanged at inference) add no picture.
@@ -38,7 +40,7 @@ def seven() -> np.ndarray:
 
 def test_the_shipped_cnn_shows_every_layer_with_its_shape(seven):
     shipped = next(run for run in registry.list_runs(include_shipped=True) if run.shipped)
-    classifier = load_classifier(shipped.path / registry.LITE_MODEL_FILE)
+    classifier = load_classifier(shipped.path / layout.LITE_MODEL_FILE)
     views = activations.layer_views(classifier.activations(seven))
     config = shipped.config
     assert shown(views) == expected_layers(config)
@@ -49,7 +51,7 @@ def test_the_shipped_cnn_shows_every_layer_with_its_shape(seven):
 
 
 def test_the_seed_mlp_shows_its_hidden_units_as_strips(seven, tmp_path):
-    from core.models import build_model
+    from core.jobs.models import build_model
 
     config = PRESETS["seed-mlp"].config
     classifier = lite_classifier(build_model(config), tmp_path)

@@ -4,7 +4,7 @@ refused; a session's whole-page reruns held to a budget that refills with time."
 import threading
 import time
 
-from core.admission import Admission, RerunBudget
+from core.runs.admission import Admission, RerunBudget
 
 
 def test_newcomers_over_the_cap_wait_their_turn_in_arrival_order():

@@ -5,10 +5,11 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from core import callbacks, registry, run_results
-from core.config import ModelConfig
-from core.families.dense import DenseLayer
-from core.families.mlp import MLP
+from core.jobs import callbacks
+from core.networks.config import ModelConfig
+from core.networks.families.base import DenseLayer
+from core.networks.families.mlp import MLP
+from core.runs import layout, registry, run_results
 
 TINY = ModelConfig(network=MLP(hidden_layers=(DenseLayer(16),)), batch_size=64, epochs=2)
 PARAMS = {"steps": 10, "epochs": 2}
@@ -34,7 +35,7 @@ class StubModel:
 
 
 def test_stop_on_request_raises_between_validation_batches(run):
-    stop = callbacks.StopOnRequest(run.path / registry.STOP_FILE)
+    stop = callbacks.StopOnRequest(run.path / layout.STOP_FILE)
     stop.on_test_batch_end(0)
     stop.on_train_batch_end(0)
     registry.request_stop(registry.reload(run))
@@ -95,7 +96,7 @@ def test_run_monitor_records_an_epoch_in_order(run):
     assert first["kind"] == "batch" and first["step"] == 1 and first["epoch"] == pytest.approx(0.1)
     assert first["loss"] == pytest.approx(1.0) and first["learning_rate"] == pytest.approx(0.01)
     assert epoch["epoch"] == 1 and epoch["step"] == 10 and epoch["val_loss"] is None
-    assert (run.path / registry.CHECKPOINT_FILE).read_bytes() == b"weights"
+    assert (run.path / layout.CHECKPOINT_FILE).read_bytes() == b"weights"
 
     status = registry.reload(run).status
     assert status["phase"] == "training"

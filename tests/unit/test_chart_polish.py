@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from core import charts, explore
+from core.data import explore
+from core.ui import charts
 
 TRAIN = np.array([5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949])
 TEST = np.array([980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009])

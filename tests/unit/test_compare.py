@@ -2,9 +2,10 @@
 
 from pathlib import Path
 
-from core import architecture, compare
-from core.config import PRESETS, ModelConfig
-from core.registry import RunRecord
+from core.networks import architecture
+from core.networks.config import PRESETS, ModelConfig
+from core.runs import compare
+from core.runs.registry import RunRecord
 
 CNN = PRESETS["fast-cnn"].config
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from core import charts, pictures
+from core.ui import charts, pictures
 
 CONFUSION = np.array([[8, 2], [1, 4]])
 

@@ -4,12 +4,12 @@ import json
 
 import pytest
 
-from core import config as cfg
-from core.config import PRESETS, ConfigError, ModelConfig
-from core.families import FAMILIES, dense
-from core.families.cnn import CNN, ConvBlock
-from core.families.dense import DenseLayer
-from core.families.mlp import MLP
+from core.networks import config as cfg
+from core.networks.config import FAMILIES, PRESETS, ConfigError, ModelConfig
+from core.networks.families import base
+from core.networks.families.base import DenseLayer
+from core.networks.families.cnn import CNN, ConvBlock
+from core.networks.families.mlp import MLP
 from tests import network_changed
 
 CNN_CONFIG = ModelConfig(network=CNN())
@@ -38,7 +38,7 @@ BOUNDS = [
     (
         "hidden_layers[0].activation",
         lambda v: ModelConfig(network=MLP(hidden_layers=(DenseLayer(activation=v),))),
-        list(dense.ACTIVATIONS),
+        list(base.ACTIVATIONS),
         ["softmax"],
     ),
     (
@@ -192,7 +192,7 @@ def test_descriptions():
 
 
 def test_an_old_augment_switch_keeps_its_shifts_and_rotations():
-    from core import architecture
+    from core.networks import architecture
 
     config = ModelConfig.from_dict({"augment": True})  # config.json before the four amounts.
     names = [row.name for row in architecture.summary_rows(config)]

@@ -10,11 +10,12 @@ import time
 
 import pytest
 
-from core import access, continuation, limits, registry, run_results
-from core.config import ModelConfig
-from core.families.dense import DenseLayer
-from core.families.mlp import MLP
-from core.registry import RegistryError
+from core.networks.config import ModelConfig
+from core.networks.families.base import DenseLayer
+from core.networks.families.mlp import MLP
+from core.queue import continuation
+from core.runs import access, layout, limits, lineage, registry, run_results
+from core.runs.layout import RegistryError
 
 PARENT = ModelConfig(
     network=MLP(hidden_layers=(DenseLayer(64, dropout=0.1),)),
@@ -40,7 +41,7 @@ def ended_run(name, *, model=True, state="finished", config=PARENT, meta=None, m
     """A run folder as a worker leaves it, with a stand-in model file: no TensorFlow needed."""
     run = registry.create_run(config, name, meta_changes=meta)
     if model:
-        (run.path / registry.MODEL_FILE).write_bytes(b"weights")
+        (run.path / layout.MODEL_FILE).write_bytes(b"weights")
     run_results.append_metrics(run, list(metrics))
     registry.update_status(run, {"state": state})
     return registry.reload(run)
@@ -48,20 +49,20 @@ def ended_run(name, *, model=True, state="finished", config=PARENT, meta=None, m
 
 @pytest.mark.slow
 def test_a_continued_run_resumes_where_its_parent_stopped_with_its_schedule_restarted(job_processes):
-    from core.worker import train_run
+    from core.jobs.worker import train_run
 
     parent = train_run(registry.create_run(PARENT, "parent", start_now=True))
     assert parent.state == "finished"
 
     child = continuation.continue_run(parent, 1)
-    assert child.meta[continuation.PARENT] == parent.id and child.config.epochs == 1
+    assert child.meta[lineage.PARENT] == parent.id and child.config.epochs == 1
     deadline = time.monotonic() + 300
     while (child := registry.reload(child)).state not in ("finished", "failed", "stopped"):
         assert time.monotonic() < deadline, "the continued run did not end"
         time.sleep(0.5)
     assert child.state == "finished", child.status.get("error")
 
-    history = continuation.history(child)
+    history = lineage.history(child)
     assert [p["epoch"] for p in history if p["kind"] == "epoch"] == [1, 2]
     # The first batch point is the loss of the starting weights on one batch: a fresh run's is
     # near ln(10); the child's is near the loss of the weights the parent ended with.
@@ -110,22 +111,22 @@ def test_history_joins_the_chain_on_one_epoch_axis():
     parent = ended_run(
         "stopped", state="stopped", metrics=[batch(0.5), epoch(1), batch(1.5), epoch(2), batch(2.5)]
     )
-    child = ended_run("child", meta={continuation.PARENT: parent.id, continuation.START_EPOCH: 2.5})
+    child = ended_run("child", meta={lineage.PARENT: parent.id, lineage.START_EPOCH: 2.5})
     run_results.append_metrics(child, [batch(0.5), epoch(1)])
-    assert continuation.trained_epochs(parent) == 2.5
-    assert [p["epoch"] for p in continuation.history(child)] == [0.5, 1, 1.5, 2, 2.5, 3.0, 3.5]
+    assert lineage.trained_epochs(parent) == 2.5
+    assert [p["epoch"] for p in lineage.history(child)] == [0.5, 1, 1.5, 2, 2.5, 3.0, 3.5]
     # Only the checkpoint left (a killed run): its last whole epoch, and nothing drawn beyond it.
-    (parent.path / registry.MODEL_FILE).unlink()
-    (parent.path / registry.CHECKPOINT_FILE).write_bytes(b"weights")
-    assert continuation.trained_epochs(parent) == 2
-    grandchild = ended_run("grandchild", meta={continuation.PARENT: child.id, continuation.START_EPOCH: 3.0})
+    (parent.path / layout.MODEL_FILE).unlink()
+    (parent.path / layout.CHECKPOINT_FILE).write_bytes(b"weights")
+    assert lineage.trained_epochs(parent) == 2
+    grandchild = ended_run("grandchild", meta={lineage.PARENT: child.id, lineage.START_EPOCH: 3.0})
     run_results.append_metrics(grandchild, [epoch(1)])
-    assert [p["epoch"] for p in continuation.history(grandchild)] == [0.5, 1, 1.5, 2, 2.5, 3.0, 4.0]
+    assert [p["epoch"] for p in lineage.history(grandchild)] == [0.5, 1, 1.5, 2, 2.5, 3.0, 4.0]
     # A deleted parent leaves the child's own points where they were.
     registry.delete_run(parent)
-    assert [p["epoch"] for p in continuation.history(child)] == [3.0, 3.5]
+    assert [p["epoch"] for p in lineage.history(child)] == [3.0, 3.5]
     with pytest.raises(RegistryError, match="deleted"):
-        continuation.starting_weights(child)
+        lineage.starting_weights(child)
 
 
 def test_a_warm_up_is_not_repeated_on_trained_weights():

@@ -9,21 +9,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core import convert, registry
-from core.config import ModelConfig
-from core.convert import load_keras_model, write_lite_files
-from core.data import load_mnist
-from core.families.cnn import CNN, ConvBlock
-from core.families.dense import DenseLayer
-from core.families.mlp import MLP
-from core.inference import (
+from core.data.mnist import load_mnist
+from core.jobs import convert
+from core.jobs.convert import load_keras_model, write_lite_files
+from core.networks.config import ModelConfig
+from core.networks.families.base import DenseLayer
+from core.networks.families.cnn import CNN, ConvBlock
+from core.networks.families.mlp import MLP
+from core.runs import layout
+from core.serving.inference import (
     FIRST_LAYER_FILE,
     LITE_INFO_FILE,
     LITE_MODEL_FILE,
     ModelLoadError,
     lite_is_fresh,
 )
-from core.saliency import first_layer_weights
+from core.serving.saliency import first_layer_weights
 from tests import network_changed
 from tests.lite_models import lite_classifier
 
@@ -47,7 +48,7 @@ ACTIVATION_TOLERANCE = 1e-4
 
 @pytest.fixture(scope="module")
 def keras():
-    from core.device import configure_tensorflow
+    from core.jobs.device import configure_tensorflow
 
     configure_tensorflow()
     import keras
@@ -74,7 +75,7 @@ def assert_user_message(error: pytest.ExceptionInfo, folder: Path) -> None:
 
 def briefly_trained(model):
     """A few batches of training, so batch-norm statistics and weights are not the initial ones."""
-    from core.models import compile_model
+    from core.jobs.models import compile_model
 
     data = load_mnist()
     compile_model(model, ModelConfig(), steps_per_epoch=4)
@@ -149,7 +150,7 @@ def test_incompatible_shapes(keras, tmp_path, kwargs, message):
 def test_converts_every_kind_of_project_model(keras, tmp_path, name):
     """Activations of every layer, in layer order and agreeing with Keras's; the first layer's
     weights; and the record of the source file."""
-    from core.models import build_model
+    from core.jobs.models import build_model
 
     model = briefly_trained(build_model(CONFIGS[name]))
     classifier = lite_classifier(model, tmp_path)
@@ -182,13 +183,13 @@ def test_converts_every_kind_of_project_model(keras, tmp_path, name):
     assert first.description
 
     info = json.loads((tmp_path / LITE_INFO_FILE).read_text())
-    assert info["source"] == registry.MODEL_FILE
-    assert info["source_mtime_ns"] == (tmp_path / registry.MODEL_FILE).stat().st_mtime_ns
+    assert info["source"] == layout.MODEL_FILE
+    assert info["source_mtime_ns"] == (tmp_path / layout.MODEL_FILE).stat().st_mtime_ns
     assert 0 <= info["max_difference"] <= convert.AGREEMENT
 
 
 def test_activation_names_sort_in_layer_order_beyond_ten_layers(keras, tmp_path):
-    from core.models import build_model
+    from core.jobs.models import build_model
 
     model = build_model(ModelConfig(network=MLP(hidden_layers=tuple(DenseLayer(16, 0.1) for _ in range(6)))))
     classifier = lite_classifier(model, tmp_path)
@@ -230,7 +231,7 @@ def test_a_sequential_model_converts(keras, tmp_path):
 
 def test_no_first_layer_to_show_leaves_no_weights_file(keras, tmp_path):
     """A Dense on pooled features is no picture of the pixels; an older model's file goes too."""
-    from core.models import build_model
+    from core.jobs.models import build_model
 
     lite_classifier(build_model(CONFIGS["mlp"]), tmp_path)
     assert first_layer_weights(tmp_path) is not None
@@ -248,21 +249,21 @@ def test_a_conversion_that_disagrees_with_keras_replaces_nothing(keras, tmp_path
     }
     monkeypatch.setattr(convert, "AGREEMENT", -1.0)  # Every difference, even 0, is now too large.
     with pytest.raises(ModelLoadError, match="does not convert faithfully"):
-        write_lite_files(model, tmp_path, source_name=registry.MODEL_FILE)
+        write_lite_files(model, tmp_path, source_name=layout.MODEL_FILE)
     assert {name: (tmp_path / name).read_bytes() for name in before} == before
-    assert sorted(os.listdir(tmp_path)) == sorted([registry.MODEL_FILE, *before])  # No temporary leftovers.
+    assert sorted(os.listdir(tmp_path)) == sorted([layout.MODEL_FILE, *before])  # No temporary leftovers.
 
 
 def test_refuses_a_model_outside_the_contract(keras, tmp_path):
     model = contract_model(keras, outputs=5)
-    save(model, tmp_path / registry.MODEL_FILE)
+    save(model, tmp_path / layout.MODEL_FILE)
     with pytest.raises(ModelLoadError, match="does not fit this app"):
-        write_lite_files(model, tmp_path, source_name=registry.MODEL_FILE)
+        write_lite_files(model, tmp_path, source_name=layout.MODEL_FILE)
     assert not (tmp_path / LITE_MODEL_FILE).exists()
     inputs = keras.Input((28, 28, 1))
     logits = keras.Model(inputs, keras.layers.Dense(10)(keras.layers.Flatten()(inputs)))
     with pytest.raises(ModelLoadError, match="softmax"):
-        write_lite_files(logits, tmp_path, source_name=registry.MODEL_FILE)
+        write_lite_files(logits, tmp_path, source_name=layout.MODEL_FILE)
     assert not (tmp_path / LITE_MODEL_FILE).exists()
     with pytest.raises(ValueError, match="source_name"):
         write_lite_files(contract_model(keras), tmp_path, source_name="../model.keras")
@@ -282,14 +283,14 @@ def test_fresh_after_conversion_and_stale_once_the_model_is_saved_again(converte
     model, folder = converted
     assert lite_is_fresh(folder)
     model.layers[-1].bias.assign(np.arange(10, dtype=np.float32))
-    save(model, folder / registry.MODEL_FILE)
+    save(model, folder / layout.MODEL_FILE)
     assert not lite_is_fresh(folder)
 
 
 def test_fresh_when_only_the_modification_time_changed(converted):
     """A git checkout sets a new mtime on the same bytes: the content hash settles it."""
     _, folder = converted
-    source = folder / registry.MODEL_FILE
+    source = folder / layout.MODEL_FILE
     stat = source.stat()
     os.utime(source, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
     assert lite_is_fresh(folder)
@@ -297,10 +298,10 @@ def test_fresh_when_only_the_modification_time_changed(converted):
 
 def test_converted_from_the_checkpoint_is_stale_once_the_final_model_exists(converted):
     model, folder = converted
-    os.replace(folder / registry.MODEL_FILE, folder / registry.CHECKPOINT_FILE)
-    write_lite_files(model, folder, source_name=registry.CHECKPOINT_FILE)
+    os.replace(folder / layout.MODEL_FILE, folder / layout.CHECKPOINT_FILE)
+    write_lite_files(model, folder, source_name=layout.CHECKPOINT_FILE)
     assert lite_is_fresh(folder)
-    save(model, folder / registry.MODEL_FILE)
+    save(model, folder / layout.MODEL_FILE)
     assert not lite_is_fresh(folder)
 
 
@@ -314,5 +315,5 @@ def test_stale_when_something_is_missing_or_damaged(converted, damage):
     elif damage == "no-tflite":
         (folder / LITE_MODEL_FILE).unlink()
     else:
-        (folder / registry.MODEL_FILE).unlink()
+        (folder / layout.MODEL_FILE).unlink()
     assert not lite_is_fresh(folder)

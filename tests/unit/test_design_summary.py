@@ -1,7 +1,7 @@
 """What the train page's summary says about the digits a design trains on."""
 
-from core import designer
-from core.config import ModelConfig
+from core.networks import designer
+from core.networks.config import ModelConfig
 
 
 def test_the_hold_out_is_said_where_it_is_taken():

@@ -2,16 +2,16 @@
 
 import pytest
 
-from core import designer, families
-from core.config import PRESETS, ConfigError, ModelConfig
-from core.families.cnn import CNN, ConvBlock
+from core.networks import designer
+from core.networks.config import FAMILIES, PRESETS, ConfigError, ModelConfig
+from core.networks.families.cnn import CNN, ConvBlock
 
-MLP_FAMILY = families.FAMILIES["mlp"]
+MLP_FAMILY = FAMILIES["mlp"]
 HIDDEN = MLP_FAMILY.groups[0]
 
 
 def key(family: str, group: str, field: str, index: int | None = None) -> str:
-    family_spec = families.FAMILIES[family]
+    family_spec = FAMILIES[family]
     group_spec = next(g for g in family_spec.groups if g.name == group)
     return designer.group_key(family_spec, group_spec, field, index)
 
@@ -25,7 +25,7 @@ def test_presets_round_trip_through_the_form(preset):
 def test_form_has_a_slot_for_every_possible_row_of_every_family():
     values = designer.widget_values(ModelConfig())
     assert values[designer.count_key(MLP_FAMILY, HIDDEN)] == 2
-    for family in families.FAMILIES.values():
+    for family in FAMILIES.values():
         for group in family.groups:
             indexes = [None] if group.count is None else range(group.count[1])
             for index in indexes:

@@ -6,19 +6,21 @@ import types
 
 import pytest
 
-from core import device
+from core.jobs import device
+from core.queue import hardware
 
 
 def test_no_gpu_means_cpu_with_core_count():
-    info = device.describe_devices([], cpu_count=2, tensorflow_version="2.21.0")
+    info = hardware.describe_devices([], cpu_count=2, tensorflow_version="2.21.0")
     assert info.kind == "CPU" and info.label == "CPU (2 cores)"
 
 
 def test_gpus_are_named_and_counted():
-    info = device.describe_devices(["NVIDIA H100 80GB HBM3", "NVIDIA H100 80GB HBM3"], 16, "2.21.0")
+    info = hardware.describe_devices(["NVIDIA H100 80GB HBM3", "NVIDIA H100 80GB HBM3"], 16, "2.21.0")
     assert info.kind == "GPU" and info.label == "2 GPUs: NVIDIA H100 80GB HBM3"
     assert (
-        device.describe_devices(["NVIDIA H100 80GB HBM3"], 16, "2.21.0").label == "GPU: NVIDIA H100 80GB HBM3"
+        hardware.describe_devices(["NVIDIA H100 80GB HBM3"], 16, "2.21.0").label
+        == "GPU: NVIDIA H100 80GB HBM3"
     )
 
 
@@ -53,7 +55,7 @@ def test_configure_turns_on_memory_growth_for_every_gpu(monkeypatch, gpu_count):
     if gpu_count:
         assert info.label == ("GPU: " if gpu_count == 1 else "2 GPUs: ") + "NVIDIA A100-SXM4-40GB"
     else:
-        assert info.kind == "CPU" and info.cpu_count == device.available_cpu_count()
+        assert info.kind == "CPU" and info.cpu_count == hardware.available_cpu_count()
 
 
 def test_gpu_without_details_falls_back_to_its_device_name(monkeypatch):
@@ -62,9 +64,9 @@ def test_gpu_without_details_falls_back_to_its_device_name(monkeypatch):
 
 
 def test_detection_reads_the_installed_tensorflow_without_importing_it():
-    info = device.detect_device()
+    info = hardware.detect_device()
     assert "tensorflow" not in sys.modules or info  # Imported by other tests; checked below.
-    assert info.tensorflow_version.startswith("2.") and info.cpu_count == device.available_cpu_count()
+    assert info.tensorflow_version.startswith("2.") and info.cpu_count == hardware.available_cpu_count()
     assert info.kind == "CPU"  # No NVIDIA driver here.
 
 
@@ -72,18 +74,21 @@ def test_detection_names_the_drivers_gpus_when_cuda_libraries_are_installed(monk
     for index, model in enumerate(["NVIDIA H200", "NVIDIA H200"]):
         (tmp_path / f"0000:0{index}:00.0").mkdir()
         (tmp_path / f"0000:0{index}:00.0" / "information").write_text(f"Model: \t\t {model}\nIRQ: 1\n")
-    real_path = device.Path
+    real_path = hardware.Path
     monkeypatch.setattr(
-        device, "Path", lambda p: tmp_path if p == "/proc/driver/nvidia/gpus" else real_path(p)
+        hardware, "Path", lambda p: tmp_path if p == "/proc/driver/nvidia/gpus" else real_path(p)
     )
-    monkeypatch.setattr(device, "_tensorflow_has_cuda", lambda: True)
-    assert device.detect_device().label == "2 GPUs: NVIDIA H200"
-    monkeypatch.setattr(device, "_tensorflow_has_cuda", lambda: False)  # A CPU-only TensorFlow.
-    assert device.detect_device().kind == "CPU"
+    monkeypatch.setattr(hardware, "_tensorflow_has_cuda", lambda: True)
+    assert hardware.detect_device().label == "2 GPUs: NVIDIA H200"
+    monkeypatch.setattr(hardware, "_tensorflow_has_cuda", lambda: False)  # A CPU-only TensorFlow.
+    assert hardware.detect_device().kind == "CPU"
 
 
 def test_detection_does_not_import_tensorflow():
-    code = "import sys; from core import device; device.detect_device(); print('tensorflow' in sys.modules)"
+    code = (
+        "import sys; from core.queue import hardware; hardware.detect_device();"
+        " print('tensorflow' in sys.modules)"
+    )
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=device.Path(__file__).parents[2], capture_output=True, text=True
     )
@@ -93,7 +98,7 @@ def test_detection_does_not_import_tensorflow():
 RESIDENT_LIBRARY = """
 import ctypes, re, shutil, sys
 import numpy.core._multiarray_umath as source
-from core import device
+from core.jobs import device
 
 copy = shutil.copy(source.__file__, sys.argv[1])  # A file no other process maps.
 ctypes.CDLL(copy)

@@ -9,9 +9,11 @@ import time
 import numpy as np
 import pytest
 
-from core import access, compare, ensembles, jobs, model_jobs, prediction, registry, run_results, scheduler
-from core.data import load_mnist
-from core.inference import load_classifier
+from core.data.mnist import load_mnist
+from core.queue import ensembles, jobs, model_jobs, scheduler
+from core.runs import access, compare, layout, registry, run_results
+from core.serving import prediction
+from core.serving.inference import load_classifier
 from tests import tiny_models
 from tests.lite_models import lite_classifier, shipped_model_folder
 
@@ -61,19 +63,19 @@ def test_members_are_checked_before_any_job(model):
 def test_an_ensemble_averages_its_members_and_is_a_run_like_any_other(model, tmp_path):
     member = tiny_models.finished_run(model, "small mlp")
     result = build([shipped(), member])
-    run = registry.open_run(registry.runs_dir() / result["run_id"])
+    run = registry.open_run(layout.runs_dir() / result["run_id"])
 
     assert run.description == "ensemble of 2 runs" and run.state == "finished"
-    assert ensembles.info(run)["members"] == [shipped().id, member.id]
+    assert compare.ensemble_info(run)["members"] == [shipped().id, member.id]
     evaluation = run_results.read_evaluation(run)
     assert evaluation["accuracy"] == result["test_accuracy"] > 0.9
 
     digits = load_mnist().x_test[:32].astype(np.float32)
     averaged = (
-        load_classifier(shipped_model_folder() / registry.LITE_MODEL_FILE).probabilities_batch(digits)
+        load_classifier(shipped_model_folder() / layout.LITE_MODEL_FILE).probabilities_batch(digits)
         + lite_classifier(model, tmp_path / "member").probabilities_batch(digits)
     ) / 2
-    ensemble = load_classifier(run.path / registry.LITE_MODEL_FILE)
+    ensemble = load_classifier(run.path / layout.LITE_MODEL_FILE)
     np.testing.assert_allclose(ensemble.probabilities_batch(digits), averaged, atol=1e-4)
 
     choices = prediction.model_choices(registry.list_runs(include_shipped=True))
@@ -93,11 +95,11 @@ def test_deleting_a_member_marks_the_ensemble_broken(model):
     member = tiny_models.finished_run(model, "to be deleted")
     result = build([shipped(), member])
     registry.delete_run(member)
-    run = registry.open_run(registry.runs_dir() / result["run_id"])
+    run = registry.open_run(layout.runs_dir() / result["run_id"])
     label = f"to be deleted ({member.description})"
     assert run.broken == f"member {label} deleted"
     listed = {run.id: run for run in registry.list_runs(include_shipped=False)}
-    assert listed[result["run_id"]].state == registry.BROKEN
+    assert listed[result["run_id"]].state == layout.BROKEN
     assert result["run_id"] not in [c.id for c in prediction.model_choices(listed.values())]
     assert result["run_id"] not in [r.id for r in compare.comparable_runs(list(listed.values()))]
 
@@ -115,10 +117,10 @@ def test_deleting_a_member_marks_the_ensemble_broken(model):
 def test_a_damaged_ensemble_record_is_listed_broken_but_a_damaged_run_is_not():
     """The leaderboard lists broken ensembles only; a damaged run folder is for the runs page."""
     damaged = registry.create_run(
-        ensembles.PLACEHOLDER_CONFIG, "damaged", meta_changes={registry.ENSEMBLE_KEY: {"members": "x"}}
+        ensembles.PLACEHOLDER_CONFIG, "damaged", meta_changes={layout.ENSEMBLE_KEY: {"members": "x"}}
     )
     unreadable = registry.create_run(ensembles.PLACEHOLDER_CONFIG, "unreadable")
-    (unreadable.path / registry.STATUS_FILE).write_text("{")
+    (unreadable.path / layout.STATUS_FILE).write_text("{")
     runs = registry.list_runs(include_shipped=False)
     assert [run.id for run in compare.leaderboard_runs(runs)] == [damaged.id]
     row = compare.leaderboard_row(damaged, {}, None)

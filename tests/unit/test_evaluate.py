@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from core.evaluate import (
+from core.serving.evaluate import (
     confusion_matrix,
     cross_entropy,
     evaluate_predictions,

@@ -4,8 +4,8 @@ store-an-evaluation function, checked against small cases worked out by hand."""
 import numpy as np
 import pytest
 
-from core import atomic_files, registry
-from core.evaluate import (
+from core.runs import atomic_files, layout
+from core.serving.evaluate import (
     evaluate_and_store,
     misclassified,
     most_confused_pairs,
@@ -92,8 +92,8 @@ def test_evaluate_and_store_writes_both_files(tmp_path):
     evaluation = evaluate_and_store(tmp_path, model, x, Y_TRUE, model_file="model.keras")
     assert model.seen == (6, 28, 28, 1)
     assert evaluation["accuracy"] == pytest.approx(2 / 6) and evaluation["model_file"] == "model.keras"
-    assert atomic_files.read_json(tmp_path / registry.EVALUATION_FILE)["errors"] == 4
-    with np.load(tmp_path / registry.PREDICTIONS_FILE) as stored:
+    assert atomic_files.read_json(tmp_path / layout.EVALUATION_FILE)["errors"] == 4
+    with np.load(tmp_path / layout.PREDICTIONS_FILE) as stored:
         assert stored["labels"].tolist() == [0, 0, 1, 1, 1, 0]
         assert stored["probabilities"].dtype == np.float16
         assert stored["y_true"].tolist() == Y_TRUE.tolist()
@@ -110,7 +110,7 @@ def test_stored_labels_evaluation_and_gallery_agree_on_a_float16_tie(tmp_path):
     evaluation = evaluate_and_store(
         tmp_path, FixedModel(NEAR_TIE), np.zeros((2, 28, 28), np.uint8), NEAR_TIE_TRUE
     )
-    with np.load(tmp_path / registry.PREDICTIONS_FILE) as archive:
+    with np.load(tmp_path / layout.PREDICTIONS_FILE) as archive:
         stored = {name: archive[name] for name in archive.files}
     assert stored["labels"].tolist() == [1, 0]  # From float32, not from the float16 copy.
     assert evaluation["errors"] == 0 and evaluation["confusion_matrix"][1][1] == 1

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from core import explore
+from core.data import explore
 
 LABELS = np.array([3, 1, 3, 7, 3, 1, 0, 3], np.uint8)
 

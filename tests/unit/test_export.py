@@ -15,12 +15,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import architecture, export, registry
-from core.config import PRESETS, ModelConfig
-from core.data import load_mnist
-from core.families.cnn import CNN, ConvBlock
-from core.families.dense import DenseLayer
-from core.families.mlp import MLP
+from core.data.mnist import load_mnist
+from core.networks import architecture
+from core.networks.config import PRESETS, ModelConfig
+from core.networks.families.base import DenseLayer
+from core.networks.families.cnn import CNN, ConvBlock
+from core.networks.families.mlp import MLP
+from core.runs import export, registry
 from tests import run_script_here, tiny_models
 
 

@@ -11,14 +11,14 @@ import keras
 import numpy as np
 import pytest
 
-from core import architecture, designer, export
-from core.config import ModelConfig
-from core.data import load_mnist
-from core.families import FAMILIES
-from core.families.dense import DenseLayer
-from core.families.mlp import MLP
-from core.families.residual_cnn import ResidualBlock, ResidualCNN
-from core.models import build_model, compile_model
+from core.data.mnist import load_mnist
+from core.jobs.models import build_model, compile_model
+from core.networks import architecture, designer
+from core.networks.config import FAMILIES, ModelConfig
+from core.networks.families.base import DenseLayer
+from core.networks.families.mlp import MLP
+from core.networks.families.residual_cnn import ResidualBlock, ResidualCNN
+from core.runs import export
 from tests import run_script_here
 from tests.lite_models import lite_classifier
 

@@ -4,7 +4,8 @@ import re
 
 import numpy as np
 
-from core import charts, explore, pictures
+from core.data import explore
+from core.ui import charts, pictures
 
 
 def test_labelled_grid_is_one_image_with_one_caption_per_tile():

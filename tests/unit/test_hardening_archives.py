@@ -15,10 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from core import importer, jobs, registry, scheduler
+from core.queue import imports as importer
+from core.queue import jobs, scheduler
+from core.runs import layout, registry
 from tests.forged_archives import deflated, forged_keras, zip_of
 
-SHIPPED_MODEL = registry.PROJECT_ROOT / "models" / "fast-cnn" / "model.keras"
+SHIPPED_MODEL = layout.PROJECT_ROOT / "models" / "fast-cnn" / "model.keras"
 
 
 @pytest.fixture(autouse=True)
@@ -38,16 +40,16 @@ def test_the_forged_zip_of_the_issue_is_refused_in_the_server_in_bounded_memory(
     forged = forged_keras(SHIPPED_MODEL.read_bytes(), weights_megabytes=1500, declared=900_000)
     assert len(forged) < 2_000_000 and declared_sizes(forged)["model.weights.h5"] == 900_000
     code = (
-        "import resource, sys; from pathlib import Path; from core import importer\n"
+        "import resource, sys; from pathlib import Path; from core.queue import imports as importer\n"
         "data = Path(sys.argv[1]).read_bytes(); before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
         "try:\n    importer.check_archive(data, 'forged.keras')\nexcept importer.ImportRefused as error:\n"
         "    print(error)\n"
         "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)\n"
     )
-    upload = registry.runs_dir().parent / "forged.keras"
+    upload = layout.runs_dir().parent / "forged.keras"
     upload.write_bytes(forged)
     output = subprocess.run(
-        [sys.executable, "-c", code, str(upload)], cwd=registry.PROJECT_ROOT, capture_output=True, text=True
+        [sys.executable, "-c", code, str(upload)], cwd=layout.PROJECT_ROOT, capture_output=True, text=True
     ).stdout.splitlines()
     assert output[0].startswith("forged.keras is refused: one of its parts unpacks to over 100 times")
     assert int(output[1]) < 20  # MB the check added to the process's peak.
@@ -121,7 +123,7 @@ def wait_for_end(kind: str, target: str, seconds: float = 120) -> tuple[dict, fl
 
 @pytest.mark.slow
 def test_a_normal_import_passes_under_the_import_jobs_memory_cap(monkeypatch):
-    monkeypatch.setenv("MNIST_DATA_DIR", str(registry.PROJECT_ROOT / ".cache" / "mnist"))
+    monkeypatch.setenv("MNIST_DATA_DIR", str(layout.PROJECT_ROOT / ".cache" / "mnist"))
     assert jobs.resident_limit_mb("import") == jobs.IMPORT_RESIDENT_MB == 700
     target = importer.request_import(SHIPPED_MODEL.read_bytes(), "fast-cnn.keras")
     job, peak_mb = wait_for_end("import", target)

@@ -9,10 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from core import atomic_files, importer, jobs, model_jobs, registry, scheduler
-from core.config import ModelConfig
+from core.jobs import model_bodies
+from core.networks.config import ModelConfig
+from core.queue import imports as importer
+from core.queue import jobs, scheduler
+from core.runs import atomic_files, layout, registry
 
-SHIPPED_MODEL = registry.PROJECT_ROOT / "models" / "fast-cnn" / "model.keras"
+SHIPPED_MODEL = layout.PROJECT_ROOT / "models" / "fast-cnn" / "model.keras"
 # A job record's name (robustness--<id>.json), a token's upload (<hex>.keras), any file name.
 INTERNAL_NAME = re.compile(r"--|[0-9a-f]{8,}|\.(json|keras|npz|tflite)\b")
 
@@ -60,7 +63,7 @@ def test_run_files_on_a_full_disk_are_named_by_what_they_hold(monkeypatch):
     with pytest.raises(atomic_files.DiskFullError) as full:
         registry.update_status(run, {"phase": "x"})
     assert str(full.value).startswith("The disk is full: the run's state could not be saved.")
-    with pytest.raises(registry.RegistryError) as renamed:
+    with pytest.raises(layout.RegistryError) as renamed:
         registry.rename_run(run, "new")
     assert_plain(str(renamed.value))
     for name in ("predictions.npz", "model.tflite", "checkpoint.keras", "robustness.json", "other.bin"):
@@ -72,9 +75,9 @@ def test_run_files_on_a_full_disk_are_named_by_what_they_hold(monkeypatch):
 
 def test_the_robustness_scores_on_a_full_disk(monkeypatch):
     run = registry.create_run(ModelConfig(epochs=1), "scored", status_changes={"state": "finished"})
-    monkeypatch.setattr(model_jobs.inference, "lite_is_fresh", lambda path: True)
-    monkeypatch.setattr(model_jobs, "robustness_record", lambda path: {"scores": {"clean": 0.99}})
+    monkeypatch.setattr(model_bodies.inference, "lite_is_fresh", lambda path: True)
+    monkeypatch.setattr(model_bodies, "robustness_record", lambda path: {"scores": {"clean": 0.99}})
     monkeypatch.setattr(Path, "write_text", disk_is_full)
     with pytest.raises(atomic_files.DiskFullError) as full:
-        model_jobs.robustness_job(run.id)
+        model_bodies.robustness_job(run.id)
     assert str(full.value).startswith("The disk is full: the robustness scores could not be saved.")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
-from core import access
+from core.runs import access
 
 INTERVAL = 0.05  # The gate's 2 s, made small so the test runs in seconds.
 

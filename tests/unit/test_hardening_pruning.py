@@ -3,8 +3,9 @@ runs cancelled before training take none of the kept places."""
 
 import pytest
 
-from core import access, limits, registry, scheduler
-from core.config import PRESETS
+from core.networks.config import PRESETS
+from core.queue import scheduler
+from core.runs import access, layout, limits, registry
 
 SEED = PRESETS["seed-mlp"].config
 A = access.Who(owner=False, session="visitor-a")
@@ -27,7 +28,7 @@ def trained_run(who: access.Who, name: str) -> registry.RunRecord:
         name,
         status_changes={"state": "finished"},
         meta_changes=who.run_meta(),
-        add_files=lambda folder: (folder / registry.MODEL_FILE).write_bytes(b"a model"),
+        add_files=lambda folder: (folder / layout.MODEL_FILE).write_bytes(b"a model"),
     )
 
 

@@ -16,33 +16,25 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from core import (
-    atomic_files,
-    compare,
-    importer,
-    job_main,
-    jobs,
-    model_jobs,
-    prediction,
-    reconcile,
-    registry,
-    run_results,
-    scheduler,
-)
-from core.config import ModelConfig
-from core.inference import ModelLoadError
+from core.jobs import runner as job_main
+from core.networks.config import ModelConfig
+from core.queue import imports as importer
+from core.queue import jobs, model_jobs, scheduler
+from core.runs import atomic_files, compare, layout, reconcile, registry, run_results
+from core.serving import prediction
+from core.serving.inference import ModelLoadError
 
 REAL_TICK = scheduler.tick  # The fixture replaces it, so that requests start no job process.
 PROJECT = Path(__file__).resolve().parents[2]
 MB = 1_000_000
-SHIPPED_MODEL = registry.SHIPPED_MODELS_DIR / "fast-cnn" / registry.MODEL_FILE
+SHIPPED_MODEL = layout.SHIPPED_MODELS_DIR / "fast-cnn" / layout.MODEL_FILE
 
 
 @pytest.fixture(autouse=True)
 def runs_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("MNIST_RUNS_DIR", str(tmp_path / "runs"))
     monkeypatch.setattr(scheduler, "tick", lambda: None)
-    return registry.runs_dir()
+    return layout.runs_dir()
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
@@ -86,11 +78,11 @@ def config_only(text: bytes) -> bytes:
 
 
 def assert_refused_in_the_server(data: bytes, message: str) -> None:
-    before = snapshot(registry.runs_dir())
+    before = snapshot(layout.runs_dir())
     with pytest.raises(importer.ImportRefused, match=message) as refused:
         importer.request_import(data, "upload.keras")
-    assert str(PROJECT) not in str(refused.value) and str(registry.runs_dir()) not in str(refused.value)
-    assert snapshot(registry.runs_dir()) == before
+    assert str(PROJECT) not in str(refused.value) and str(layout.runs_dir()) not in str(refused.value)
+    assert snapshot(layout.runs_dir()) == before
     assert jobs.all_jobs() == []
 
 
@@ -138,7 +130,7 @@ def test_the_shipped_model_passes_the_static_checks():
 
 
 def test_a_garbage_model_file_is_damaged_and_its_path_is_not_shown(tmp_path):
-    from core.convert import load_keras_model
+    from core.jobs.convert import load_keras_model
 
     (tmp_path / "model.keras").write_bytes(os.urandom(5000))
     with pytest.raises(ModelLoadError) as refused:
@@ -160,10 +152,10 @@ def test_job_errors_never_show_server_paths():
 def test_a_job_over_its_memory_cap_fails_with_a_message():
     """The cap is real (an allocation past it fails in the job process) and the failure reads well."""
     code = (
-        "from core import job_main\n"
-        "job_main.limit_memory()\n"
+        "from core.jobs import runner\n"
+        "runner.limit_memory()\n"
         "try:\n    bytearray(600 * 2**20)\nexcept MemoryError as error:\n"
-        "    print(job_main.describe_error(error))\n"
+        "    print(runner.describe_error(error))\n"
     )
     env = {**os.environ, "MNIST_JOB_MEMORY_MB": "300"}
     done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT, env=env, capture_output=True, text=True)
@@ -184,7 +176,8 @@ def png(image: Image.Image) -> bytes:
 PEAK_CHILD = """
 import sys
 from pathlib import Path
-from core import prediction, preprocess
+from core.data import uploads
+from core.serving import prediction
 data = Path(sys.argv[1]).read_bytes()
 def peak():
     lines = Path("/proc/self/status").read_text().splitlines()
@@ -193,7 +186,7 @@ before = peak()
 try:
     prediction.preprocess_upload(data, 10 * 2**20)
     outcome = "accepted"
-except preprocess.ImageError as error:
+except uploads.ImageError as error:
     outcome = str(error)
 print((peak() - before) // 1024, outcome, sep="\\t")
 """
@@ -251,7 +244,7 @@ def test_an_upload_is_decoded_only_while_it_holds_one_of_the_slots(monkeypatch):
 def test_non_utf8_metrics_lines_are_skipped_not_fatal():
     run = a_run()
     good = b'{"kind": "epoch", "val_accuracy": 0.9, "time": 3.0}\n'
-    (run.path / registry.METRICS_FILE).write_bytes(
+    (run.path / layout.METRICS_FILE).write_bytes(
         good + b"\xff\xfe\x00 not text\n" + b"[" * 100_000 + b"\n" + good
     )
     metrics = run_results.read_metrics(run)
@@ -286,31 +279,31 @@ def test_non_utf8_metrics_lines_are_skipped_not_fatal():
 )
 def test_a_wrong_typed_status_is_a_broken_run_everywhere(status, monkeypatch):
     healthy, damaged = a_run("healthy"), a_run("damaged")
-    (damaged.path / registry.STATUS_FILE).write_text(json.dumps(status))
+    (damaged.path / layout.STATUS_FILE).write_text(json.dumps(status))
     jobs.request("evaluate", damaged.id, stamp=1)  # So the scheduler's tick reads every run.
-    before = snapshot(registry.runs_dir())
+    before = snapshot(layout.runs_dir())
     listed = {run.id: run for run in reconcile.reconcile_all(include_shipped=True)}
-    assert listed[damaged.id].state == registry.BROKEN and "status.json" in listed[damaged.id].broken
+    assert listed[damaged.id].state == layout.BROKEN and "status.json" in listed[damaged.id].broken
     assert listed[healthy.id].state == "queued"
     assert damaged.id not in {run.id for run in compare.comparable_runs(list(listed.values()))}
     assert model_jobs.evaluation_state(listed[damaged.id]) == model_jobs.UNAVAILABLE
-    assert compare.leaderboard_row(listed[damaged.id], {}, {"loss": "x"})["status"] == registry.BROKEN
+    assert compare.leaderboard_row(listed[damaged.id], {}, {"loss": "x"})["status"] == layout.BROKEN
     started = []
     monkeypatch.setattr(scheduler, "_start_job", lambda job: started.append(job["target"]))
     REAL_TICK()  # The scheduler lists every run, reaps and starts jobs without raising.
     assert started == [damaged.id]
-    assert snapshot(registry.runs_dir()) == before
+    assert snapshot(layout.runs_dir()) == before
 
 
 def test_a_deeply_nested_status_is_a_broken_run():
     run = a_run()
-    (run.path / registry.STATUS_FILE).write_text("[" * 100_000)
+    (run.path / layout.STATUS_FILE).write_text("[" * 100_000)
     assert "nested too deeply" in registry.open_run(run.path).broken
 
 
 def test_a_name_or_notes_of_the_wrong_type_read_as_empty():
     run = a_run()
-    (run.path / registry.META_FILE).write_text(json.dumps({"name": 5, "notes": ["x"]}))
+    (run.path / layout.META_FILE).write_text(json.dumps({"name": 5, "notes": ["x"]}))
     run = registry.reload(run)
     assert run.name == run.id and run.notes == ""
 
@@ -351,31 +344,31 @@ def test_a_full_disk_leaves_the_old_file_whole(tmp_path, full_disk):
 
 
 def test_a_full_disk_creates_no_run(full_disk):
-    before = snapshot(registry.runs_dir())
+    before = snapshot(layout.runs_dir())
     with pytest.raises(atomic_files.DiskFullError, match="The disk is full: the new run could not be saved"):
         a_run()
-    assert snapshot(registry.runs_dir()) == before and no_temporary_files(registry.runs_dir())
+    assert snapshot(layout.runs_dir()) == before and no_temporary_files(layout.runs_dir())
 
 
 def test_a_full_disk_on_rename_and_notes_is_a_message_for_the_page(monkeypatch):
     run = a_run("before")
-    before = snapshot(registry.runs_dir())
+    before = snapshot(layout.runs_dir())
 
     monkeypatch.setattr(Path, "write_text", disk_is_full)
     with pytest.raises(
-        registry.RegistryError, match="The disk is full: the run's name and notes could not be saved"
+        layout.RegistryError, match="The disk is full: the run's name and notes could not be saved"
     ):
         registry.rename_run(run, "after")
-    with pytest.raises(registry.RegistryError, match="The disk is full"):
+    with pytest.raises(layout.RegistryError, match="The disk is full"):
         registry.set_notes(run, "notes")
-    assert snapshot(registry.runs_dir()) == before and registry.reload(run).name == "before"
+    assert snapshot(layout.runs_dir()) == before and registry.reload(run).name == "before"
 
 
 def test_a_full_disk_refuses_an_import_and_keeps_nothing(full_disk):
-    before = snapshot(registry.runs_dir())
+    before = snapshot(layout.runs_dir())
     with pytest.raises(importer.ImportRefused, match="upload.keras could not be imported. The disk is full"):
         importer.request_import(SHIPPED_MODEL.read_bytes(), "upload.keras")
-    assert snapshot(registry.runs_dir()) == before and jobs.all_jobs() == []
+    assert snapshot(layout.runs_dir()) == before and jobs.all_jobs() == []
 
 
 def test_a_full_disk_on_an_evaluation_request_is_a_message(monkeypatch):
@@ -383,13 +376,13 @@ def test_a_full_disk_on_an_evaluation_request_is_a_message(monkeypatch):
         ModelConfig(epochs=1),
         "finished",
         status_changes={"state": "finished"},
-        add_files=lambda folder: (folder / registry.MODEL_FILE).write_bytes(SHIPPED_MODEL.read_bytes()),
+        add_files=lambda folder: (folder / layout.MODEL_FILE).write_bytes(SHIPPED_MODEL.read_bytes()),
     )
-    before = snapshot(registry.runs_dir())
+    before = snapshot(layout.runs_dir())
     monkeypatch.setattr(Path, "write_text", disk_is_full)
     with pytest.raises(atomic_files.DiskFullError, match="The disk is full"):
         model_jobs.request_evaluation([run])
-    assert snapshot(registry.runs_dir()) == before
+    assert snapshot(layout.runs_dir()) == before
 
 
 def test_a_job_failing_on_a_full_disk_is_recorded_and_not_started_again(monkeypatch):
@@ -417,4 +410,4 @@ def test_a_job_failing_on_a_full_disk_is_recorded_and_not_started_again(monkeypa
     assert jobs.request("evaluate", run.id, stamp=stamp)["state"] == jobs.FAILED  # Not queued again.
     jobs.reap_dead(jobs.all_jobs())
     assert jobs.read("evaluate", run.id)["state"] == jobs.FAILED
-    assert no_temporary_files(registry.runs_dir())
+    assert no_temporary_files(layout.runs_dir())

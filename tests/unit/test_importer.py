@@ -10,9 +10,13 @@ import zipfile
 import numpy as np
 import pytest
 
-from core import compare, importer, job_main, jobs, registry, run_results, scheduler
-from core.data import load_mnist
-from core.inference import load_classifier
+from core.data.mnist import load_mnist
+from core.jobs import import_body
+from core.jobs import runner as job_main
+from core.queue import imports as importer
+from core.queue import jobs, scheduler
+from core.runs import compare, layout, registry, run_results
+from core.serving.inference import load_classifier
 from tests import tiny_models
 
 
@@ -67,24 +71,23 @@ def files(tmp_path_factory):
 
 
 def test_contract_model_is_imported_unchanged(files):
-    report = importer.import_model(files["contract"], "mine.keras", mnist=load_mnist())
+    report = import_body.import_model(files["contract"], "mine.keras", mnist=load_mnist())
     run = report.run
     assert run.name == "mine" and run.state == "finished"
     assert report.input_scale == "0-255" and report.wrapped_with == []
     assert report.scale_accuracy["0-255"] > 0.8 > report.scale_accuracy["[0, 1]"]
-    assert (run.path / registry.MODEL_FILE).read_bytes() == files["contract"]
+    assert (run.path / layout.MODEL_FILE).read_bytes() == files["contract"]
     info = compare.imported_info(registry.reload(run))
     assert info["parameters"] == report.parameters == 784 * 32 + 32 + 33 * 10
     assert run.description == "imported: Sequential: Dense 32, Dense 10"
     assert run_results.usable_model_path(run) is not None and run_results.read_evaluation(run) is None
     assert (
-        load_classifier(run.path / registry.LITE_MODEL_FILE).probabilities(load_mnist().x_test[0]).argmax()
-        == 7
+        load_classifier(run.path / layout.LITE_MODEL_FILE).probabilities(load_mnist().x_test[0]).argmax() == 7
     )
 
 
 def test_vector_input_unit_scale_logits_model_is_wrapped(files):
-    report = importer.import_model(
+    report = import_body.import_model(
         files["vector_logits"], "vector.keras", name="Vector net", mnist=load_mnist()
     )
     assert report.input_scale == "[0, 1]" and report.input_description == "784-value vector"
@@ -94,7 +97,7 @@ def test_vector_input_unit_scale_logits_model_is_wrapped(files):
         "Reshape(784,)",
         "Softmax",
     ]
-    classifier = load_classifier(report.run.path / registry.LITE_MODEL_FILE)  # The wrapped model.
+    classifier = load_classifier(report.run.path / layout.LITE_MODEL_FILE)  # The wrapped model.
     data = load_mnist()
     probabilities = classifier.probabilities_batch(data.x_test[:200])
     assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)
@@ -113,7 +116,7 @@ def test_vector_input_unit_scale_logits_model_is_wrapped(files):
 )
 def test_unusable_models_are_refused(files, runs_dir, name, message):
     with pytest.raises(importer.ImportRefused, match=message.replace("(", r"\(").replace(")", r"\)")):
-        importer.import_model(files[name], f"{name}.keras", mnist=load_mnist())
+        import_body.import_model(files[name], f"{name}.keras", mnist=load_mnist())
     assert not registry.list_runs(include_shipped=False)
 
 
@@ -147,7 +150,7 @@ def damaged_weights(good: bytes) -> bytes:
 )
 def test_bad_files_are_refused_with_a_message(files, runs_dir, make, message):
     with pytest.raises(importer.ImportRefused, match=message):
-        importer.import_model(make(files["contract"]), "upload.keras", mnist=load_mnist())
+        import_body.import_model(make(files["contract"]), "upload.keras", mnist=load_mnist())
     assert not registry.list_runs(include_shipped=False)
 
 
@@ -158,7 +161,7 @@ def test_the_server_queues_an_import_that_a_job_carries_out(files, monkeypatch):
     assert jobs.read("import", target)["state"] == jobs.QUEUED
     assert job_main.run_job("import", target) == 0
     report = jobs.read("import", target)["result"]
-    run = registry.open_run(registry.runs_dir() / report["run_id"])
+    run = registry.open_run(layout.runs_dir() / report["run_id"])
     assert run.name == report["name"] == "from the page" and report["input_scale"] == "[0, 1]"
     assert report["test_accuracy"] == run_results.read_evaluation(run)["accuracy"] > 0.8
     assert "784-value vector" in importer.summary(report)

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.data import load_mnist
-from core.inference import (
+from core.data.mnist import load_mnist
+from core.serving.inference import (
     LITE_MODEL_FILE,
     UNSURE_BELOW,
     ModelLoadError,
@@ -41,7 +41,7 @@ def export(keras, model, path: Path, named: bool = True) -> Path:
 
 @pytest.fixture(scope="module")
 def keras():
-    from core.device import configure_tensorflow
+    from core.jobs.device import configure_tensorflow
 
     configure_tensorflow()
     import keras
@@ -192,8 +192,8 @@ def test_the_server_side_never_imports_tensorflow():
     code = f"""
 import sys
 import numpy as np
-from core.inference import load_classifier, lite_is_fresh
-from core.saliency import METHODS, first_layer_weights, saliency_map
+from core.serving.inference import load_classifier, lite_is_fresh
+from core.serving.saliency import METHODS, first_layer_weights, saliency_map
 classifier = load_classifier({str(folder / LITE_MODEL_FILE)!r})
 digit = np.zeros((28, 28), np.float32)
 digit[6:22, 12:16] = 255

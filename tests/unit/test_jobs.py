@@ -12,10 +12,11 @@ import time
 
 import pytest
 
-from core import jobs, processes, registry, scheduler
-from core.config import ModelConfig
-from core.families.dense import DenseLayer
-from core.families.mlp import MLP
+from core.networks.config import ModelConfig
+from core.networks.families.base import DenseLayer
+from core.networks.families.mlp import MLP
+from core.queue import jobs, scheduler
+from core.runs import layout, processes, registry
 
 CONFIG = ModelConfig(
     network=MLP(hidden_layers=(DenseLayer(32),)), epochs=5, train_limit=2000, validation_size=1000
@@ -33,7 +34,7 @@ def runs_root(tmp_path, monkeypatch, job_processes):
 
 def finished_run(name: str) -> registry.RunRecord:
     run = registry.create_run(CONFIG, name)
-    (run.path / registry.MODEL_FILE).write_bytes(b"weights")
+    (run.path / layout.MODEL_FILE).write_bytes(b"weights")
     registry.update_status(run, {"state": "finished"})
     return registry.reload(run)
 

@@ -3,8 +3,9 @@ scheduler.submit_run enforces them whatever the page did."""
 
 import pytest
 
-from core import access, limits, registry, scheduler
-from core.config import PRESETS
+from core.networks.config import PRESETS
+from core.queue import scheduler
+from core.runs import access, limits, registry
 
 SEED = PRESETS["seed-mlp"].config  # 669,706 trainable parameters.
 ME = access.Who(owner=False, session="me")
@@ -98,7 +99,8 @@ def test_visitors_import_only_when_the_owner_allows_it(monkeypatch):
 
 
 def test_import_requests_are_refused_in_core_and_a_visitors_import_is_marked_theirs(monkeypatch, runs_root):
-    from core import importer, jobs
+    from core.queue import imports as importer
+    from core.queue import jobs
 
     with pytest.raises(importer.ImportRefused, match="Importing models is for the owner"):
         importer.request_import(b"not even read", "model.keras", who=ME)

@@ -4,8 +4,9 @@ longer than any setting is not read at all."""
 
 import pytest
 
-from core import designer, links
-from core.config import PRESETS, ConfigError
+from core.networks import designer
+from core.networks.config import PRESETS, ConfigError
+from core.ui import links
 
 SEED = designer.widget_values(PRESETS["seed-mlp"].config)
 

@@ -2,8 +2,10 @@
 
 import pytest
 
-from core import designer, explore, links
-from core.config import PRESETS, ConfigError
+from core.data import explore
+from core.networks import designer
+from core.networks.config import PRESETS, ConfigError
+from core.ui import links
 
 
 def test_settings_survive_the_url():

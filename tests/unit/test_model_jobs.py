@@ -9,9 +9,11 @@ import time
 
 import pytest
 
-from core import job_main, jobs, model_jobs, registry, run_results, scheduler
-from core.config import ModelConfig
-from core.data import load_mnist
+from core.data.mnist import load_mnist
+from core.jobs import runner as job_main
+from core.networks.config import ModelConfig
+from core.queue import jobs, model_jobs, scheduler
+from core.runs import layout, registry, run_results
 from tests import assert_labels_agree_but_for_near_ties, tiny_models
 
 
@@ -72,16 +74,16 @@ def test_a_stopped_run_is_evaluated_in_the_background_once(model):
 @pytest.mark.slow
 def test_a_run_with_only_a_checkpoint_gets_its_lite_model_from_a_job(model):
     run = tiny_models.finished_run(model, "died in epoch 3", state="failed")
-    os.rename(run.path / registry.MODEL_FILE, run.path / registry.CHECKPOINT_FILE)
+    os.rename(run.path / layout.MODEL_FILE, run.path / layout.CHECKPOINT_FILE)
     assert model_jobs.request_lite(run) == model_jobs.RUNNING
     assert wait_while_running(model_jobs.lite_state, run) == model_jobs.READY
-    assert (run.path / registry.LITE_MODEL_FILE).is_file()
-    assert jobs.read("convert", run.id)["result"] == {"source": registry.CHECKPOINT_FILE}
+    assert (run.path / layout.LITE_MODEL_FILE).is_file()
+    assert jobs.read("convert", run.id)["result"] == {"source": layout.CHECKPOINT_FILE}
 
 
 def test_failures_are_recorded_and_not_retried_until_the_model_changes(model):
     run = tiny_models.finished_run(model, "corrupt")
-    (run.path / registry.MODEL_FILE).write_bytes(b"PK\x03\x04 cut short")
+    (run.path / layout.MODEL_FILE).write_bytes(b"PK\x03\x04 cut short")
     assert model_jobs.evaluation_state(run) == model_jobs.NEEDED
     jobs.request("evaluate", run.id, model_jobs.model_stamp(run))
     assert job_main.run_job("evaluate", run.id) == 1  # In-process: the job's own code path.
@@ -89,7 +91,7 @@ def test_failures_are_recorded_and_not_retried_until_the_model_changes(model):
     error = model_jobs.failure("evaluate", run)
     assert error.startswith("The model file model.keras") and str(run.path) not in error
     assert model_jobs.request_evaluation([run]) == []
-    model.save(run.path / registry.MODEL_FILE)  # A new model file deserves a new try.
+    model.save(run.path / layout.MODEL_FILE)  # A new model file deserves a new try.
     assert model_jobs.evaluation_state(run) == model_jobs.NEEDED
     jobs.request("evaluate", run.id, model_jobs.model_stamp(run))
     assert job_main.run_job("evaluate", run.id) == 0
@@ -98,7 +100,7 @@ def test_failures_are_recorded_and_not_retried_until_the_model_changes(model):
 
 @pytest.mark.slow
 def test_robustness_scores_come_from_a_job_and_follow_the_lite_model(model):
-    from core import robustness
+    from core.data import robustness
 
     run = tiny_models.finished_run(model, "robust?")
     assert model_jobs.robustness_scores(run) is None
@@ -112,7 +114,7 @@ def test_robustness_scores_come_from_a_job_and_follow_the_lite_model(model):
     assert list(scores) == ["clean", *robustness.SUITES]
     assert 0.5 < scores["clean"] <= 1.0  # A small MLP, trained briefly, but far above chance.
     assert all(0.0 <= value <= 1.0 for value in scores.values())
-    lite = run.path / registry.LITE_MODEL_FILE
+    lite = run.path / layout.LITE_MODEL_FILE
     os.utime(lite, ns=(lite.stat().st_atime_ns, lite.stat().st_mtime_ns + 1_000_000))
     assert model_jobs.robustness_scores(registry.reload(run)) == scores  # Checked out again: same.
     with pytest.MonkeyPatch.context() as patch:  # Suites or preprocessing changed since: stale,

@@ -11,12 +11,12 @@ import keras
 import numpy as np
 import pytest
 
-from core import architecture
-from core.config import PRESETS, ModelConfig
-from core.families.cnn import ConvBlock
-from core.families.dense import DenseLayer
-from core.families.mlp import MLP
-from core.models import build_model, compile_model
+from core.jobs.models import build_model, compile_model
+from core.networks import architecture
+from core.networks.config import PRESETS, ModelConfig
+from core.networks.families.base import DenseLayer
+from core.networks.families.cnn import ConvBlock
+from core.networks.families.mlp import MLP
 from tests import network_changed
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -107,7 +107,7 @@ def test_architecture_mirrors_the_keras_model(name):
 
 def test_architecture_does_not_import_tensorflow():
     code = (
-        "import sys, core.architecture as a, core.config as c;"
+        "import sys, core.networks.architecture as a, core.networks.config as c;"
         "a.summary_rows(c.PRESETS['fast-cnn'].config);"
         "sys.exit(any(m in sys.modules for m in ('tensorflow', 'keras')))"
     )

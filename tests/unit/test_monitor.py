@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from core import charts, monitor
-from core.config import ModelConfig
-from core.registry import RunRecord
+from core.networks.config import ModelConfig
+from core.runs.registry import RunRecord
+from core.ui import charts, monitor
 
 
 def record(state, progress=None, **status):

@@ -14,9 +14,11 @@ import keras
 import numpy as np
 import pytest
 
-from core import device, registry
-from core.config import PRESETS, ConfigError, ModelConfig
-from core.data import load_mnist
+from core.data.mnist import load_mnist
+from core.jobs import device
+from core.networks.config import PRESETS, ConfigError, ModelConfig
+from core.queue import hardware
+from core.runs import layout, registry
 
 MIRRORED_RUN = """
 import sys
@@ -25,8 +27,9 @@ import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
-from core import device, registry, worker
-from core.config import PRESETS
+from core.jobs import device, worker
+from core.runs import registry
+from core.networks.config import PRESETS
 
 # The worker mirrors over the visible GPUs; here, over the two halves of the CPU.
 device.replica_devices = lambda: [d.name for d in tf.config.list_logical_devices("CPU")]
@@ -41,7 +44,7 @@ def test_a_run_mirrored_on_two_devices_trains_and_saves_a_model_that_predicts(tm
     monkeypatch.setenv("MNIST_RUNS_DIR", str(tmp_path))
     result = subprocess.run(
         [sys.executable, "-c", MIRRORED_RUN],
-        cwd=registry.PROJECT_ROOT,
+        cwd=layout.PROJECT_ROOT,
         capture_output=True,
         text=True,
         timeout=600,
@@ -50,27 +53,27 @@ def test_a_run_mirrored_on_two_devices_trains_and_saves_a_model_that_predicts(tm
     run = registry.open_run(tmp_path / result.stdout.split()[-1])
     assert run.state == "finished", run.status.get("error")
     assert run.status["replicas"] == 2
-    epochs = [json.loads(line) for line in (run.path / registry.METRICS_FILE).read_text().splitlines()]
+    epochs = [json.loads(line) for line in (run.path / layout.METRICS_FILE).read_text().splitlines()]
     assert [p["epoch"] for p in epochs if p["kind"] == "epoch"] == [1]
     # A global batch of 128 digits, split across the replicas: 1,000 digits make 8 steps.
     assert epochs[-1]["step"] == 8
 
-    model = keras.saving.load_model(run.path / registry.MODEL_FILE, safe_mode=True)
+    model = keras.saving.load_model(run.path / layout.MODEL_FILE, safe_mode=True)
     data = load_mnist()
     probabilities = model.predict(data.x_test[:500, :, :, None], verbose=0)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-4)
     assert (probabilities.argmax(axis=1) == data.y_test[:500]).mean() > 0.3  # Chance is 0.1.
-    assert (run.path / registry.LITE_MODEL_FILE).is_file()
+    assert (run.path / layout.LITE_MODEL_FILE).is_file()
 
 
 def test_the_devices_setting_picks_the_gpus():
     gpus = ["GPU:0", "GPU:1", "GPU:2"]
-    assert device.chosen_gpus(gpus, "all") == gpus
-    assert device.chosen_gpus(gpus, "one") == ["GPU:0"]
-    assert device.chosen_gpus(gpus, "cpu") == []
-    assert device.describe_devices(["NVIDIA H200"] * 2, 16, "2.21.0").label == "2 GPUs: NVIDIA H200"
-    assert device.describe_devices(["NVIDIA H200"] * 2, 16, "2.21.0", "one").label == "GPU: NVIDIA H200"
-    assert device.describe_devices(["NVIDIA H200"] * 2, 16, "2.21.0", "cpu").label == "CPU (16 cores)"
+    assert hardware.chosen_gpus(gpus, "all") == gpus
+    assert hardware.chosen_gpus(gpus, "one") == ["GPU:0"]
+    assert hardware.chosen_gpus(gpus, "cpu") == []
+    assert hardware.describe_devices(["NVIDIA H200"] * 2, 16, "2.21.0").label == "2 GPUs: NVIDIA H200"
+    assert hardware.describe_devices(["NVIDIA H200"] * 2, 16, "2.21.0", "one").label == "GPU: NVIDIA H200"
+    assert hardware.describe_devices(["NVIDIA H200"] * 2, 16, "2.21.0", "cpu").label == "CPU (16 cores)"
 
 
 @pytest.mark.parametrize(("devices", "visible"), [("all", None), ("one", ["GPU:0"]), ("cpu", [])])

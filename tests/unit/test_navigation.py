@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from core import navigation, session_keys
+from core.ui import navigation, session_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -3,14 +3,14 @@ address turned into a link), in Plotly labels (no `<a href>`), and never two sam
 
 import re
 
-from core import widgets
+from core.ui import messages
 from tests import as_read
 
 NAME = "![b](http://host/x.png) [t](www.host.org) a@b.co :red[x] # <a href='http://h'>c</a>"
 
 
 def test_markdown_gets_every_mark_escaped_and_no_address_left_whole():
-    shown = widgets.plain(NAME)
+    shown = messages.plain(NAME)
     assert as_read(shown) == NAME
     assert re.search(r"(?<!\\)[!\[\]()#<>*_`]", shown) is None  # Every mark escaped.
     for address in ("http://", "www.", "a@b"):
@@ -19,11 +19,11 @@ def test_markdown_gets_every_mark_escaped_and_no_address_left_whole():
 
 def test_figure_labels_show_tags_as_text():
     assert (
-        widgets.figure_text("<a href='http://h'>c</a> & co")
+        messages.figure_text("<a href='http://h'>c</a> & co")
         == "&lt;a href='http://h'&gt;c&lt;/a&gt; &amp; co"
     )
 
 
 def test_picker_labels_shared_by_two_runs_get_their_ids():
-    labels = widgets.distinct({"run-1": "mine · MLP", "run-2": "mine · MLP", "run-3": "other · MLP"})
+    labels = messages.distinct({"run-1": "mine · MLP", "run-2": "mine · MLP", "run-3": "other · MLP"})
     assert labels == {"run-1": "mine · MLP · run-1", "run-2": "mine · MLP · run-2", "run-3": "other · MLP"}

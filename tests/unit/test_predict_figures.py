@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from core import charts, pictures
+from core.ui import charts, pictures
 
 
 def test_probability_bars_highlight_the_prediction():

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from core import atomic_files, prediction, registry, run_results
-from core.config import PRESETS
-from core.preprocess import ImageError
+from core.data.uploads import ImageError
+from core.networks.config import PRESETS
+from core.runs import atomic_files, layout, registry, run_results
+from core.serving import prediction
 
 
 @pytest.fixture
@@ -29,17 +30,17 @@ def make_run(name, state, files=(), accuracy=None):
 
 def test_pickable_models_and_labels(runs_dir, tmp_path):
     make_run("no weights", "failed")
-    make_run("crashed late", "failed", [registry.CHECKPOINT_FILE])
-    make_run("still training", "running", [registry.CHECKPOINT_FILE])
-    make_run("stopped", "stopped", [registry.MODEL_FILE])
-    make_run("done", "finished", [registry.MODEL_FILE, registry.CHECKPOINT_FILE], accuracy=0.9912)
+    make_run("crashed late", "failed", [layout.CHECKPOINT_FILE])
+    make_run("still training", "running", [layout.CHECKPOINT_FILE])
+    make_run("stopped", "stopped", [layout.MODEL_FILE])
+    make_run("done", "finished", [layout.MODEL_FILE, layout.CHECKPOINT_FILE], accuracy=0.9912)
     (runs_dir / "broken").mkdir()
     shipped_dir = tmp_path / "shipped" / "first-launch"
     shipped_dir.mkdir(parents=True)
-    atomic_files.write_json(shipped_dir / registry.CONFIG_FILE, PRESETS["fast-cnn"].config.to_dict())
-    atomic_files.write_json(shipped_dir / registry.META_FILE, {"name": "First-launch CNN"})
-    atomic_files.write_json(shipped_dir / registry.EVALUATION_FILE, {"accuracy": 0.9901})
-    (shipped_dir / registry.MODEL_FILE).write_bytes(b"weights")
+    atomic_files.write_json(shipped_dir / layout.CONFIG_FILE, PRESETS["fast-cnn"].config.to_dict())
+    atomic_files.write_json(shipped_dir / layout.META_FILE, {"name": "First-launch CNN"})
+    atomic_files.write_json(shipped_dir / layout.EVALUATION_FILE, {"accuracy": 0.9901})
+    (shipped_dir / layout.MODEL_FILE).write_bytes(b"weights")
     shipped = registry.open_run(shipped_dir, shipped=True)
 
     choices = prediction.model_choices([*registry.list_runs(include_shipped=False), shipped])
@@ -56,11 +57,11 @@ def test_pickable_models_and_labels(runs_dir, tmp_path):
     assert choices[1].label.endswith("finished · 99.12% test accuracy")
     assert (
         choices[1].run.name == "done"
-        and run_results.usable_model_path(choices[1].run).name == registry.MODEL_FILE
+        and run_results.usable_model_path(choices[1].run).name == layout.MODEL_FILE
     )
     assert choices[2].label.endswith("stopped · not tested")
     assert choices[3].label.endswith("failed, last checkpoint · not tested")
-    assert run_results.usable_model_path(choices[3].run).name == registry.CHECKPOINT_FILE
+    assert run_results.usable_model_path(choices[3].run).name == layout.CHECKPOINT_FILE
 
 
 def test_no_models(runs_dir):

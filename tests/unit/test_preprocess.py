@@ -1,4 +1,4 @@
-"""core.preprocess: uploads and drawings become MNIST-style 28x28 digits.
+"""core.data.preprocess: uploads and drawings become MNIST-style 28x28 digits.
 
 Tolerances are on the 0-255 scale. For reference, moving one of these
 synthetic digits by a single pixel changes it by a mean absolute difference
@@ -16,14 +16,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from core import preprocess
-from core.preprocess import (
-    ImageError,
-    Preprocessed,
-    decode_upload,
-    model_input,
-    to_mnist,
-)
+from core.data import ink, preprocess
+from core.data.preprocess import Preprocessed, model_input, to_mnist
+from core.data.uploads import ImageError, decode_upload
 
 SAME = 2.0  # MAD for inputs that differ only by position, size, format or polarity.
 
@@ -630,8 +625,12 @@ def test_a_drawing_skips_the_photo_work_and_comes_out_the_same(name, monkeypatch
     without measuring the paper, the polarity or specks, which is what makes strokes cheap."""
     drawing = digit(name, pen=24, offset=(-30, 20))
     full = to_mnist(drawing).pixels
-    for photo_only in ("_background", "_ink_and_polarity", "_without_specks"):
-        monkeypatch.setattr(preprocess, photo_only, lambda *args, step=photo_only: pytest.fail(f"{step} ran"))
+    for module, photo_only in (
+        (ink, "_background"),
+        (preprocess, "ink_and_polarity"),
+        (ink, "_without_specks"),
+    ):
+        monkeypatch.setattr(module, photo_only, lambda *args, step=photo_only: pytest.fail(f"{step} ran"))
     drawn = to_mnist(drawing, drawn=True)
     assert not drawn.inverted
     np.testing.assert_array_equal(drawn.pixels, full)

@@ -3,8 +3,9 @@ every visitor run waiting or training together; the estimate calibrated on this 
 
 from dataclasses import replace
 
-from core import access, architecture, limits, registry
-from core.config import PRESETS
+from core.networks import architecture
+from core.networks.config import PRESETS
+from core.runs import access, limits, registry
 
 SEED = PRESETS["seed-mlp"].config
 FAST_CNN = PRESETS["fast-cnn"].config

@@ -9,11 +9,11 @@ import time
 
 import pytest
 
-from core import atomic_files, processes, reconcile, registry, run_results
-from core.config import ModelConfig
-from core.families.dense import DenseLayer
-from core.families.mlp import MLP
-from core.registry import RegistryError
+from core.networks.config import ModelConfig
+from core.networks.families.base import DenseLayer
+from core.networks.families.mlp import MLP
+from core.runs import atomic_files, layout, processes, reconcile, registry, run_results
+from core.runs.layout import RegistryError
 
 CONFIG = ModelConfig(
     network=MLP(hidden_layers=(DenseLayer(32),)), epochs=2, train_limit=2000, validation_size=1000
@@ -85,7 +85,7 @@ def test_torn_last_metrics_line_is_ignored():
     run = registry.create_run(CONFIG)
     records = [{"kind": "batch", "epoch": 0.5}, {"kind": "epoch", "epoch": 1}]
     run_results.append_metrics(run, records)
-    with open(run.path / registry.METRICS_FILE, "a") as handle:
+    with open(run.path / layout.METRICS_FILE, "a") as handle:
         handle.write('{"kind": "batch", "epo')
     assert run_results.read_metrics(run) == records
 
@@ -211,5 +211,5 @@ def test_reconcile_leaves_a_live_worker_alone():
 def test_read_log_returns_the_end_of_the_log():
     run = registry.create_run(CONFIG)
     assert run_results.read_log(run) == ""
-    (run.path / registry.LOG_FILE).write_text("start\n" + "x" * 100 + "\nTraceback: boom\n")
+    (run.path / layout.LOG_FILE).write_text("start\n" + "x" * 100 + "\nTraceback: boom\n")
     assert run_results.read_log(run, max_chars=16) == "Traceback: boom\n"

@@ -3,7 +3,8 @@ reveal the run epoch by epoch, ending on every recorded point, on axes fixed to 
 
 import numpy as np
 
-from core import charts, registry, replay, run_results
+from core.runs import registry, run_results
+from core.ui import charts, replay
 
 
 def shipped_metrics() -> list[dict]:

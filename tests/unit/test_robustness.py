@@ -10,9 +10,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core import model_jobs, prediction, registry, robustness
-from core.data import load_mnist
-from core.preprocess import to_mnist
+from core.data import robustness
+from core.data.mnist import load_mnist
+from core.data.preprocess import to_mnist
+from core.queue import model_jobs
+from core.runs import layout, registry
+from core.serving import prediction
 
 # 1,500 digits: the one-point margin is 15 digits, and redrawing changes the answer's correctness
 # for 3 of them (2 lost, 1 gained: 99.40% -> 99.33%), a standard error near 0.12 points, so a real
@@ -26,11 +29,9 @@ def shipped_model_path():
     """The shipped model's LiteRT file: what the predict page answers with."""
     shipped = [run for run in registry.list_runs(include_shipped=True) if run.shipped]
     paths = [
-        run.path / registry.LITE_MODEL_FILE
-        for run in shipped
-        if (run.path / registry.LITE_MODEL_FILE).is_file()
+        run.path / layout.LITE_MODEL_FILE for run in shipped if (run.path / layout.LITE_MODEL_FILE).is_file()
     ]
-    assert paths, f"no shipped model with a LiteRT file under {registry.SHIPPED_MODELS_DIR}"
+    assert paths, f"no shipped model with a LiteRT file under {layout.SHIPPED_MODELS_DIR}"
     return paths[0]
 
 
@@ -55,7 +56,7 @@ def preprocessed(drawing: np.ndarray) -> np.ndarray:
 
 def accuracies(model_path, count: int = DIGITS, seed: int = 0) -> tuple[float, float]:
     """(accuracy on the original 28x28 digits, accuracy after drawing + preprocessing)."""
-    from core.inference import load_classifier
+    from core.serving.inference import load_classifier
 
     classifier = load_classifier(model_path)
     data = load_mnist()
@@ -92,14 +93,14 @@ def test_drawn_digits_are_not_blank_and_not_mistaken_for_inverted():
         assert np.abs(redrawn.pixels - digit.astype(np.float32)).mean() < 20
 
 
-# --- The robustness suites (core/robustness.py): 300 digits each, 2,700 pictures, ~15 s ---------
+# --- The robustness suites (core/data/robustness.py): 300 digits each, 2,700 pictures, ~15 s ---------
 
 GATED = [suite for suite in robustness.SUITES.values() if suite.gated]
 
 
 @pytest.fixture(scope="module")
 def shipped_classifier():
-    from core.inference import load_classifier
+    from core.serving.inference import load_classifier
 
     return load_classifier(shipped_model_path())
 

@@ -7,9 +7,10 @@ import re
 import numpy as np
 import pytest
 
-from core import pictures, saliency
-from core.data import load_mnist
-from core.inference import FIRST_LAYER_FILE, LITE_MODEL_FILE, load_classifier
+from core.data.mnist import load_mnist
+from core.serving import saliency
+from core.serving.inference import FIRST_LAYER_FILE, LITE_MODEL_FILE, load_classifier
+from core.ui import pictures
 from tests import tiny_models
 from tests.lite_models import lite_classifier, shipped_model_folder
 

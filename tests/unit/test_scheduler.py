@@ -1,6 +1,6 @@
 """The scheduler: one run at a time, never twice, and never stalled by a dead worker.
 
-Workers here are real `core.job_main train` processes, killed long before they finish importing
+Workers here are real `core.jobs.runner train` processes, killed long before they finish importing
 TensorFlow: the scheduler only needs them to exist.
 """
 
@@ -11,10 +11,11 @@ import time
 
 import pytest
 
-from core import jobs, processes, registry, scheduler
-from core.config import ModelConfig
-from core.families.dense import DenseLayer
-from core.families.mlp import MLP
+from core.networks.config import ModelConfig
+from core.networks.families.base import DenseLayer
+from core.networks.families.mlp import MLP
+from core.queue import jobs, scheduler
+from core.runs import processes, registry
 
 CONFIG = ModelConfig(
     network=MLP(hidden_layers=(DenseLayer(32),)), epochs=5, train_limit=2000, validation_size=1000

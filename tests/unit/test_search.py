@@ -16,10 +16,13 @@ import time
 import optuna
 import pytest
 
-from core import access, families, jobs, limits, registry, run_results, scheduler, search
-from core.config import PRESETS
-from core.families.base import ConfigError
-from core.search_space import default_space, parse_space, read_space, sample
+from core.jobs import search_command
+from core.networks.config import FAMILIES, PRESETS
+from core.networks.families.base import ConfigError
+from core.queue import jobs, scheduler, searches
+from core.runs import access, layout, limits, registry, run_results
+from core.search import studies
+from core.search.space import default_space, parse_space, read_space, sample
 
 BASE = PRESETS["fast-cnn"].config
 TINY_SPACE = {
@@ -55,15 +58,15 @@ def space_file(tmp_path):
     return path
 
 
-def search_command(runs_root, study, *options):
+def cli_command(runs_root, study, *options):
     """`python -m core.search` as a person types it."""
     return [sys.executable, "-m", "core.search", "--study", study, "--runs-dir", str(runs_root), *options]
 
 
 def run_search(runs_root, study, *options) -> subprocess.CompletedProcess:
     result = subprocess.run(
-        search_command(runs_root, study, *options),
-        cwd=registry.PROJECT_ROOT,
+        cli_command(runs_root, study, *options),
+        cwd=layout.PROJECT_ROOT,
         capture_output=True,
         text=True,
         timeout=WORKER_TIMEOUT,
@@ -73,7 +76,7 @@ def run_search(runs_root, study, *options) -> subprocess.CompletedProcess:
 
 
 def runs_by_trial(study: str) -> dict[int, registry.RunRecord]:
-    return {run.meta["search"]["trial"]: run for run in search.trial_runs(study)}
+    return {run.meta["search"]["trial"]: run for run in studies.trial_runs(study)}
 
 
 def last_validation_accuracy(run) -> float:
@@ -84,16 +87,16 @@ def asked_by(trial):
     return lambda name, bounds: bounds.suggest(trial, name)
 
 
-@pytest.mark.parametrize("family", sorted(families.FAMILIES))
+@pytest.mark.parametrize("family", sorted(FAMILIES))
 def test_every_family_can_be_searched(family):
     import keras
 
-    from core.models import build_model
+    from core.jobs.models import build_model
 
-    base = BASE.with_changes(network=families.FAMILIES[family].network())
+    base = BASE.with_changes(network=FAMILIES[family].network())
     space = default_space(base)
     assert parse_space(json.loads(json.dumps(space.to_dict())), base) == space  # What a file says.
-    group = families.FAMILIES[family].groups[0]
+    group = FAMILIES[family].groups[0]
     assert group.count[0] <= space.network[group.name]["count"].low
     assert space.network[group.name]["count"].high <= group.count[1]
     assert space.training["learning_rate"].log and space.training["augment"].choices == (False, True)
@@ -172,8 +175,8 @@ def test_a_tiny_search_ends_with_three_runs_and_a_best_trial(runs_root, space_fi
     # Trials that learned nothing in one epoch can tie at chance level: any of the tied is right.
     assert accuracies[best] == max(accuracies.values())
     assert reported[1] == f"{accuracies[best]:.4f}"
-    assert (runs_root / search.STORAGE_FILE).is_file()  # The default storage.
-    best_run = search.best_run(search.load_study("tiny"))
+    assert (runs_root / studies.STORAGE_FILE).is_file()  # The default storage.
+    best_run = studies.best_run(studies.load_study("tiny"))
     assert best_run is not None and best_run.id == runs[best].id  # What the page trains longer or saves.
 
 
@@ -188,11 +191,11 @@ def test_a_wall_time_budget_starts_no_trial_after_it(runs_root, space_file):
 @pytest.mark.slow
 def test_the_pruner_stops_a_trial_that_falls_behind(tmp_path, space_file):
     storage = f"sqlite:///{tmp_path / 'study.db'}"
-    settings = search.new_settings(epochs=2, train_limit=2000, space_file=space_file)
-    study = search.open_study("pruned", storage, pruner=optuna.pruners.MedianPruner(n_startup_trials=1))
+    settings = studies.new_settings(epochs=2, train_limit=2000, space_file=space_file)
+    study = studies.open_study("pruned", storage, pruner=optuna.pruners.MedianPruner(n_startup_trials=1))
     study.enqueue_trial({"hidden_layers.1.units": 64, "optimizer": "adam", "learning_rate": 0.005})
     study.enqueue_trial({"hidden_layers.1.units": 16, "optimizer": "sgd", "learning_rate": 1e-5})
-    search.run_trials(study, settings, 2)
+    search_command.run_trials(study, settings, 2)
 
     good, bad = study.trials
     assert (good.state, bad.state) == (TrialState.COMPLETE, TrialState.PRUNED)
@@ -202,7 +205,7 @@ def test_the_pruner_stops_a_trial_that_falls_behind(tmp_path, space_file):
         runs[1].state == "stopped" and runs[1].status["stop_reason"] == "pruned by the search after epoch 1"
     )
     assert len([r for r in run_results.read_metrics(runs[1]) if r["kind"] == "epoch"]) == 1
-    assert (runs[1].path / registry.MODEL_FILE).is_file()
+    assert (runs[1].path / layout.MODEL_FILE).is_file()
     assert runs[0].state == "finished" and runs[0].progress["epochs_completed"] == 2
 
 
@@ -221,15 +224,15 @@ def test_stop_and_resume_keep_the_study_trials(runs_root, tmp_path, space_file):
     storage = f"sqlite:///{tmp_path / 'study.db'}"
     options = ("--trials", "20", "--epochs", "1", "--train-limit", "2000", "--space", str(space_file))
     worker = subprocess.Popen(
-        search_command(runs_root, "paused", "--storage", storage, *options),
-        cwd=registry.PROJECT_ROOT,
+        cli_command(runs_root, "paused", "--storage", storage, *options),
+        cwd=layout.PROJECT_ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
     )
     try:
         study = wait_for(lambda: _study_with_finished_trial("paused", storage), WORKER_TIMEOUT)
-        search.request_stop(study)
+        studies.request_stop(study)
         output, _ = worker.communicate(timeout=WORKER_TIMEOUT)
     finally:
         worker.kill()
@@ -240,7 +243,7 @@ def test_stop_and_resume_keep_the_study_trials(runs_root, tmp_path, space_file):
 
     # Resuming needs only the study and its storage: it keeps the settings and every trial.
     run_search(runs_root, "paused", "--storage", storage, "--trials", "1")
-    resumed = search.open_study("paused", storage)
+    resumed = studies.open_study("paused", storage)
     assert {t.number: t.state for t in resumed.get_trials()[: len(stopped)]} == stopped
     assert [t.number for t in resumed.get_trials()] == list(range(len(stopped) + 1))
     assert resumed.trials[-1].state == TrialState.COMPLETE
@@ -249,7 +252,7 @@ def test_stop_and_resume_keep_the_study_trials(runs_root, tmp_path, space_file):
 
 def _study_with_finished_trial(name, storage):
     try:
-        study = search.open_study(name, storage)
+        study = studies.open_study(name, storage)
     except Exception:  # Created by the worker a moment later.
         return None
     return study if study.get_trials(states=(TrialState.COMPLETE,)) else None
@@ -257,30 +260,30 @@ def _study_with_finished_trial(name, storage):
 
 def test_a_worker_joining_a_study_cannot_change_its_settings(tmp_path, space_file):
     storage = f"sqlite:///{tmp_path / 'study.db'}"
-    study = search.open_study("fixed", storage)
-    first = search.new_settings(epochs=1, train_limit=2000, space_file=space_file)
-    assert search.study_settings(study, first, {"epochs", "space"}) == first
-    assert search.study_settings(study, search.new_settings(), set()) == first  # Joined as is.
+    study = studies.open_study("fixed", storage)
+    first = studies.new_settings(epochs=1, train_limit=2000, space_file=space_file)
+    assert studies.study_settings(study, first, {"epochs", "space"}) == first
+    assert studies.study_settings(study, studies.new_settings(), set()) == first  # Joined as is.
     with pytest.raises(ConfigError, match="epochs: differs from study 'fixed'"):
-        search.study_settings(study, search.new_settings(epochs=3, train_limit=2000), {"epochs"})
+        studies.study_settings(study, studies.new_settings(epochs=3, train_limit=2000), {"epochs"})
 
 
 def two_workers_share_one_study(runs_root, storage, space_file):
     """Two worker processes on one study, two trials each: four distinct trials, none run twice."""
     options = ("--trials", "2", "--epochs", "1", "--train-limit", "2000", "--space", str(space_file))
-    command = search_command(runs_root, "shared", "--storage", storage, *options)
+    command = cli_command(runs_root, "shared", "--storage", storage, *options)
     workers = [
-        subprocess.Popen(command, cwd=registry.PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        subprocess.Popen(command, cwd=layout.PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         for _ in range(2)
     ]
     for worker in workers:
         _, errors = worker.communicate(timeout=WORKER_TIMEOUT)
         assert worker.returncode == 0, errors.decode()[-3000:]
-    trials = search.open_study("shared", storage).get_trials()
+    trials = studies.open_study("shared", storage).get_trials()
     assert [trial.number for trial in trials] == [0, 1, 2, 3]
     assert all(trial.state == TrialState.COMPLETE for trial in trials)
     runs = runs_by_trial("shared")
-    assert sorted(runs) == [0, 1, 2, 3] and len(search.trial_runs("shared")) == 4
+    assert sorted(runs) == [0, 1, 2, 3] and len(studies.trial_runs("shared")) == 4
     assert {trial.user_attrs["run"] for trial in trials} == {run.id for run in runs.values()}
     # Both workers took trials: each run records the process that trained it.
     assert len({run.status["pid"] for run in runs.values()}) == 2
@@ -349,13 +352,13 @@ def test_a_search_job_never_trains_beside_another_training(monkeypatch, job_proc
 @pytest.mark.slow
 def test_the_dashboard_search_job_runs_the_trials_asked_for(monkeypatch, space_file):
     monkeypatch.setattr(scheduler, "tick", lambda: None)  # Queue the job; this test runs its body.
-    settings = search.new_settings(epochs=1, train_limit=2000, space_file=space_file)
-    job = search.request_search("from-page", settings, 2, access.OWNER)
-    assert job["state"] == jobs.QUEUED and search.study_names() == ["from-page"]
+    settings = studies.new_settings(epochs=1, train_limit=2000, space_file=space_file)
+    job = searches.request_search("from-page", settings, 2, access.OWNER)
+    assert job["state"] == jobs.QUEUED and studies.study_names() == ["from-page"]
 
-    result = search.search_job("from-page")
+    result = search_command.search_job("from-page")
     runs = runs_by_trial("from-page")
-    assert sorted(runs) == [0, 1] and result == {"best": search.best_line(search.load_study("from-page"))}
+    assert sorted(runs) == [0, 1] and result == {"best": studies.best_line(studies.load_study("from-page"))}
     assert all(run.status["launcher"] == "search" and run.state == "finished" for run in runs.values())
 
 
@@ -373,7 +376,7 @@ class AlwaysPrune:
 
 
 def test_pruning_reports_every_epoch_and_never_ends_the_last_one():
-    from core.callbacks import SearchPruning, StopRequested
+    from core.jobs.callbacks import SearchPruning, StopRequested
 
     trial = AlwaysPrune()
     last_epoch_only = SearchPruning(trial)
@@ -389,11 +392,11 @@ def test_pruning_reports_every_epoch_and_never_ends_the_last_one():
 
 
 def test_only_the_owner_or_the_visitor_who_started_a_study_may_stop_it(tmp_path):
-    study = search.open_study("theirs", f"sqlite:///{tmp_path / 'study.db'}")
-    study.set_user_attr(search.STARTED_BY_ATTR, "visitor-a")
+    study = studies.open_study("theirs", f"sqlite:///{tmp_path / 'study.db'}")
+    study.set_user_attr(studies.STARTED_BY_ATTR, "visitor-a")
     with pytest.raises(limits.Refused, match="started by someone else"):
-        search.request_stop(study, access.Who(owner=False, session="visitor-b"))
-    assert search.STOP_ATTR not in study.user_attrs
-    search.request_stop(study, access.Who(owner=False, session="visitor-a"))
-    search.request_stop(study, access.OWNER)
-    assert study.user_attrs[search.STOP_ATTR]
+        studies.request_stop(study, access.Who(owner=False, session="visitor-b"))
+    assert studies.STOP_ATTR not in study.user_attrs
+    studies.request_stop(study, access.Who(owner=False, session="visitor-a"))
+    studies.request_stop(study, access.OWNER)
+    assert study.user_attrs[studies.STOP_ATTR]

@@ -5,15 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core import registry
-from core.convert import first_layer_weights as keras_first_layer
-from core.convert import load_keras_model
-from core.data import load_mnist
-from core.inference import LITE_MODEL_FILE, lite_is_fresh, load_classifier
-from core.saliency import first_layer_weights
+from core.data.mnist import load_mnist
+from core.jobs.convert import first_layer_weights as keras_first_layer
+from core.jobs.convert import load_keras_model
+from core.runs.layout import MODEL_FILE
+from core.serving.inference import LITE_MODEL_FILE, lite_is_fresh, load_classifier
+from core.serving.saliency import first_layer_weights
 from tests.lite_models import shipped_model_folder
 
-# The conversion check's bound (core/convert.py): LiteRT and Keras kernels round differently.
+# The conversion check's bound (core/jobs/convert.py): LiteRT and Keras kernels round differently.
 TOLERANCE = 1e-4
 
 
@@ -24,7 +24,7 @@ def folder():
 
 @pytest.fixture(scope="module")
 def keras_model(folder):
-    return load_keras_model(folder / registry.MODEL_FILE)
+    return load_keras_model(folder / MODEL_FILE)
 
 
 def test_litert_agrees_with_keras_on_all_10000_test_digits(folder, keras_model):
@@ -41,7 +41,7 @@ def test_litert_agrees_with_keras_on_all_10000_test_digits(folder, keras_model):
 
 def test_its_litert_files_are_fresh_and_hold_the_first_layer(folder, keras_model):
     assert lite_is_fresh(folder), (
-        "models/<id>/model.tflite is stale: regenerate it with core.convert.write_lite_files"
+        "models/<id>/model.tflite is stale: regenerate it with core.jobs.convert.write_lite_files"
     )
     stored, computed = first_layer_weights(folder), keras_first_layer(keras_model)
     for field in ("kind", "layer_name", "description"):

@@ -4,9 +4,9 @@ import keras
 import numpy as np
 import pytest
 
-from core import registry, run_results
-from core.config import PRESETS
-from core.data import load_mnist
+from core.data.mnist import load_mnist
+from core.networks.config import PRESETS
+from core.runs import layout, registry, run_results
 from tests import assert_labels_agree_but_for_near_ties
 
 
@@ -19,7 +19,7 @@ def shipped():
 def test_it_is_listed_read_only_and_cannot_be_deleted(shipped):
     assert shipped.state == "finished" and shipped.read_only
     assert shipped.config == PRESETS["fast-cnn"].config
-    with pytest.raises(registry.RegistryError):
+    with pytest.raises(layout.RegistryError):
         registry.delete_run(shipped)
     assert run_results.usable_model_path(shipped).is_file()
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from core import access, limits, registry, user_presets
-from core.config import PRESETS, ConfigError
+from core.networks.config import PRESETS, ConfigError
+from core.runs import access, layout, limits, user_presets
 
 CONFIG = PRESETS["fast-cnn"].config.with_changes(epochs=12)
 
@@ -31,12 +31,12 @@ def test_visitors_and_bad_names_are_refused_and_nothing_is_written():
         user_presets.save_preset("mine", CONFIG, "", access.Who(owner=False, session="v"))
     with pytest.raises(ConfigError, match="1 to 60 characters"):
         user_presets.save_preset("   ", CONFIG, "", access.OWNER)
-    assert not (registry.runs_dir() / user_presets.PRESETS_FILE).exists()
+    assert not (layout.runs_dir() / user_presets.PRESETS_FILE).exists()
 
 
 def test_damaged_entries_are_left_out():
     user_presets.save_preset("good", CONFIG, "", access.OWNER)
-    path = registry.runs_dir() / user_presets.PRESETS_FILE
+    path = layout.runs_dir() / user_presets.PRESETS_FILE
     stored = json.loads(path.read_text())
     stored.update(
         {

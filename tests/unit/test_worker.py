@@ -14,12 +14,14 @@ import keras
 import numpy as np
 import pytest
 
-from core import callbacks, inference, reconcile, registry, run_results, worker
-from core.config import ModelConfig
-from core.data import load_mnist
-from core.families.dense import DenseLayer
-from core.families.mlp import MLP
-from core.models import STEPS_PER_EXECUTION, build_model, compile_model
+from core.data.mnist import load_mnist
+from core.jobs import callbacks, worker
+from core.jobs.models import STEPS_PER_EXECUTION, build_model, compile_model
+from core.networks.config import ModelConfig
+from core.networks.families.base import DenseLayer
+from core.networks.families.mlp import MLP
+from core.runs import layout, reconcile, registry, run_results
+from core.serving import inference
 from tests import assert_labels_agree_but_for_near_ties, train_command
 
 TINY = ModelConfig(
@@ -44,10 +46,10 @@ def test_digits():
 
 
 def start_worker(run: registry.RunRecord) -> subprocess.Popen:
-    with open(run.path / registry.LOG_FILE, "ab") as log:
+    with open(run.path / layout.LOG_FILE, "ab") as log:
         return subprocess.Popen(
-            [sys.executable, "-m", "core.job_main", "train", run.id],  # As the scheduler starts it.
-            cwd=registry.PROJECT_ROOT,
+            [sys.executable, "-m", "core.jobs", "train", run.id],  # As the scheduler starts it.
+            cwd=layout.PROJECT_ROOT,
             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -136,7 +138,7 @@ def test_model_evaluation_and_predictions_are_saved(twin_runs, test_digits):
 def test_the_worker_leaves_a_lite_model_for_the_server(twin_runs, test_digits):
     run = twin_runs[0]
     assert inference.lite_is_fresh(run.path)
-    lite = inference.load_classifier(run.path / registry.LITE_MODEL_FILE).probabilities_batch(
+    lite = inference.load_classifier(run.path / layout.LITE_MODEL_FILE).probabilities_batch(
         test_digits[0][:50, ..., 0]
     )
     keras_probabilities = keras.saving.load_model(run.path / "model.keras").predict(
@@ -203,7 +205,7 @@ def test_stop_during_validation_aborts_it():
 
         def on_test_batch_end(self, batch, logs=None):
             self.validation_batches += 1
-            (run.path / registry.STOP_FILE).touch()
+            (run.path / layout.STOP_FILE).touch()
 
     stopper = StopDuringValidation()
     monitor = worker.RunMonitor(run, batch_size=64)
@@ -235,7 +237,7 @@ def test_command_line_training_writes_a_listed_run(module_runs_root):
             "--name",
             "from the shell",
         ),
-        cwd=registry.PROJECT_ROOT,
+        cwd=layout.PROJECT_ROOT,
         capture_output=True,
         text=True,
         timeout=WORKER_TIMEOUT,
@@ -244,7 +246,7 @@ def test_command_line_training_writes_a_listed_run(module_runs_root):
     assert "epoch 1/1" in result.stdout and "test accuracy" in result.stdout
     run = next(run for run in registry.list_runs() if run.name == "from the shell")
     assert run.state == "finished" and run.status["launcher"] == "cli"
-    assert "epoch 1/1" in (run.path / registry.LOG_FILE).read_text()
+    assert "epoch 1/1" in (run.path / layout.LOG_FILE).read_text()
 
 
 def test_the_input_pipeline_deals_every_digit_once_per_epoch_in_a_seeded_order():

@@ -1,0 +1,3 @@
+"""Answers without TensorFlow: LiteRT inference, predictions, saliency and evaluation maths, as
+the Streamlit server runs them.
+"""

@@ -92,6 +92,31 @@ def test_the_contracts_catch_an_import_that_breaks_them(tmp_path, module, line, 
     assert done.returncode == 1 and broken in done.stdout, done.stdout[-2000:]
 
 
+def test_a_family_is_its_module_and_one_registration():
+    """How to add a network family: its module in core/networks/families/, its FAMILY in
+    `config.FAMILIES` (docs/ARCHITECTURE.md): two places, and no module left unregistered."""
+    from core.networks.config import FAMILIES
+
+    modules = {path.stem for path in (CORE / "networks" / "families").glob("*.py")} - {"__init__", "base"}
+    registered = {family.build.__module__.rpartition(".")[2] for family in FAMILIES.values()}
+    assert registered == modules
+
+
+def test_a_job_kind_is_its_declaration_and_one_body_in_the_job_package():
+    """How to add a job kind: one `JobKind` in core.queue.jobs.KINDS naming its body, a function
+    of a module in core/jobs (read from the source: importing it would import TensorFlow)."""
+    from core.queue.jobs import KINDS
+
+    for kind, declared in KINDS.items():
+        module, _, function = declared.body.partition(":")
+        assert module.startswith("core.jobs."), kind
+        source = PROJECT / (module.replace(".", "/") + ".py")
+        defined = {
+            node.name for node in ast.parse(source.read_text()).body if isinstance(node, ast.FunctionDef)
+        }
+        assert function in defined, f"{kind}: {declared.body}"
+
+
 def test_the_contracts_hold_on_this_tree():
     done = subprocess.run([LINT_IMPORTS, "--no-cache"], cwd=PROJECT, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-3000:]

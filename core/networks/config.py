@@ -10,32 +10,14 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from core.networks.families import cnn, mlp, residual_cnn
-from core.networks.families.base import ConfigError, DenseLayer, Family, Field, check_range
+from core.networks.families.base import ConfigError, DenseLayer, Family, check_range
 from core.networks.families.cnn import CNN, ConvBlock
 from core.networks.families.mlp import MLP
-from core.networks.recipe import OPTIMIZER_CLASSES
+from core.networks.training import TRAIN_LIMIT_MIN, TRAINING_FIELDS, TRAINING_SET_SIZE
 
-OPTIMIZERS = tuple(OPTIMIZER_CLASSES)
-SCHEDULES = ("constant", "cosine", "warmup_cosine")
-NORMALIZATIONS = ("unit", "standardize")
-VALIDATION_SOURCES = ("holdout", "test")
-# Where a run trains: every visible GPU (mirrored, the batch split across them), the first GPU
-# only, or the CPU alone. Without a GPU all three train on the CPU.
-DEVICES = ("all", "one", "cpu")
-
-LEARNING_RATE_RANGE = (1e-5, 1.0)
-MOMENTUM_RANGE = (0.0, 0.99)
-BATCH_SIZE_RANGE = (16, 1024)
-EPOCHS_RANGE = (1, 200)
-PATIENCE_RANGE = (0, 50)
-VALIDATION_SIZE_RANGE = (1000, 20000)
-ROTATION_RANGE = (0.0, 45.0)
-SHIFT_RANGE = (0.0, 0.3)
-ZOOM_RANGE = (0.0, 0.5)
-SHEAR_RANGE = (0.0, 0.5)
-TRAIN_LIMIT_MIN = 500
-SEED_RANGE = (0, 2**31 - 1)
-TRAINING_SET_SIZE = 60000
+# Read by the Runs page (more epochs) and a search's small-data trials (the hold-out's floor).
+EPOCHS_RANGE = TRAINING_FIELDS["epochs"].bounds
+VALIDATION_SIZE_RANGE = TRAINING_FIELDS["validation_size"].bounds
 
 # Network settings sat at the top level of config.json before networks were described by
 # family; such files still load, each family taking the keys that are its own.
@@ -63,21 +45,10 @@ def family_of(network: Any) -> Family:
     raise ConfigError("network", f"is not the settings of a known network family (got {network!r})")
 
 
-def _check_int(name: str, value: Any, bounds: tuple[int, int]) -> None:
-    Field(name, name, "int", bounds).check(name, value)
-
-
-def _check_choice(name: str, value: Any, choices: tuple) -> None:
-    Field(name, name, "choice", choices=choices).check(name, value)
-
-
-def _check_bool(name: str, value: Any) -> None:
-    Field(name, name, "bool").check(name, value)
-
-
 @dataclass(frozen=True)
 class ModelConfig:
-    """Architecture and training settings of one run."""
+    """Architecture and training settings of one run. The training settings' kinds and bounds are
+    declared in core/networks/training.py; here they have their defaults."""
 
     network: Any = field(default_factory=MLP)  # One family's settings, e.g. MLP or CNN.
     optimizer: str = "rmsprop"
@@ -110,33 +81,18 @@ class ModelConfig:
 
     def validate(self) -> None:
         family_of(self.network).validate(self.network)
-        _check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        check_range("learning_rate", self.learning_rate, LEARNING_RATE_RANGE)
-        check_range("momentum", self.momentum, MOMENTUM_RANGE)
-        _check_choice("schedule", self.schedule, SCHEDULES)
-        _check_int("epochs", self.epochs, EPOCHS_RANGE)
-        _check_int("warmup_epochs", self.warmup_epochs, (0, self.epochs - 1))
+        for name, training_field in TRAINING_FIELDS.items():
+            training_field.check(name, getattr(self, name))
+        # What one setting's bounds cannot say: how it depends on another.
+        check_range("warmup_epochs", self.warmup_epochs, (0, self.epochs - 1))
         if self.schedule == "warmup_cosine" and self.warmup_epochs == 0:
             raise ConfigError("warmup_epochs", "must be at least 1 with a warm-up schedule")
-        _check_int("batch_size", self.batch_size, BATCH_SIZE_RANGE)
-        _check_choice("normalization", self.normalization, NORMALIZATIONS)
-        _check_bool("augment", self.augment)
-        check_range("rotation_degrees", self.rotation_degrees, ROTATION_RANGE)
-        check_range("shift_fraction", self.shift_fraction, SHIFT_RANGE)
-        check_range("zoom_fraction", self.zoom_fraction, ZOOM_RANGE)
-        check_range("shear_factor", self.shear_factor, SHEAR_RANGE)
-        _check_int("early_stopping_patience", self.early_stopping_patience, PATIENCE_RANGE)
-        _check_choice("validation", self.validation, VALIDATION_SOURCES)
-        _check_int("validation_size", self.validation_size, VALIDATION_SIZE_RANGE)
-        _check_int("train_limit", self.train_limit, (0, TRAINING_SET_SIZE))
         if 0 < self.train_limit < TRAIN_LIMIT_MIN:
             raise ConfigError("train_limit", f"must be 0 (all digits) or at least {TRAIN_LIMIT_MIN}")
         if self.validation == "holdout" and self.training_samples < TRAIN_LIMIT_MIN:
             raise ConfigError(
                 "validation_size", "leaves too few digits to train on; lower it or raise train_limit"
             )
-        _check_int("seed", self.seed, SEED_RANGE)
-        _check_choice("devices", self.devices, DEVICES)
 
     @property
     def training_samples(self) -> int:

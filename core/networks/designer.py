@@ -1,45 +1,19 @@
 """The model designer's form, as flat widget values, and its conversion to a ModelConfig.
 
-The train page keeps one Streamlit widget per key below; loading a preset writes all of them,
-and Start reads them back through `config_from_values`, which validates like the config does.
+The train page keeps one Streamlit widget per network field and per training setting (declared in
+core/networks/training.py); loading a preset writes all of them, and Start reads them back through
+`config_from_values`, which validates like the config does.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from core.networks.config import (
-    FAMILIES,
-    TRAINING_SET_SIZE,
-    ConfigError,
-    ModelConfig,
-    family_named,
-)
+from core.networks.config import FAMILIES, ConfigError, ModelConfig, family_named
 from core.networks.families.base import Family, Group, check_range
+from core.networks.training import TRAINING_FIELDS, TRAINING_SET_SIZE
 
-TRAINING_FIELDS = (
-    "optimizer",
-    "learning_rate",
-    "momentum",
-    "schedule",
-    "warmup_epochs",
-    "batch_size",
-    "epochs",
-    "normalization",
-    "augment",
-    "rotation_degrees",
-    "shift_fraction",
-    "zoom_fraction",
-    "shear_factor",
-    "early_stopping_patience",
-    "validation",
-    "validation_size",
-    "train_limit",
-    "seed",
-    "devices",
-)
-
-# What the form shows for each choice.
+# What the form shows for each choice of a training setting.
 CHOICE_LABELS = {
     "rmsprop": "RMSprop",
     "adam": "Adam",

@@ -2,9 +2,10 @@
 fields, or read from a JSON file that is checked as hostile input.
 
 A space names, per network group, a range for the item count and for each field (shared by every
-item of a list group), and ranges for a few training settings. Settings it leaves out keep the
-base configuration's values. Nothing here imports Optuna: `sample` asks a callable for each value,
-which a search passes as an Optuna trial's `suggest_*` calls.
+item of a list group), and ranges for the training settings core/networks/training.py declares
+searchable. Settings it leaves out keep the base configuration's values. Nothing here imports
+Optuna: `sample` asks a callable for each value, which a search passes as an Optuna trial's
+`suggest_*` calls.
 
 JSON form (every key optional):
   {"family": "cnn",
@@ -23,30 +24,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from core.networks.config import (
-    BATCH_SIZE_RANGE,
-    FAMILIES,
-    LEARNING_RATE_RANGE,
-    MOMENTUM_RANGE,
-    OPTIMIZERS,
-    ModelConfig,
-    family_named,
-    family_of,
-)
+from core.networks.config import FAMILIES, ModelConfig, family_named, family_of
 from core.networks.families.base import ConfigError, Family, Field, Group
+from core.networks.training import TRAINING_FIELDS
 
-TRAINING_FIELDS = {
-    field.name: field
-    for field in (
-        Field("optimizer", "optimiser", "choice", choices=OPTIMIZERS),
-        Field("learning_rate", "learning rate", "float", LEARNING_RATE_RANGE),
-        Field("momentum", "momentum (SGD)", "float", MOMENTUM_RANGE),
-        Field("batch_size", "batch size", "int", BATCH_SIZE_RANGE),
-        Field("augment", "augmentation", "bool"),
-    )
-}
-# Searched by default: the settings that most change what a short run learns.
-DEFAULT_TRAINING = ("optimizer", "learning_rate", "batch_size", "augment")
+# The training settings a space may vary, and those a default space does: the settings that most
+# change what a short run learns.
+SEARCHABLE_TRAINING = {name: field for name, field in TRAINING_FIELDS.items() if field.search != "never"}
+DEFAULT_TRAINING = tuple(name for name, field in TRAINING_FIELDS.items() if field.search == "default")
 LOG_RATIO = 50  # A numeric field whose bounds span this factor or more is searched on a log scale.
 LOG_FACTOR = 4  # Default log ranges: the base value divided and multiplied by this.
 LINEAR_SHARE = 0.25  # Default linear ranges: the base value give or take this share of the bounds.
@@ -146,7 +131,7 @@ def default_space(base: ModelConfig) -> SearchSpace:
             ranges[field.name] = _default_range(field, values, switches_fixed=True)
         network[group.name] = ranges
     training = {
-        name: _default_range(TRAINING_FIELDS[name], [getattr(base, name)], switches_fixed=False)
+        name: _default_range(SEARCHABLE_TRAINING[name], [getattr(base, name)], switches_fixed=False)
         for name in DEFAULT_TRAINING
     }
     return SearchSpace(family.name, network, training)
@@ -270,12 +255,12 @@ def parse_space(data: Any, base: ModelConfig) -> SearchSpace:
     family: Family = FAMILIES[family_name]
     groups = {group.name: group for group in family.groups}
     network = _parse_object("network", data.get("network", {}), groups)
-    training = _parse_object("training", data.get("training", {}), TRAINING_FIELDS)
+    training = _parse_object("training", data.get("training", {}), SEARCHABLE_TRAINING)
     return SearchSpace(
         family.name,
         {name: _parse_group(groups[name], value) for name, value in network.items()},
         {
-            name: _parse_range(f"training.{name}", value, TRAINING_FIELDS[name])
+            name: _parse_range(f"training.{name}", value, SEARCHABLE_TRAINING[name])
             for name, value in training.items()
         },
     )

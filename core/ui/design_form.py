@@ -1,15 +1,18 @@
 """The train page's design form: one widget per setting, keyed `design_<designer key>`.
 
-Network settings are drawn from their family's declared groups and fields (core/families), so
-a new family needs no change here; `core.networks.designer` turns the widget values back into a config.
+Network settings are drawn from their family's declared groups and fields (core/networks/families),
+training settings from their declarations (core/networks/training.py), so a new family or setting
+needs no change here; `core.networks.designer` turns the widget values back into a config.
 """
+
+import itertools
 
 import streamlit as st
 
-from core.networks import config as cfg
 from core.networks import designer
 from core.networks.config import FAMILIES, ConfigError
 from core.networks.families.base import Family, Field, Group
+from core.networks.training import TRAINING_FIELDS, TrainingField
 from core.runs import user_presets
 from core.ui import messages, url_state
 from core.ui.session_keys import DESIGN_PREFIX as PREFIX
@@ -125,80 +128,50 @@ def network_form() -> None:
         group_widgets(chosen, group)
 
 
+def training_widget(field: TrainingField) -> None:
+    """The widget for one training setting, from its declaration in core/networks/training.py."""
+    key, hint = PREFIX + field.name, field.help or None
+    if field.kind == "bool":
+        st.toggle(field.label, key=key, help=hint)
+    elif field.kind == "choice":
+        st.selectbox(field.label, field.choices, format_func=designer.CHOICE_LABELS.get, key=key, help=hint)
+    elif field.kind == "float" and not field.format:
+        st.slider(field.label, *field.bounds, step=field.step, key=key, help=hint)
+    else:
+        number(
+            field.label,
+            field.name,
+            widget_bounds(field),
+            step=field.step,
+            format=field.format or None,
+            help=hint,
+        )
+
+
+def widget_bounds(field: TrainingField) -> tuple:
+    """A setting's declared bounds, but warm-up epochs (shown with a warm-up schedule) from 1 to
+    below the epochs, as ModelConfig.validate checks."""
+    if field.name == "warmup_epochs":
+        return (1, max(1, st.session_state[PREFIX + "epochs"] - 1))
+    return field.bounds
+
+
 def training_form() -> None:
-    """Optimiser, schedule, data and seed: the settings every family shares."""
+    """Optimiser, schedule, data and seed: the settings every family shares, in the columns their
+    declarations name. A switch's several settings (the augmentation amounts) sit two to a row."""
     st.subheader("Training")
-    left, right = st.columns(2)
-    optimizer = left.selectbox(
-        "Optimiser", cfg.OPTIMIZERS, format_func=designer.CHOICE_LABELS.get, key=PREFIX + "optimizer"
-    )
-    with right:
-        number("Learning rate", "learning_rate", cfg.LEARNING_RATE_RANGE, step=0.0001, format="%.5f")
-    if optimizer == "sgd":
-        left.slider("Momentum", *cfg.MOMENTUM_RANGE, key=PREFIX + "momentum")
-    schedule = left.selectbox(
-        "Schedule", cfg.SCHEDULES, format_func=designer.CHOICE_LABELS.get, key=PREFIX + "schedule"
-    )
-    with right:
-        number("Epochs", "epochs", cfg.EPOCHS_RANGE)
-        if schedule == "warmup_cosine":
-            number("Warm-up epochs", "warmup_epochs", (1, max(1, st.session_state[PREFIX + "epochs"] - 1)))
-    with left:
-        number("Batch size", "batch_size", cfg.BATCH_SIZE_RANGE, step=16)
-    right.selectbox(
-        "Input normalisation",
-        cfg.NORMALIZATIONS,
-        format_func=designer.CHOICE_LABELS.get,
-        key=PREFIX + "normalization",
-        help="Standardise: mean 0 and deviation 1 over the training digits.",
-    )
-    with left:
-        number(
-            "Early-stopping patience (0 = off)",
-            "early_stopping_patience",
-            cfg.PATIENCE_RANGE,
-            help=(
-                "Stops when validation loss has not improved for this many epochs and keeps the best weights."
-            ),
-        )
-    augment = right.toggle(
-        "Augment training digits",
-        key=PREFIX + "augment",
-        help="Random changes of each training digit, by up to the amounts below, in training only.",
-    )
-    if augment:
-        with right:
-            rotation, shift = st.columns(2)
-            zoom, shear = st.columns(2)
-        rotation.slider("Rotation (degrees)", *cfg.ROTATION_RANGE, step=1.0, key=PREFIX + "rotation_degrees")
-        shift.slider("Shift (of the side)", *cfg.SHIFT_RANGE, step=0.01, key=PREFIX + "shift_fraction")
-        zoom.slider("Zoom", *cfg.ZOOM_RANGE, step=0.01, key=PREFIX + "zoom_fraction")
-        shear.slider("Shear", *cfg.SHEAR_RANGE, step=0.01, key=PREFIX + "shear_factor")
-    left.selectbox(
-        "Validate on",
-        cfg.VALIDATION_SOURCES,
-        format_func=designer.CHOICE_LABELS.get,
-        key=PREFIX + "validation",
-        help="Hold-out digits are set aside from the training digits. The seed example validates "
-        "on the test set, which then no longer measures digits the choices never saw.",
-    )
-    with right:
-        number("Hold-out size", "validation_size", cfg.VALIDATION_SIZE_RANGE, step=500)
-    with left:
-        number(
-            "Training digits (0 = all 60,000)",
-            "train_limit",
-            (0, cfg.TRAINING_SET_SIZE),
-            step=1000,
-            help=f"A smaller subset trains faster; at least {cfg.TRAIN_LIMIT_MIN}.",
-        )
-    with right:
-        number("Random seed", "seed", cfg.SEED_RANGE)
-    left.selectbox(
-        "Train on",
-        cfg.DEVICES,
-        format_func=designer.CHOICE_LABELS.get,
-        key=PREFIX + "devices",
-        help="Several GPUs train one model, each on an equal share of every batch. "
-        "Without a GPU every choice trains on the CPU.",
-    )
+    columns = st.columns(2)
+    placed = itertools.groupby(TRAINING_FIELDS.values(), key=lambda field: (field.column, field.shown_when))
+    for (column, shown_when), run in placed:
+        if shown_when and st.session_state[PREFIX + shown_when[0]] != shown_when[1]:
+            continue
+        fields = list(run)
+        with columns[column]:
+            if shown_when and len(fields) > 1:
+                for start in range(0, len(fields), 2):
+                    for cell, field in zip(st.columns(2), fields[start : start + 2], strict=False):
+                        with cell:
+                            training_widget(field)
+            else:
+                for field in fields:
+                    training_widget(field)

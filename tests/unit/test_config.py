@@ -4,15 +4,20 @@ import json
 
 import pytest
 
-from core.networks import config as cfg
 from core.networks.config import FAMILIES, PRESETS, ConfigError, ModelConfig
 from core.networks.families import base
 from core.networks.families.base import DenseLayer
 from core.networks.families.cnn import CNN, ConvBlock
 from core.networks.families.mlp import MLP
+from core.networks.training import TRAINING_FIELDS
 from tests import network_changed
 
 CNN_CONFIG = ModelConfig(network=CNN())
+
+
+def choices(setting: str) -> list:
+    return list(TRAINING_FIELDS[setting].choices)
+
 
 # (field, a config factory taking the value, values just inside, values just outside)
 BOUNDS = [
@@ -79,10 +84,10 @@ BOUNDS = [
     ),
     ("head.units", lambda v: network_changed(CNN_CONFIG, head=DenseLayer(units=v)), [16, 2048], [8, 4096]),
     ("head.dropout", lambda v: network_changed(CNN_CONFIG, head=DenseLayer(dropout=v)), [0.0, 0.8], [1.0]),
-    ("optimizer", lambda v: ModelConfig(optimizer=v), list(cfg.OPTIMIZERS), ["adagrad"]),
+    ("optimizer", lambda v: ModelConfig(optimizer=v), choices("optimizer"), ["adagrad"]),
     ("learning_rate", lambda v: ModelConfig(learning_rate=v), [1e-5, 1.0], [0.0, 1.5, "0.01"]),
     ("momentum", lambda v: ModelConfig(momentum=v), [0.0, 0.99], [1.0, -0.1]),
-    ("schedule", lambda v: ModelConfig(schedule=v, warmup_epochs=1), list(cfg.SCHEDULES), ["step"]),
+    ("schedule", lambda v: ModelConfig(schedule=v, warmup_epochs=1), choices("schedule"), ["step"]),
     (
         "warmup_epochs",
         lambda v: ModelConfig(schedule="warmup_cosine", epochs=5, warmup_epochs=v),
@@ -91,14 +96,14 @@ BOUNDS = [
     ),
     ("batch_size", lambda v: ModelConfig(batch_size=v), [16, 1024], [15, 1025]),
     ("epochs", lambda v: ModelConfig(epochs=v), [1, 200], [0, 201]),
-    ("normalization", lambda v: ModelConfig(normalization=v), list(cfg.NORMALIZATIONS), ["minmax"]),
+    ("normalization", lambda v: ModelConfig(normalization=v), choices("normalization"), ["minmax"]),
     ("augment", lambda v: ModelConfig(augment=v), [True, False], [None]),
     ("rotation_degrees", lambda v: ModelConfig(rotation_degrees=v), [0.0, 45.0], [-1.0, 46.0]),
     ("shift_fraction", lambda v: ModelConfig(shift_fraction=v), [0.0, 0.3], [0.31]),
     ("zoom_fraction", lambda v: ModelConfig(zoom_fraction=v), [0.0, 0.5], [0.51, "0.1"]),
     ("shear_factor", lambda v: ModelConfig(shear_factor=v), [0.0, 0.5], [0.6]),
     ("early_stopping_patience", lambda v: ModelConfig(early_stopping_patience=v), [0, 50], [-1, 51]),
-    ("validation", lambda v: ModelConfig(validation=v), list(cfg.VALIDATION_SOURCES), ["train"]),
+    ("validation", lambda v: ModelConfig(validation=v), choices("validation"), ["train"]),
     ("validation_size", lambda v: ModelConfig(validation_size=v), [1000, 20000], [999, 20001]),
     (
         "train_limit",
@@ -107,6 +112,7 @@ BOUNDS = [
         [499, 60001, -1],
     ),
     ("seed", lambda v: ModelConfig(seed=v), [0, 2**31 - 1], [-1, 2**31]),
+    ("devices", lambda v: ModelConfig(devices=v), choices("devices"), ["gpu", None]),
 ]
 
 

@@ -6,7 +6,7 @@ worker died as failed); it polls once a second, and leaving or reloading it neve
 
 import streamlit as st
 
-from core.networks.config import EPOCHS_RANGE
+from core.networks.training import TRAINING_FIELDS
 from core.queue import continuation
 from core.runs import access, limits, lineage, reconcile, registry, run_results
 from core.ui import app_cache, charts, messages, monitor, navigation, owner, pickers, run_status, session_keys
@@ -30,7 +30,7 @@ def continue_control(run: registry.RunRecord, user: access.Who) -> None:
         return
     epochs_column, button_column = st.columns([1, 3], vertical_alignment="bottom")
     epochs = epochs_column.number_input(
-        "More epochs", *EPOCHS_RANGE, value=run.config.epochs, key=f"more_{run.id}"
+        "More epochs", *TRAINING_FIELDS["epochs"].bounds, value=run.config.epochs, key=f"more_{run.id}"
     )
     refused = limits.refusal(continuation.continued_config(run, int(epochs)), user)
     clicked = button_column.button(

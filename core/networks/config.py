@@ -16,8 +16,6 @@ from core.networks.families.mlp import MLP
 from core.networks.training import TRAIN_LIMIT_MIN, TRAINING_FIELDS, TRAINING_SET_SIZE
 
 # Read by the Runs page (more epochs) and a search's small-data trials (the hold-out's floor).
-EPOCHS_RANGE = TRAINING_FIELDS["epochs"].bounds
-VALIDATION_SIZE_RANGE = TRAINING_FIELDS["validation_size"].bounds
 
 # Network settings sat at the top level of config.json before networks were described by
 # family; such files still load, each family taking the keys that are its own.

@@ -36,7 +36,7 @@ class DeviceInfo:
 
 
 def chosen_gpus(gpus: list, devices: str = "all") -> list:
-    """The GPUs a run may use by its `devices` setting (core.networks.config.DEVICES)."""
+    """The GPUs a run may use by its `devices` setting ("all", "one" or "cpu")."""
     return {"all": gpus, "one": gpus[:1], "cpu": []}[devices]
 
 

@@ -20,7 +20,8 @@ from typing import Any
 import optuna
 import sqlalchemy.exc
 
-from core.networks.config import PRESETS, VALIDATION_SIZE_RANGE, ConfigError, ModelConfig
+from core.networks.config import PRESETS, ConfigError, ModelConfig
+from core.networks.training import TRAINING_FIELDS
 from core.runs import access, layout, limits, registry
 from core.runs.registry import RunRecord
 from core.search.space import SearchSpace, default_space, parse_space, read_space, space_from_json
@@ -67,7 +68,9 @@ def new_settings(
     base = PRESETS[preset].config
     changes: dict[str, Any] = {"epochs": epochs} if epochs is not None else {}
     if train_limit:
-        validation = min(base.validation_size, max(VALIDATION_SIZE_RANGE[0], train_limit // 5))
+        validation = min(
+            base.validation_size, max(TRAINING_FIELDS["validation_size"].bounds[0], train_limit // 5)
+        )
         changes.update(train_limit=train_limit, validation_size=validation)
     base = base.with_changes(**changes)
     space = read_space(space_file, base) if space_file else default_space(base)

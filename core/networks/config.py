@@ -13,9 +13,7 @@ from core.networks.families import cnn, mlp, residual_cnn
 from core.networks.families.base import ConfigError, DenseLayer, Family, check_range
 from core.networks.families.cnn import CNN, ConvBlock
 from core.networks.families.mlp import MLP
-from core.networks.training import TRAIN_LIMIT_MIN, TRAINING_FIELDS, TRAINING_SET_SIZE
-
-# Read by the Runs page (more epochs) and a search's small-data trials (the hold-out's floor).
+from core.networks.training import TRAIN_LIMIT_MIN, TRAINING_FIELDS, TRAINING_SET_SIZE, TrainingSettings
 
 # Network settings sat at the top level of config.json before networks were described by
 # family; such files still load, each family taking the keys that are its own.
@@ -44,30 +42,11 @@ def family_of(network: Any) -> Family:
 
 
 @dataclass(frozen=True)
-class ModelConfig:
-    """Architecture and training settings of one run. The training settings' kinds and bounds are
-    declared in core/networks/training.py; here they have their defaults."""
+class ModelConfig(TrainingSettings):
+    """Architecture and training settings of one run: a family's network here, and the training
+    settings (`config.epochs`...) as core/networks/training.py declares them, defaults included."""
 
     network: Any = field(default_factory=MLP)  # One family's settings, e.g. MLP or CNN.
-    optimizer: str = "rmsprop"
-    learning_rate: float = 0.001
-    momentum: float = 0.9
-    schedule: str = "constant"
-    warmup_epochs: int = 0
-    batch_size: int = 128
-    epochs: int = 20
-    normalization: str = "unit"
-    augment: bool = False  # Random changes of each training digit, by the four amounts below.
-    rotation_degrees: float = 10.0
-    shift_fraction: float = 0.1  # of the image side, either way
-    zoom_fraction: float = 0.0  # in or out
-    shear_factor: float = 0.0
-    early_stopping_patience: int = 0
-    validation: str = "holdout"
-    validation_size: int = 5000
-    train_limit: int = 0
-    seed: int = 42
-    devices: str = "all"
 
     def __post_init__(self) -> None:
         self.validate()

@@ -3,13 +3,14 @@
 Each setting's kind, bounds or choices, label, help, place in the designer and whether a search
 may vary it are said here; `ModelConfig.validate`, the designer's widget values, the train page's
 form and the search space all iterate `TRAINING_FIELDS`. Adding a training setting touches this
-declaration only, besides giving `ModelConfig` its default (tests/unit/test_training_fields.py
-checks the two agree and that every user picks the new setting up).
+declaration only, its default included: `TrainingSettings`, the training half of `ModelConfig`, is
+made from it (tests/unit/test_training_fields.py checks every user picks a new setting up).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, make_dataclass
+from typing import Any
 
 from core.networks.families.base import Field
 from core.networks.recipe import OPTIMIZER_CLASSES
@@ -24,6 +25,7 @@ LEFT, RIGHT = 0, 1  # The designer's two columns.
 class TrainingField(Field):
     """A family's `Field` plus what the designer and a search need to know about a training setting."""
 
+    default: Any = None  # What a new configuration starts with.
     help: str = ""
     format: str = ""  # A float typed in with this format (a learning rate spans 5 orders) rather than slid.
     column: int = LEFT
@@ -36,7 +38,14 @@ AUGMENTING = ("augment", True)
 TRAINING_FIELDS: dict[str, TrainingField] = {
     field.name: field
     for field in (
-        TrainingField("optimizer", "Optimiser", "choice", choices=tuple(OPTIMIZER_CLASSES), search="default"),
+        TrainingField(
+            "optimizer",
+            "Optimiser",
+            "choice",
+            choices=tuple(OPTIMIZER_CLASSES),
+            search="default",
+            default="rmsprop",
+        ),
         TrainingField(
             "learning_rate",
             "Learning rate",
@@ -46,6 +55,7 @@ TRAINING_FIELDS: dict[str, TrainingField] = {
             format="%.5f",
             column=RIGHT,
             search="default",
+            default=0.001,
         ),
         TrainingField(
             "momentum",
@@ -55,9 +65,16 @@ TRAINING_FIELDS: dict[str, TrainingField] = {
             step=0.01,
             shown_when=("optimizer", "sgd"),
             search="allowed",
+            default=0.9,
         ),
-        TrainingField("schedule", "Schedule", "choice", choices=("constant", "cosine", "warmup_cosine")),
-        TrainingField("epochs", "Epochs", "int", (1, MOST_EPOCHS), column=RIGHT),
+        TrainingField(
+            "schedule",
+            "Schedule",
+            "choice",
+            choices=("constant", "cosine", "warmup_cosine"),
+            default="constant",
+        ),
+        TrainingField("epochs", "Epochs", "int", (1, MOST_EPOCHS), column=RIGHT, default=20),
         # Below the epochs too, and at least 1 with a warm-up schedule: ModelConfig.validate says so.
         TrainingField(
             "warmup_epochs",
@@ -66,8 +83,9 @@ TRAINING_FIELDS: dict[str, TrainingField] = {
             (0, MOST_EPOCHS - 1),
             column=RIGHT,
             shown_when=("schedule", "warmup_cosine"),
+            default=0,
         ),
-        TrainingField("batch_size", "Batch size", "int", (16, 1024), step=16, search="default"),
+        TrainingField("batch_size", "Batch size", "int", (16, 1024), step=16, search="default", default=128),
         TrainingField(
             "normalization",
             "Input normalisation",
@@ -75,6 +93,7 @@ TRAINING_FIELDS: dict[str, TrainingField] = {
             choices=("unit", "standardize"),
             help="Standardise: mean 0 and deviation 1 over the training digits.",
             column=RIGHT,
+            default="unit",
         ),
         TrainingField(
             "early_stopping_patience",
@@ -83,6 +102,7 @@ TRAINING_FIELDS: dict[str, TrainingField] = {
             (0, 50),
             help="Stops when validation loss has not improved for this many epochs and keeps the best "
             "weights.",
+            default=0,
         ),
         TrainingField(
             "augment",
@@ -91,6 +111,7 @@ TRAINING_FIELDS: dict[str, TrainingField] = {
             help="Random changes of each training digit, by up to the amounts below, in training only.",
             column=RIGHT,
             search="default",
+            default=False,
         ),
         TrainingField(
             "rotation_degrees",
@@ -100,6 +121,7 @@ TRAINING_FIELDS: dict[str, TrainingField] = {
             step=1.0,
             column=RIGHT,
             shown_when=AUGMENTING,
+            default=10.0,
         ),
         TrainingField(
             "shift_fraction",
@@ -109,12 +131,27 @@ TRAINING_FIELDS: dict[str, TrainingField] = {
             step=0.01,
             column=RIGHT,
             shown_when=AUGMENTING,
+            default=0.1,
         ),
         TrainingField(
-            "zoom_fraction", "Zoom", "float", (0.0, 0.5), step=0.01, column=RIGHT, shown_when=AUGMENTING
+            "zoom_fraction",
+            "Zoom",
+            "float",
+            (0.0, 0.5),
+            step=0.01,
+            column=RIGHT,
+            shown_when=AUGMENTING,
+            default=0.0,
         ),
         TrainingField(
-            "shear_factor", "Shear", "float", (0.0, 0.5), step=0.01, column=RIGHT, shown_when=AUGMENTING
+            "shear_factor",
+            "Shear",
+            "float",
+            (0.0, 0.5),
+            step=0.01,
+            column=RIGHT,
+            shown_when=AUGMENTING,
+            default=0.0,
         ),
         TrainingField(
             "validation",
@@ -123,8 +160,11 @@ TRAINING_FIELDS: dict[str, TrainingField] = {
             choices=("holdout", "test"),
             help="Hold-out digits are set aside from the training digits. The seed example validates "
             "on the test set, which then no longer measures digits the choices never saw.",
+            default="holdout",
         ),
-        TrainingField("validation_size", "Hold-out size", "int", (1000, 20000), step=500, column=RIGHT),
+        TrainingField(
+            "validation_size", "Hold-out size", "int", (1000, 20000), step=500, column=RIGHT, default=5000
+        ),
         # 0 means all of them; otherwise at least TRAIN_LIMIT_MIN, which ModelConfig.validate checks.
         TrainingField(
             "train_limit",
@@ -133,8 +173,9 @@ TRAINING_FIELDS: dict[str, TrainingField] = {
             (0, TRAINING_SET_SIZE),
             step=1000,
             help=f"A smaller subset trains faster; at least {TRAIN_LIMIT_MIN}.",
+            default=0,
         ),
-        TrainingField("seed", "Random seed", "int", (0, 2**31 - 1), column=RIGHT),
+        TrainingField("seed", "Random seed", "int", (0, 2**31 - 1), column=RIGHT, default=42),
         # Every visible GPU (mirrored, the batch split across them), the first GPU only, or the CPU
         # alone. Without a GPU all three train on the CPU.
         TrainingField(
@@ -144,6 +185,21 @@ TRAINING_FIELDS: dict[str, TrainingField] = {
             choices=("all", "one", "cpu"),
             help="Several GPUs train one model, each on an equal share of every batch. "
             "Without a GPU every choice trains on the CPU.",
+            default="all",
         ),
     )
 }
+
+
+_TYPES = {"int": int, "float": float, "bool": bool, "choice": str}
+
+# The training half of core.networks.config.ModelConfig, one attribute per declared setting with
+# its declared default, so a new setting is declared once, here.
+TrainingSettings = make_dataclass(
+    "TrainingSettings",
+    [
+        (name, _TYPES[declared.kind], field(default=declared.default))
+        for name, declared in TRAINING_FIELDS.items()
+    ],
+    frozen=True,
+)

@@ -32,8 +32,9 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from core.data.mnist import load_mnist  # noqa: E402
+from core.jobs.callbacks import RunMonitor  # noqa: E402
 from core.jobs.models import build_model, compile_model  # noqa: E402
-from core.jobs.worker import RunMonitor, fit_model, pixel_statistics, prepare_split  # noqa: E402
+from core.jobs.worker import fit_model, pixel_statistics, prepare_split  # noqa: E402
 from core.networks.config import PRESETS  # noqa: E402
 from core.runs import registry
 

@@ -1,8 +1,8 @@
 """The training job's Keras callbacks: one job each, sharing one small `TrainingProgress`.
 
-`RunMonitor` is what the worker passes to `fit`: these callbacks in the order their effects must
-happen. Another callback (a pruner, say) can sit beside it in the `fit` list. What they write into
-the run folder is described in core.jobs.worker's docstring.
+`RunMonitor` is what the worker passes to `fit`: these callbacks in a Keras `CallbackList`, in the
+order their effects must happen. Another callback (a pruner, say) can sit beside it in the `fit`
+list. What they write into the run folder is described in core.jobs.worker's docstring.
 """
 
 from __future__ import annotations
@@ -306,8 +306,9 @@ class SearchPruning(keras.callbacks.Callback):
             raise StopRequested(f"pruned by the search after epoch {epoch + 1}")
 
 
-class RunMonitor(keras.callbacks.Callback):
-    """The run folder's callbacks as one, in the order their effects must happen.
+class RunMonitor(keras.callbacks.CallbackList):
+    """The run folder's callbacks in the order their effects must happen, dispatched by Keras' own
+    `CallbackList`: one entry in the `fit` list, before EarlyStopping or a search's pruner.
 
     Stop and divergence are checked before anything is recorded; at an epoch's end its metrics
     are on disk before the checkpoint is saved, and status.json counts the epoch only after both.
@@ -315,50 +316,17 @@ class RunMonitor(keras.callbacks.Callback):
     """
 
     def __init__(self, run: RunRecord, *, batch_size: int):
-        super().__init__()
         self.progress = TrainingProgress()
-        self.callbacks = (
-            StopOnRequest(run.path / layout.STOP_FILE),
-            DivergenceGuard(),
-            MetricsStream(run, self.progress),
-            EpochCheckpoint(run.path / layout.CHECKPOINT_FILE),
-            ProgressTracker(self.progress),
-            StatusPublisher(run, self.progress, batch_size=batch_size),
+        super().__init__(
+            [
+                StopOnRequest(run.path / layout.STOP_FILE),
+                DivergenceGuard(),
+                MetricsStream(run, self.progress),
+                EpochCheckpoint(run.path / layout.CHECKPOINT_FILE),
+                ProgressTracker(self.progress),
+                StatusPublisher(run, self.progress, batch_size=batch_size),
+            ]
         )
-
-    def set_model(self, model):
-        super().set_model(model)
-        for callback in self.callbacks:
-            callback.set_model(model)
-
-    def set_params(self, params):
-        super().set_params(params)
-        for callback in self.callbacks:
-            callback.set_params(params)
-
-    def on_train_begin(self, logs=None):
-        for callback in self.callbacks:
-            callback.on_train_begin(logs)
-
-    def on_epoch_begin(self, epoch, logs=None):
-        for callback in self.callbacks:
-            callback.on_epoch_begin(epoch, logs)
-
-    def on_train_batch_end(self, batch, logs=None):
-        for callback in self.callbacks:
-            callback.on_train_batch_end(batch, logs)
-
-    def on_test_begin(self, logs=None):
-        for callback in self.callbacks:
-            callback.on_test_begin(logs)
-
-    def on_test_batch_end(self, batch, logs=None):
-        for callback in self.callbacks:
-            callback.on_test_batch_end(batch, logs)
-
-    def on_epoch_end(self, epoch, logs=None):
-        for callback in self.callbacks:
-            callback.on_epoch_end(epoch, logs)
 
 
 def _finite_or_none(value: Any) -> float | None:

@@ -2,6 +2,7 @@
 
 from types import SimpleNamespace
 
+import keras
 import numpy as np
 import pytest
 
@@ -74,20 +75,22 @@ def test_batch_points_carry_interval_means_not_epoch_running_means(run):
 
 
 def test_run_monitor_records_an_epoch_in_order(run):
-    """Metrics are on disk before the checkpoint is saved; status counts the epoch after both."""
+    """Metrics are on disk before the checkpoint is saved; status counts the epoch after both.
+
+    Driven through the outer `CallbackList` that `fit` builds around its `callbacks` argument, so
+    the model and params reach the monitor's own callbacks as they do in training."""
     monitor = callbacks.RunMonitor(run, batch_size=64)
     model = StubModel(run)
-    monitor.set_model(model)
-    monitor.set_params(PARAMS)
-    monitor.on_train_begin()
-    monitor.on_epoch_begin(0)
+    fit_list = keras.callbacks.CallbackList([monitor], add_history=True, model=model, **PARAMS)
+    fit_list.on_train_begin()
+    fit_list.on_epoch_begin(0)
     assert registry.reload(run).progress["epochs_completed"] == 0
     for batch in range(PARAMS["steps"]):
-        monitor.on_train_batch_end(batch, {"loss": 1.0, "accuracy": 0.5})
-    monitor.on_test_begin()
+        fit_list.on_train_batch_end(batch, {"loss": 1.0, "accuracy": 0.5})
+    fit_list.on_test_begin()
     assert registry.reload(run).status["phase"] == "validating"
-    monitor.on_test_batch_end(0)
-    monitor.on_epoch_end(0, {"loss": 1.0, "accuracy": 0.5, "val_loss": float("nan"), "val_accuracy": 0.6})
+    fit_list.on_test_batch_end(0)
+    fit_list.on_epoch_end(0, {"loss": 1.0, "accuracy": 0.5, "val_loss": float("nan"), "val_accuracy": 0.6})
 
     [at_save] = model.seen_at_save
     assert [record["kind"] for record in at_save][-1] == "epoch"

@@ -208,7 +208,7 @@ def test_stop_during_validation_aborts_it():
             (run.path / layout.STOP_FILE).touch()
 
     stopper = StopDuringValidation()
-    monitor = worker.RunMonitor(run, batch_size=64)
+    monitor = callbacks.RunMonitor(run, batch_size=64)
     with pytest.raises(callbacks.StopRequested):
         model.fit(
             digits,

@@ -4,17 +4,18 @@
 normalisation, the family's layers, then the classifier. `core.jobs.models` builds Keras from it and
 `core.runs.export` writes it as code; here it gives the train page its layer table, parameter counts
 and size, memory and time estimates on every edit of a setting, without the seconds TensorFlow
-takes to import.
+takes to import. Those estimates read `layer_specs(config)`, built once per config.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
 from core.networks import recipe
 from core.networks.config import ModelConfig, family_of
-from core.networks.layers import Code, Graph
+from core.networks.layers import Code, Graph, LayerSpec
 
 IMAGE_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
@@ -81,6 +82,15 @@ def network(config: ModelConfig, pixel_mean=MNIST_MEAN, pixel_std=MNIST_STD) -> 
     return graph
 
 
+@functools.lru_cache(maxsize=256)
+def layer_specs(config: ModelConfig) -> tuple[LayerSpec, ...]:
+    """`network(config)`'s layers, built once per config (a frozen, hashable dataclass) for the
+    estimates below: a rerun of the train page asks for five of them, a visitor's for eleven, and
+    the compare page one per run. A tuple of frozen specs, so no caller can change what the next
+    one reads; the pixel statistics are MNIST's, which no estimate depends on."""
+    return tuple(network(config).layers)
+
+
 def _add_augmentation(graph: Graph, config: ModelConfig) -> None:
     """Random shifts, rotations, zooms and shears of each training digit; each layer is an
     identity outside training, so saved models keep the model contract. The fill is 0: the
@@ -112,13 +122,13 @@ def summary_rows(config: ModelConfig) -> list[LayerRow]:
             params=layer.params,
             trainable_params=layer.trainable_params,
         )
-        for layer in network(config).layers
+        for layer in layer_specs(config)
     ]
 
 
 def parameter_counts(config: ModelConfig) -> tuple[int, int]:
     """(trainable, total) parameters; batch-norm moving statistics are the non-trainable ones."""
-    layers = network(config).layers
+    layers = layer_specs(config)
     return sum(layer.trainable_params for layer in layers), sum(layer.params for layer in layers)
 
 
@@ -138,7 +148,7 @@ def model_file_size_bytes(config: ModelConfig) -> int:
     models (760 to 1.6 million parameters, all three optimisers), it was within 1%
     of every one. A model saved before any training step has no slots yet, so it is smaller.
     """
-    layers = network(config).layers
+    layers = layer_specs(config)
     slots = recipe.optimizer_slots(config)
     floats = sum(layer.params + slots * layer.trainable_params for layer in layers)
     arrays = sum(len(layer.weights) + slots * layer.trainable_arrays for layer in layers)
@@ -151,7 +161,7 @@ def training_memory_bytes(config: ModelConfig) -> int:
     Weights, their gradients and the optimiser's slots, plus one batch's activations, kept for
     the backward pass, and their gradients: float32 throughout.
     """
-    layers = network(config).layers
+    layers = layer_specs(config)
     trainable = sum(layer.trainable_params for layer in layers)
     weights = sum(layer.params for layer in layers) + trainable * (1 + recipe.optimizer_slots(config))
     activations = 2 * config.batch_size * sum(math.prod(layer.shape) for layer in layers)
@@ -162,7 +172,7 @@ def epoch_seconds(config: ModelConfig) -> float:
     """Estimated seconds of one epoch of a run on this project's reference 2-core CPU VM, as the
     training job trains it: the arithmetic (within 0.6-1.3x of seven networks of every family)
     times the job's own overhead (within 1.5x of full epochs measured; BENCHMARKS.md)."""
-    layers = network(config).layers
+    layers = layer_specs(config)
     flops = sum(layer.flops for layer in layers)
     values = sum(math.prod(layer.shape) for layer in layers)
     per_image = flops / TRAINING_FLOPS_PER_SECOND + values / LAYER_VALUES_PER_SECOND

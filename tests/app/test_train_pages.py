@@ -1,11 +1,13 @@
 """The design-and-train page and the live runs page, run headless through AppTest."""
 
 import time
+from collections import Counter
 
 import pytest
 
+from core.networks import architecture
 from core.queue import scheduler
-from core.runs import registry
+from core.runs import access, limits, registry
 from tests import as_read
 from tests.app import open_page, page_file
 
@@ -52,6 +54,31 @@ def test_editing_a_layer_updates_the_count(train_page):
     train_page.slider(key="design_mlp_hidden_layers_count").set_value(1).run()
     train_page.number_input(key="design_mlp_hidden_layers_units_0").set_value(32).run()
     assert metric(train_page, "Trainable parameters") == f"{784 * 32 + 32 + 32 * 10 + 10:,}"
+
+
+@pytest.mark.parametrize("visitor", [False, True], ids=["owner", "visitor"])
+def test_a_rerun_builds_each_network_once(runs_dir, monkeypatch, visitor):
+    """The summary, the estimates and a visitor's limits all read one cached build per config."""
+    if visitor:  # Held to limits that ask for every estimate and refuse at the last.
+        monkeypatch.setenv(access.PASSWORD_ENV, "a password makes this session a visitor")
+        monkeypatch.setattr(limits, "current", lambda: limits.Limits(run_minutes=0.01))
+    builds = Counter()
+    build = architecture.network
+
+    def counted(config, *args, **kwargs):
+        builds[config] += 1
+        return build(config, *args, **kwargs)
+
+    monkeypatch.setattr(architecture, "network", counted)
+    architecture.layer_specs.cache_clear()
+    app = open_page("train")
+    assert list(builds.values()) == [1]
+    app.number_input(key="design_epochs").set_value(3).run()  # Another config, the same layers.
+    [first, second] = builds
+    assert builds == {first: 1, second: 1} and second.epochs == 3
+    assert app.button[0].disabled == visitor
+    layers = architecture.layer_specs(second)
+    assert isinstance(layers, tuple) and architecture.layer_specs(second.with_changes()) is layers
 
 
 def test_impossible_combination_is_explained(train_page):

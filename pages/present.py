@@ -70,10 +70,12 @@ def stage_area() -> None:
             answering.digit_canvas("present", canvas_px, stroke, "Clear", clear_width=canvas_px)
         )
     drawn = digit is not None and not digit.blank
-    probabilities = [classifier.probabilities(digit.pixels) if drawn else None for _, classifier in models]
+    # One interpreter call per model per stroke: the answer and the look inside come from it.
+    answers = [classifier.answer(digit.pixels) if drawn else None for _, classifier in models]
+    probabilities = [answer.probabilities if answer is not None else None for answer in answers]
     with answer_column:
-        answers = [describe_prediction(p) if p is not None else None for p in probabilities]
-        st.html(stage.answers_html(names, answers))
+        predictions = [describe_prediction(p) if p is not None else None for p in probabilities]
+        st.html(stage.answers_html(names, predictions))
         st.plotly_chart(
             charts.stage_probabilities(probabilities, [messages.figure_text(name) for name in names]),
             config={"displayModeBar": False, "staticPlot": True},
@@ -81,10 +83,10 @@ def stage_area() -> None:
         )
     if look_inside and drawn:
         st.subheader("A look inside: every layer's activations for this drawing")
-        for name, (_, classifier) in zip(names, models, strict=True):
+        for name, answer in zip(names, answers, strict=True):
             if len(models) > 1:
                 st.markdown(f"**{messages.plain(name)}**")
-            views = activations.layer_views(classifier.activations(digit.pixels))
+            views = activations.layer_views(answer.activations)
             st.html(activations.layers_html(views, font_px=stage.MIN_FONT_PX))
         st.caption(
             "Each layer from its lowest value (black) to its highest (white); layers that only "

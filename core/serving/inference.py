@@ -27,6 +27,7 @@ from core.data.preprocess import model_input
 from core.runs.layout import CHECKPOINT_FILE, FIRST_LAYER_FILE, LITE_INFO_FILE, LITE_MODEL_FILE, MODEL_FILE
 
 __all__ = [
+    "Answer",
     "Classifier",
     "FIRST_LAYER_FILE",
     "LITE_INFO_FILE",
@@ -87,6 +88,15 @@ def describe_prediction(probabilities: np.ndarray) -> Prediction:
     )
 
 
+@dataclass(frozen=True)
+class Answer:
+    """What one interpreter call says about one image: the 10 class probabilities and every
+    layer's activation (as `Classifier.activations`)."""
+
+    probabilities: np.ndarray
+    activations: dict[str, np.ndarray]
+
+
 class Classifier:
     """A LiteRT model that follows the contract, shared by every session of the server.
 
@@ -109,9 +119,15 @@ class Classifier:
         with self._lock:
             return self._runner(**{self._input_name: batch})
 
+    def answer(self, pixels: np.ndarray) -> Answer:
+        """Probabilities and activations for one image from one interpreter call, for a page that
+        shows both on every stroke: each call computes and copies every output anyway."""
+        outputs = self._run(pixels)
+        return Answer(self._probabilities_in(outputs), self._activations_in(outputs))
+
     def probabilities(self, pixels: np.ndarray) -> np.ndarray:
         """The 10 class probabilities for one (28, 28) 0-255 image, white ink on black."""
-        return np.asarray(self._run(pixels)[self._probabilities_name], dtype=np.float32).reshape(10)
+        return self._probabilities_in(self._run(pixels))
 
     def probabilities_batch(self, images: np.ndarray) -> np.ndarray:
         """(n, 10) probabilities for (n, 28, 28) images, one interpreter call each.
@@ -132,7 +148,12 @@ class Classifier:
 
         Empty for a file converted without activation outputs.
         """
-        outputs = self._run(pixels)
+        return self._activations_in(self._run(pixels))
+
+    def _probabilities_in(self, outputs: dict[str, np.ndarray]) -> np.ndarray:
+        return np.asarray(outputs[self._probabilities_name], dtype=np.float32).reshape(10)
+
+    def _activations_in(self, outputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return {_layer_name(name): outputs[name][0] for name in self._activation_names}
 
 

@@ -13,6 +13,7 @@ import json
 import re
 import sys
 import types
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -23,6 +24,7 @@ from core.networks import architecture
 from core.networks.config import PRESETS
 from core.queue import jobs, scheduler
 from core.runs import access, processes, registry, run_results
+from core.serving import inference
 from core.ui import session_keys, stage
 from tests import as_read, tiny_models
 from tests.app import open_page
@@ -78,6 +80,23 @@ def test_a_second_model_answers_the_same_drawing_beside_the_first(tiny_mlp, draw
     inside = html_with(app, '<div class="layer-views"')
     assert len(inside) == 2 and inside[0] != inside[1]  # A look inside each model.
     assert [m.value for m in app.markdown if m.value.startswith("**")][1].startswith("**tiny mlp")
+
+
+def test_a_stroke_asks_each_model_once_for_its_answer_and_its_look_inside(tiny_mlp, drawn_seven, monkeypatch):
+    app = open_page("present")
+    app.selectbox(key="present_second").set_value(tiny_mlp.id).run()  # Both models loaded.
+    calls = Counter()
+    run = inference.Classifier._run  # Every interpreter call goes through it.
+
+    def counted(classifier, pixels):
+        calls[classifier.path] += 1
+        return run(classifier, pixels)
+
+    monkeypatch.setattr(inference.Classifier, "_run", counted)
+    app.run()  # The canvas sends the drawing again: a stroke.
+    assert not app.exception
+    assert len(html_with(app, '<div class="layer-views"')) == 2
+    assert len(calls) == 2 and set(calls.values()) == {1}
 
 
 def test_train_live_offers_only_presets_that_train_in_a_few_minutes(tiny_mlp):

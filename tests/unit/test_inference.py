@@ -110,6 +110,20 @@ def test_activations_are_every_layer_in_order(model, classifier):
     np.testing.assert_allclose(activations["scores"], classifier.probabilities(digit), atol=1e-7)
 
 
+def test_one_interpreter_call_answers_both_probabilities_and_activations(classifier, monkeypatch):
+    digit = digits(1)[0]
+    calls = []
+    runner = classifier._runner
+    monkeypatch.setattr(classifier, "_runner", lambda **inputs: calls.append(inputs) or runner(**inputs))
+    answer = classifier.answer(digit)
+    assert len(calls) == 1
+    np.testing.assert_array_equal(answer.probabilities, classifier.probabilities(digit))
+    expected = classifier.activations(digit)
+    assert list(answer.activations) == list(expected)
+    for name, values in expected.items():
+        np.testing.assert_array_equal(answer.activations[name], values)
+
+
 def test_threads_sharing_one_classifier_get_their_own_answers(classifier):
     """Each thread asks about its own digit many times; a shared interpreter would mix them up."""
     images = digits(8)

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core.queue import model_jobs
+from core.queue import model_jobs, model_states
 from core.runs import atomic_files, compare, lineage, reconcile, registry
 from core.ui import app_cache, charts, messages, navigation, owner, pickers, session_keys
 
@@ -17,7 +17,8 @@ if not runs:
 by_id = {run.id: run for run in runs}
 
 try:
-    model_jobs.request_evaluation(runs)  # Runs stopped early or imported get tested in the background.
+    for listed_run in runs:  # Runs stopped early or imported get tested in the background.
+        model_jobs.request("evaluate", listed_run)
 except atomic_files.DiskFullError as error:
     st.warning(str(error), icon=":material/error:")
 on_board = compare.leaderboard_runs(listed)  # Broken ensembles too, saying which member went.
@@ -36,7 +37,9 @@ st.caption(
 @st.fragment(run_every=2.0)
 def evaluations_in_progress() -> None:
     """Polls while background evaluations run, then refreshes the whole page once."""
-    busy = [run for run in runs if model_jobs.evaluation_state(registry.reload(run)) == model_jobs.RUNNING]
+    busy = [
+        run for run in runs if model_states.state("evaluate", registry.reload(run)) == model_states.RUNNING
+    ]
     if not busy:
         st.rerun()
     st.info(
@@ -45,7 +48,7 @@ def evaluations_in_progress() -> None:
     )
 
 
-if any(model_jobs.evaluation_state(run) == model_jobs.RUNNING for run in runs):
+if any(model_states.state("evaluate", run) == model_states.RUNNING for run in runs):
     evaluations_in_progress()
 
 st.subheader("Training curves, overlaid")

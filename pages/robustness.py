@@ -4,9 +4,9 @@ import pandas as pd
 import streamlit as st
 
 from core.data import robustness
-from core.queue import model_jobs
-from core.runs import atomic_files, registry
-from core.ui import app_cache, charts, messages, pickers, pictures
+from core.queue import model_jobs, model_states
+from core.runs import atomic_files
+from core.ui import app_cache, charts, job_wait, messages, pickers, pictures
 
 st.title(":material/shield: Robustness")
 st.caption(
@@ -17,33 +17,21 @@ st.caption(
 runs = pickers.runs_with_models_or_stop("No model yet. Train one, then come back.")
 run = pickers.focused_run_picker(runs, key="robustness_run")
 
-
-@st.fragment(run_every=2.0)
-def wait_for_scores() -> None:
-    if model_jobs.robustness_state(registry.reload(run)) != model_jobs.RUNNING:
-        st.rerun()
-    kind = "robustness" if model_jobs.lite_state(run) == model_jobs.READY else "convert"
-    st.info(
-        f"{messages.plain(run.name)}: {model_jobs.waiting_message(kind, run)}",
-        icon=":material/hourglass_top:",
-    )
-
-
 try:
-    state = model_jobs.request_robustness(run)
+    state = model_jobs.request("robustness", run)
 except atomic_files.DiskFullError as error:
     st.error(str(error), icon=":material/error:")
     st.stop()
-if state == model_jobs.RUNNING:
-    wait_for_scores()
-elif state != model_jobs.READY:
-    reason = model_jobs.failure("robustness", run) or "this model cannot be scored here"
+if state == model_states.RUNNING:
+    job_wait.wait_for("robustness", run)
+elif state != model_states.READY:
+    reason = model_states.failure("robustness", run) or "this model cannot be scored here"
     st.error(f"No robustness scores: {messages.plain(reason)}.", icon=":material/error:")
 else:
-    scores = {run.name: model_jobs.robustness_scores(run)}
+    scores = {run.name: model_states.robustness_scores(run)}
     shipped = next((r for r in runs if r.shipped and r.id != run.id), None)
-    if shipped is not None and model_jobs.robustness_scores(shipped):
-        scores[shipped.name] = model_jobs.robustness_scores(shipped)
+    if shipped is not None and model_states.robustness_scores(shipped):
+        scores[shipped.name] = model_states.robustness_scores(shipped)
     labels = robustness.labels()
     figure = charts.robustness_bars(
         {messages.figure_text(name): by_suite for name, by_suite in scores.items()}, labels, robustness.GATE

@@ -3,10 +3,10 @@
 import pandas as pd
 import streamlit as st
 
-from core.queue import model_jobs
-from core.runs import atomic_files, layout, registry
+from core.queue import model_jobs, model_states
+from core.runs import atomic_files, layout
 from core.serving import evaluate
-from core.ui import app_cache, charts, messages, navigation, pickers, pictures
+from core.ui import app_cache, charts, job_wait, messages, navigation, pickers, pictures
 
 GALLERY_SIZE, COLUMNS = 60, 12
 ANY = "any"
@@ -15,30 +15,18 @@ st.title(":material/grid_on: Run detail")
 runs = pickers.runs_with_models_or_stop("No finished run with a model yet. Train one, then come back.")
 run = pickers.focused_run_picker(runs, key="detail_run")
 
-
-@st.fragment(run_every=2.0)
-def wait_for_evaluation() -> None:
-    if model_jobs.evaluation_state(registry.reload(run)) != model_jobs.RUNNING:
-        st.rerun()
-    st.info(
-        f"{messages.plain(run.name)}: {model_jobs.waiting_message('evaluate', run)}",
-        icon=":material/hourglass_top:",
-    )
-
-
 try:
-    model_jobs.request_evaluation([run])
+    state = model_jobs.request("evaluate", run)
 except atomic_files.DiskFullError as error:
     st.error(str(error), icon=":material/error:")
     st.stop()
-state = model_jobs.evaluation_state(run)
-if state == model_jobs.RUNNING:
-    wait_for_evaluation()
+if state == model_states.RUNNING:
+    job_wait.wait_for("evaluate", run)
     st.stop()
-if state != model_jobs.READY:
+if state != model_states.READY:
     reason = (
-        model_jobs.failure("evaluate", run)
-        if state == model_jobs.FAILED
+        model_states.failure("evaluate", run)
+        if state == model_states.FAILED
         else "this model has no stored test evaluation"
     )
     st.error(

@@ -5,24 +5,13 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from core.queue import model_jobs
+from core.queue import model_jobs, model_states
 from core.runs import atomic_files, registry
 from core.runs.registry import RunRecord
 from core.serving import prediction
 from core.serving.inference import Classifier, ModelLoadError, Prediction
-from core.ui import app_cache
+from core.ui import app_cache, job_wait
 from core.ui.messages import plain
-
-
-@st.fragment(run_every=1.0)
-def _wait_for_lite(run: RunRecord, note: str) -> None:
-    """Polls the conversion job, then reruns the page once the model is ready (or failed)."""
-    if model_jobs.lite_state(registry.reload(run)) != model_jobs.RUNNING:
-        st.rerun()
-    st.info(
-        f"{plain(run.name)}: {model_jobs.waiting_message('convert', run)}{note}",
-        icon=":material/hourglass_top:",
-    )
 
 
 def prepared_classifier(run: RunRecord, note: str = "") -> Classifier | None:
@@ -30,16 +19,16 @@ def prepared_classifier(run: RunRecord, note: str = "") -> Classifier | None:
     message ending in `note`, while it is prepared or if it cannot be used."""
     run = registry.reload(run)
     try:
-        state = model_jobs.request_lite(run)
+        state = model_jobs.request("convert", run)
     except atomic_files.DiskFullError as error:
         st.error(f"{error}{note}", icon=":material/error:")
         return None
-    if state == model_jobs.RUNNING:
-        _wait_for_lite(run, note)
+    if state == model_states.RUNNING:
+        job_wait.wait_for("convert", run, note, every=1.0)
         return None
     try:
-        if state == model_jobs.FAILED:
-            raise ModelLoadError(f"{run.name} cannot be used: {model_jobs.failure('convert', run)}.")
+        if state == model_states.FAILED:
+            raise ModelLoadError(f"{run.name} cannot be used: {model_states.failure('convert', run)}.")
         return app_cache.classifier(run)
     except ModelLoadError as error:
         st.error(f"{plain(error)}{note}", icon=":material/error:")

@@ -14,7 +14,7 @@ import pytest
 
 from core.data.mnist import load_mnist
 from core.networks import architecture
-from core.queue import model_jobs
+from core.queue import model_states
 from core.runs import atomic_files, layout, registry, run_results
 from tests import as_read, tiny_models
 from tests.app import open_page
@@ -139,7 +139,7 @@ def test_run_detail_evaluates_a_run_without_evaluation_in_the_background(runs):
     app = open_page("run_detail", {"focus_run": stopped.id})
     assert "evaluating on the 10,000 test digits" in app.info[0].value
     deadline = time.monotonic() + 120
-    while model_jobs.evaluation_state(registry.reload(stopped)) != model_jobs.READY:
+    while model_states.state("evaluate", registry.reload(stopped)) != model_states.READY:
         assert time.monotonic() < deadline, "background evaluation did not finish"
         time.sleep(0.5)
     app.run()
@@ -194,7 +194,7 @@ def test_export_buttons_and_import_of_a_good_and_a_bad_file(runs, tmp_path):
         app.run()
     assert "pixels as [0, 1]" in as_read(app.success[0].value)
     imported = next(run for run in registry.list_runs() if run.name == "uploaded vector net")
-    assert model_jobs.evaluation_state(imported) == model_jobs.READY
+    assert model_states.state("evaluate", imported) == model_states.READY
     assert run_results.read_evaluation(imported)["accuracy"] > 0.8
     assert (
         f"{100 * run_results.read_evaluation(imported)['accuracy']:.2f}% on the 10,000 test digits"

@@ -10,7 +10,7 @@ import shutil
 import pytest
 
 from core.jobs import model_bodies
-from core.queue import model_jobs
+from core.queue import model_states
 from core.runs import access, atomic_files, compare, layout, registry, run_results
 from core.ui import session_keys
 from tests import as_read, tiny_models
@@ -77,12 +77,12 @@ def test_the_predict_page_answers_with_the_ensemble(made):
 
 def test_the_ensemble_job_has_it_scored_on_the_robustness_suites(made):
     ensemble = made["ensemble"]
-    assert model_jobs.robustness_state(ensemble) in (model_jobs.RUNNING, model_jobs.READY)
+    assert model_states.state("robustness", ensemble) in (model_states.RUNNING, model_states.READY)
     app = open_page("robustness", session={session_keys.FOCUS_RUN: ensemble.id})
     rerun_until(app, lambda app: app.dataframe or app.error, timeout=300)
     assert not app.error, app.error[0].value
     column = app.dataframe[0].value[NAME].tolist()
-    assert column == pytest.approx([100 * v for v in model_jobs.robustness_scores(ensemble).values()])
+    assert column == pytest.approx([100 * v for v in model_states.robustness_scores(ensemble).values()])
 
 
 def test_a_deleted_member_marks_it_broken_on_both_pages(made):

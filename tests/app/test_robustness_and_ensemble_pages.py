@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from core.data import robustness
-from core.queue import jobs, model_jobs, scheduler
+from core.queue import jobs, model_states, scheduler
 from core.runs import registry
 from core.ui import session_keys
 from tests import tiny_models
@@ -25,7 +25,7 @@ def shipped() -> registry.RunRecord:
 
 def test_robustness_shows_every_suite_for_the_shipped_model():
     app = open_page("robustness")
-    scores = model_jobs.robustness_scores(shipped())
+    scores = model_states.robustness_scores(shipped())
     table = app.dataframe[0].value
     assert table["suite"].tolist() == list(robustness.labels().values())
     column = table[shipped().name].tolist()

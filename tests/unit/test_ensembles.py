@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from core.data.mnist import load_mnist
-from core.queue import ensembles, jobs, model_jobs, scheduler
+from core.queue import ensembles, jobs, model_states, scheduler
 from core.runs import access, compare, layout, registry, run_results
 from core.serving import prediction
 from core.serving.inference import load_classifier
@@ -87,8 +87,8 @@ def test_an_ensemble_averages_its_members_and_is_a_run_like_any_other(model, tmp
 
     # The ensemble job queued its robustness job through the one queue (the app test runs it).
     job = jobs.read("robustness", run.id)
-    assert job["state"] == jobs.QUEUED and job["stamp"] == model_jobs.job_stamp("robustness", run)
-    assert model_jobs.robustness_state(run) == model_jobs.RUNNING
+    assert job["state"] == jobs.QUEUED and job["stamp"] == model_states.job_stamp("robustness", run)
+    assert model_states.state("robustness", run) == model_states.RUNNING
 
 
 def test_deleting_a_member_marks_the_ensemble_broken(model):

@@ -19,7 +19,7 @@ from PIL import Image
 from core.jobs import runner as job_main
 from core.networks.config import ModelConfig
 from core.queue import imports as importer
-from core.queue import jobs, model_jobs, scheduler
+from core.queue import jobs, model_jobs, model_states, scheduler
 from core.runs import atomic_files, compare, layout, reconcile, registry, run_results
 from core.serving import prediction
 from core.serving.inference import ModelLoadError
@@ -286,7 +286,7 @@ def test_a_wrong_typed_status_is_a_broken_run_everywhere(status, monkeypatch):
     assert listed[damaged.id].state == layout.BROKEN and "status.json" in listed[damaged.id].broken
     assert listed[healthy.id].state == "queued"
     assert damaged.id not in {run.id for run in compare.comparable_runs(list(listed.values()))}
-    assert model_jobs.evaluation_state(listed[damaged.id]) == model_jobs.UNAVAILABLE
+    assert model_states.state("evaluate", listed[damaged.id]) == model_states.UNAVAILABLE
     assert compare.leaderboard_row(listed[damaged.id], {}, {"loss": "x"})["status"] == layout.BROKEN
     started = []
     monkeypatch.setattr(scheduler, "_start_job", lambda job: started.append(job["target"]))
@@ -381,7 +381,7 @@ def test_a_full_disk_on_an_evaluation_request_is_a_message(monkeypatch):
     before = snapshot(layout.runs_dir())
     monkeypatch.setattr(Path, "write_text", disk_is_full)
     with pytest.raises(atomic_files.DiskFullError, match="The disk is full"):
-        model_jobs.request_evaluation([run])
+        model_jobs.request("evaluate", run)
     assert snapshot(layout.runs_dir()) == before
 
 

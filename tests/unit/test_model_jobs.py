@@ -1,18 +1,21 @@
-"""Background work on saved models through the job queue, with the real job bodies: a stopped
-run is evaluated once with the worker's own function, a run without a LiteRT copy gets one, and
-a failure is recorded and not retried until the model file changes."""
+"""Background work on saved models through the job queue, with the real job bodies: every kind
+on a run goes through one request and state path, a stopped run is evaluated once with the
+worker's own function, a run without a LiteRT copy gets one, and a failure is recorded and not
+retried until the model file changes."""
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 
 import pytest
 
+from core.data import robustness
 from core.data.mnist import load_mnist
 from core.jobs import runner as job_main
 from core.networks.config import ModelConfig
-from core.queue import jobs, model_jobs, scheduler
+from core.queue import jobs, model_jobs, model_states, scheduler
 from core.runs import layout, registry, run_results
 from tests import assert_labels_agree_but_for_near_ties, tiny_models
 
@@ -29,12 +32,12 @@ def model():
     return tiny_models.contract_mlp(units=16)
 
 
-def wait_while_running(state_of, run, timeout=180):
+def wait_while_running(kind, run, timeout=180):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         scheduler.tick()  # What the server's scheduler thread does twice a second.
-        state = state_of(registry.reload(run))
-        if state not in (model_jobs.RUNNING, model_jobs.NEEDED):
+        state = model_states.state(kind, registry.reload(run))
+        if state not in (model_states.RUNNING, model_states.NEEDED):
             return state
         time.sleep(0.5)
     raise TimeoutError("the background job did not finish")
@@ -42,23 +45,49 @@ def wait_while_running(state_of, run, timeout=180):
 
 def test_runs_that_cannot_be_evaluated_start_no_job(model):
     queued = registry.create_run(ModelConfig(epochs=1), "queued")
-    assert model_jobs.evaluation_state(queued) == model_jobs.UNAVAILABLE  # Still to train.
+    assert model_states.state("evaluate", queued) == model_states.UNAVAILABLE  # Still to train.
     no_weights = registry.create_run(ModelConfig(epochs=1), "empty")
     registry.update_status(no_weights, {"state": "stopped"})
-    assert model_jobs.evaluation_state(registry.reload(no_weights)) == model_jobs.UNAVAILABLE
-    assert model_jobs.request_evaluation([registry.reload(no_weights), queued]) == []
-    assert model_jobs.lite_state(registry.reload(no_weights)) == model_jobs.UNAVAILABLE
+    for kind in model_states.ON_A_RUN:
+        for run in (registry.reload(no_weights), queued):
+            assert model_jobs.request(kind, run) == model_states.UNAVAILABLE
     assert jobs.all_jobs() == []
+
+
+def test_every_kind_on_a_run_goes_through_the_one_request_and_state_path(model, monkeypatch):
+    """Each job kind the queue runs on a run's saved model (all but training) is declared in
+    `model_states.ON_A_RUN`; asked for on a fresh run, it queues the job it needs first, then its
+    own, and reads ready once their bodies have run."""
+    kinds = {kind for kind, declared in jobs.KINDS.items() if declared.on_a_run and not declared.trains}
+    assert set(model_states.ON_A_RUN) == kinds
+    monkeypatch.setattr(scheduler, "tick", lambda: None)  # Queued only: each body runs here, in-process.
+    # The real bodies, on 20 digits a suite (the slow test below scores the full suites).
+    monkeypatch.setattr(robustness, "scores", functools.partial(robustness.scores, count=20))
+    for kind, declared in model_states.ON_A_RUN.items():
+        run = tiny_models.finished_run(model, kind)
+        ran = []
+        while (state := model_jobs.request(kind, run)) == model_states.RUNNING:
+            (queued,) = [job for job in jobs.all_jobs() if job["state"] == jobs.QUEUED]
+            job_kind = queued["kind"]
+            assert queued["target"] == run.id and queued["stamp"] == model_states.job_stamp(job_kind, run)
+            assert f"Queued for {jobs.KINDS[job_kind].doing}" in model_states.waiting_message(kind, run)
+            assert job_main.run_job(job_kind, run.id) == 0, jobs.read(job_kind, run.id)["error"]
+            ran.append(job_kind)
+        assert state == model_states.READY, (kind, state)
+        assert ran[-1] == kind and ran[:-1] == ([declared.needs] if declared.needs else [])
+        for job_kind in ran:
+            jobs.job_path(job_kind, run.id).unlink()  # The next kind's run starts from an empty queue.
 
 
 @pytest.mark.slow
 def test_a_stopped_run_is_evaluated_in_the_background_once(model):
     run = tiny_models.finished_run(model, "stopped early", state="stopped")
-    assert model_jobs.evaluation_state(run) == model_jobs.NEEDED
-    assert model_jobs.request_evaluation([run]) == [run.id]
-    assert model_jobs.evaluation_state(run) == model_jobs.RUNNING
-    assert model_jobs.request_evaluation([run]) == []  # Merged: never launched twice.
-    assert wait_while_running(model_jobs.evaluation_state, run) == model_jobs.READY
+    assert model_states.state("evaluate", run) == model_states.NEEDED
+    assert model_jobs.request("evaluate", run) == model_states.RUNNING
+    created = jobs.read("evaluate", run.id)["created"]
+    assert model_jobs.request("evaluate", run) == model_states.RUNNING  # Merged: never launched twice.
+    assert [job["created"] for job in jobs.all_jobs()] == [created]
+    assert wait_while_running("evaluate", run) == model_states.READY
     run = registry.reload(run)
     evaluation = run_results.read_evaluation(run)
     data = load_mnist()
@@ -68,15 +97,16 @@ def test_a_stopped_run_is_evaluated_in_the_background_once(model):
     assert_labels_agree_but_for_near_ties(model.predict(data.x_test[..., None], verbose=0), stored)
     assert run.status["test_accuracy"] == evaluation["accuracy"] and run.state == "stopped"
     assert jobs.read("evaluate", run.id)["result"] == {"accuracy": evaluation["accuracy"]}
-    assert model_jobs.request_evaluation([run]) == []
+    assert model_jobs.request("evaluate", run) == model_states.READY
+    assert jobs.read("evaluate", run.id)["state"] == jobs.DONE
 
 
 @pytest.mark.slow
 def test_a_run_with_only_a_checkpoint_gets_its_lite_model_from_a_job(model):
     run = tiny_models.finished_run(model, "died in epoch 3", state="failed")
     os.rename(run.path / layout.MODEL_FILE, run.path / layout.CHECKPOINT_FILE)
-    assert model_jobs.request_lite(run) == model_jobs.RUNNING
-    assert wait_while_running(model_jobs.lite_state, run) == model_jobs.READY
+    assert model_jobs.request("convert", run) == model_states.RUNNING
+    assert wait_while_running("convert", run) == model_states.READY
     assert (run.path / layout.LITE_MODEL_FILE).is_file()
     assert jobs.read("convert", run.id)["result"] == {"source": layout.CHECKPOINT_FILE}
 
@@ -84,45 +114,47 @@ def test_a_run_with_only_a_checkpoint_gets_its_lite_model_from_a_job(model):
 def test_failures_are_recorded_and_not_retried_until_the_model_changes(model):
     run = tiny_models.finished_run(model, "corrupt")
     (run.path / layout.MODEL_FILE).write_bytes(b"PK\x03\x04 cut short")
-    assert model_jobs.evaluation_state(run) == model_jobs.NEEDED
-    jobs.request("evaluate", run.id, model_jobs.model_stamp(run))
+    assert model_states.state("evaluate", run) == model_states.NEEDED
+    jobs.request("evaluate", run.id, model_states.model_stamp(run))
     assert job_main.run_job("evaluate", run.id) == 1  # In-process: the job's own code path.
-    assert model_jobs.evaluation_state(run) == model_jobs.FAILED
-    error = model_jobs.failure("evaluate", run)
+    assert model_states.state("evaluate", run) == model_states.FAILED
+    error = model_states.failure("evaluate", run)
     assert error.startswith("The model file model.keras") and str(run.path) not in error
-    assert model_jobs.request_evaluation([run]) == []
+    assert model_jobs.request("evaluate", run) == model_states.FAILED  # Not started again.
+    assert jobs.read("evaluate", run.id)["state"] == jobs.FAILED
     model.save(run.path / layout.MODEL_FILE)  # A new model file deserves a new try.
-    assert model_jobs.evaluation_state(run) == model_jobs.NEEDED
-    jobs.request("evaluate", run.id, model_jobs.model_stamp(run))
+    assert model_states.state("evaluate", run) == model_states.NEEDED
+    jobs.request("evaluate", run.id, model_states.model_stamp(run))
     assert job_main.run_job("evaluate", run.id) == 0
-    assert model_jobs.evaluation_state(run) == model_jobs.READY
+    assert model_states.state("evaluate", run) == model_states.READY
 
 
 @pytest.mark.slow
 def test_robustness_scores_come_from_a_job_and_follow_the_lite_model(model):
-    from core.data import robustness
-
     run = tiny_models.finished_run(model, "robust?")
-    assert model_jobs.robustness_scores(run) is None
-    model_jobs.request_robustness(run)  # Converts first if needed, then scores.
+    assert model_states.robustness_scores(run) is None
+    model_jobs.request("robustness", run)  # Converts first if needed, then scores.
     deadline = time.monotonic() + 300
-    while model_jobs.request_robustness(registry.reload(run)) in (model_jobs.RUNNING, model_jobs.NEEDED):
+    while model_jobs.request("robustness", registry.reload(run)) in (
+        model_states.RUNNING,
+        model_states.NEEDED,
+    ):
         assert time.monotonic() < deadline, "the robustness job did not finish"
         scheduler.tick()
         time.sleep(0.5)
-    scores = model_jobs.robustness_scores(registry.reload(run))
+    scores = model_states.robustness_scores(registry.reload(run))
     assert list(scores) == ["clean", *robustness.SUITES]
     assert 0.5 < scores["clean"] <= 1.0  # A small MLP, trained briefly, but far above chance.
     assert all(0.0 <= value <= 1.0 for value in scores.values())
     lite = run.path / layout.LITE_MODEL_FILE
     os.utime(lite, ns=(lite.stat().st_atime_ns, lite.stat().st_mtime_ns + 1_000_000))
-    assert model_jobs.robustness_scores(registry.reload(run)) == scores  # Checked out again: same.
+    assert model_states.robustness_scores(registry.reload(run)) == scores  # Checked out again: same.
     with pytest.MonkeyPatch.context() as patch:  # Suites or preprocessing changed since: stale,
         patch.setattr(robustness, "method_stamp", lambda: "another-way")
         patch.setattr(scheduler, "tick", lambda: None)
-        assert model_jobs.robustness_scores(registry.reload(run)) is None
-        assert model_jobs.request_robustness(registry.reload(run)) == model_jobs.RUNNING  # and redone.
+        assert model_states.robustness_scores(registry.reload(run)) is None
+        assert model_jobs.request("robustness", registry.reload(run)) == model_states.RUNNING  # and redone.
         assert jobs.read("robustness", run.id)["state"] == jobs.QUEUED
         jobs.cancel("robustness", run.id)
     lite.write_bytes(lite.read_bytes() + b"\0")
-    assert model_jobs.robustness_scores(registry.reload(run)) is None  # A new LiteRT file: stale.
+    assert model_states.robustness_scores(registry.reload(run)) is None  # A new LiteRT file: stale.

@@ -13,7 +13,7 @@ from PIL import Image
 from core.data import robustness
 from core.data.mnist import load_mnist
 from core.data.preprocess import to_mnist
-from core.queue import model_jobs
+from core.queue import model_states
 from core.runs import layout, registry
 from core.serving import prediction
 
@@ -117,7 +117,7 @@ def test_the_shipped_models_stored_scores_are_up_to_date():
     """The Robustness page shows the shipped model's committed scores; a change to the suites or
     the preprocessing needs them measured again (`python bench/robustness.py --store`)."""
     shipped = next(run for run in registry.list_runs(include_shipped=True) if run.shipped)
-    scores = model_jobs.robustness_scores(shipped)
+    scores = model_states.robustness_scores(shipped)
     assert scores is not None, "models/*/robustness.json is out of date: run bench/robustness.py --store"
     assert all(scores[suite.name] >= robustness.GATE for suite in robustness.SUITES.values() if suite.gated)
 

@@ -45,7 +45,7 @@ def ensemble_job(target: str) -> dict[str, Any]:
     )
     write_lite_files(combined, run.path, source_name=layout.MODEL_FILE)
     evaluation = evaluate_job(run.id)
-    model_jobs.request_robustness(run)
+    model_jobs.request("robustness", run)
     # A visitor's ensemble counts among their runs kept.
     limits.prune_visitor_runs(access.who_from_run_meta(payload.get("run_meta")))
     return {"run_id": run.id, "name": run.name, "test_accuracy": evaluation["accuracy"]}

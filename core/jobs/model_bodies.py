@@ -1,5 +1,6 @@
 """The bodies of the jobs on a run's saved model: its test evaluation, its LiteRT copy, and its
-scores on the robustness suites (requested and followed through core.queue.model_jobs)."""
+scores on the robustness suites (declared in core.queue.model_states, asked for through
+core.queue.model_jobs, waited for on pages by core.ui.job_wait)."""
 
 from __future__ import annotations
 

@@ -22,7 +22,3 @@ def request(kind: str, run: RunRecord) -> str:
         scheduler.request(kind, run.id, model_states.job_stamp(kind, run))
     return model_states.state(kind, run)
 
-
-def request_robustness(run: RunRecord) -> str:
-    """The ensemble job's ask (core.jobs.ensemble_body): its new run is scored like any other."""
-    return request("robustness", run)

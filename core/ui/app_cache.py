@@ -67,7 +67,7 @@ def _classifier(path: str, modified_ns: int) -> Classifier:
 def classifier(run: registry.RunRecord) -> Classifier:
     """The run's LiteRT model, loaded once per server; a re-written file (new mtime) is reloaded.
 
-    ModelLoadError when the run has no fresh model.tflite: ask `model_jobs.request_lite` first.
+    ModelLoadError when the run has no fresh model.tflite: ask `model_jobs.request("convert", run)` first.
     """
     path = run.path / layout.LITE_MODEL_FILE
     try:

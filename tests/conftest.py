@@ -62,6 +62,25 @@ def trained_once(tmp_path_factory):
     tiny_models.CACHE = None
 
 
+@pytest.fixture
+def runs_dir(tmp_path, monkeypatch):
+    """An empty runs folder of the test's own, `tmp_path / "runs"`, as $MNIST_RUNS_DIR. When the
+    test ends, the scheduler thread a page may have started (it ticks this folder) is stopped and
+    the job processes that ended are collected; `job_processes` kills those still running."""
+    root = tmp_path / "runs"
+    root.mkdir()
+    monkeypatch.setenv("MNIST_RUNS_DIR", str(root))
+    yield root
+    scheduler.stop_scheduler()
+    scheduler.reap_children()
+
+
+@pytest.fixture
+def jobs_stay_queued(monkeypatch):
+    """The scheduler starts nothing: what a page or the core asks for stays queued."""
+    monkeypatch.setattr(scheduler, "tick", lambda: None)
+
+
 @pytest.fixture(scope="module")
 def module_runs_root(tmp_path_factory):
     """One runs folder shared by a module's tests, for modules whose runs build on each other."""

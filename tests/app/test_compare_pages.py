@@ -36,14 +36,12 @@ def copy_run(
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    root = tmp_path_factory.mktemp("compare-runs")
+def runs(module_runs_root, tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MNIST_RUNS_DIR", str(root / "runs"))
         cnn = tiny_models.tiny_run("fast-cnn", "tiny cnn", epochs=1)
         mlp = tiny_models.tiny_run("seed-mlp", "tiny mlp", epochs=2)
         # A shipped model (read-only, no status.json), in place of the project's own.
-        shipped_root = root / "models"
+        shipped_root = tmp_path_factory.mktemp("models")
         shutil.copytree(cnn.path, shipped_root / "shipped-cnn")
         (shipped_root / "shipped-cnn" / layout.STATUS_FILE).unlink()
         atomic_files.write_json(

@@ -5,18 +5,13 @@ import json
 import pytest
 
 from core.networks.config import ModelConfig
-from core.queue import scheduler
 from core.runs import layout, lineage, registry, run_results
 from tests.app import open_page
 
 EPOCH = {"kind": "epoch", "loss": 0.5, "accuracy": 0.9, "val_loss": 0.4, "val_accuracy": 0.9}
 
 
-@pytest.fixture
-def runs_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("MNIST_RUNS_DIR", str(tmp_path))
-    monkeypatch.setattr(scheduler, "tick", lambda: None)  # Queued, never started.
-    return tmp_path
+pytestmark = pytest.mark.usefixtures("jobs_stay_queued")  # Queued, never started.
 
 
 def ended_run(name: str, weights: bool) -> registry.RunRecord:

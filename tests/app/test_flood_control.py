@@ -4,17 +4,11 @@ note; a new session's first run takes a newcomer's place and gives it back."""
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.queue import scheduler
 from core.runs import admission
 from core.ui import session_keys
 from tests.app import APP
 
-
-@pytest.fixture(autouse=True)
-def runs_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("MNIST_RUNS_DIR", str(tmp_path))
-    yield
-    scheduler.stop_scheduler()
+pytestmark = pytest.mark.usefixtures("runs_dir")
 
 
 def test_a_session_past_its_rerun_budget_is_asked_to_slow_down():

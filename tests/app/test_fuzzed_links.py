@@ -10,7 +10,6 @@ from streamlit.testing.v1 import AppTest
 from core.data import explore
 from core.networks import designer
 from core.networks.config import FAMILIES, PRESETS
-from core.queue import scheduler
 from core.runs import access
 from core.ui import navigation, session_keys
 from tests.app import APP
@@ -41,13 +40,11 @@ QUERIES = [
 
 
 @pytest.fixture(autouse=True)
-def public_server(tmp_path, monkeypatch):
-    monkeypatch.setenv("MNIST_RUNS_DIR", str(tmp_path))
+def public_server(runs_dir, monkeypatch):
     monkeypatch.setattr(access, "GATE", access.PasswordGate())
     details = config.get_option("client.showErrorDetails")
     yield
     config.set_option("client.showErrorDetails", details)
-    scheduler.stop_scheduler()
 
 
 def shown_text(app: AppTest) -> str:

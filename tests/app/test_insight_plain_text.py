@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.queue import scheduler
 from core.runs import layout, registry
 from core.ui import messages
 from tests.app import open_page
@@ -17,16 +16,14 @@ EVIL_NAME = "www.evil-example.test"
 
 
 @pytest.fixture
-def imported_run(tmp_path, monkeypatch):
+def imported_run(runs_dir):
     """The shipped CNN as a run whose first layer is named like an address."""
-    monkeypatch.setenv("MNIST_RUNS_DIR", str(tmp_path))
-    shutil.copytree(SHIPPED, tmp_path / "evil-import")
-    stored = dict(np.load(tmp_path / "evil-import" / layout.FIRST_LAYER_FILE))
+    shutil.copytree(SHIPPED, runs_dir / "evil-import")
+    stored = dict(np.load(runs_dir / "evil-import" / layout.FIRST_LAYER_FILE))
     np.savez(
-        tmp_path / "evil-import" / layout.FIRST_LAYER_FILE, **{**stored, "layer_name": np.array(EVIL_NAME)}
+        runs_dir / "evil-import" / layout.FIRST_LAYER_FILE, **{**stored, "layer_name": np.array(EVIL_NAME)}
     )
-    yield registry.open_run(tmp_path / "evil-import")
-    scheduler.stop_scheduler()
+    return registry.open_run(runs_dir / "evil-import")
 
 
 def test_the_first_layers_name_is_plain_text(imported_run):

@@ -14,8 +14,7 @@ from tests import tiny_models
 
 
 @pytest.mark.slow
-def test_every_page_runs_without_tensorflow(tmp_path, monkeypatch):
-    monkeypatch.setenv("MNIST_RUNS_DIR", str(tmp_path / "runs"))
+def test_every_page_runs_without_tensorflow(runs_dir):
     run = tiny_models.tiny_run("seed-mlp", "tiny mlp", epochs=1)
     assert run.state == "finished" and (run.path / layout.LITE_MODEL_FILE).is_file()
     result = subprocess.run(

@@ -18,10 +18,9 @@ MARKDOWN_NAME = "![b](http://host/x.png) [text](http://host/) **bold**"
 
 
 @pytest.fixture(autouse=True)
-def public_server(tmp_path, monkeypatch):
+def public_server(runs_dir, monkeypatch):
     """A runs folder with an owner's run and a run named in Markdown; a fresh password gate;
     Streamlit's error details restored after the public sessions turned them off."""
-    monkeypatch.setenv("MNIST_RUNS_DIR", str(tmp_path))
     monkeypatch.setattr(access, "GATE", access.PasswordGate())
     finished = {"state": "finished"}
     owners = registry.create_run(PRESETS["seed-mlp"].config, "owner's run", status_changes=finished)
@@ -29,7 +28,6 @@ def public_server(tmp_path, monkeypatch):
     details = config.get_option("client.showErrorDetails")
     yield owners
     config.set_option("client.showErrorDetails", details)
-    scheduler.stop_scheduler()
 
 
 def session(password: str | None = None) -> AppTest:
@@ -106,8 +104,7 @@ def test_a_visitor_cannot_start_a_run_over_the_limits_through_core(monkeypatch):
     assert {run.id for run in registry.list_runs()} == before
 
 
-def test_a_visitor_may_stop_their_own_run_only(monkeypatch, public_server):
-    monkeypatch.setattr(scheduler, "tick", lambda: None)  # Queued, never started.
+def test_a_visitor_may_stop_their_own_run_only(public_server, jobs_stay_queued):  # Queued, never started.
     app = visit(page_file("compare"))
     mine = scheduler.submit_run(
         PRESETS["seed-mlp"].config,

@@ -6,7 +6,7 @@ import tempfile
 
 import pytest
 
-from core.queue import jobs, scheduler
+from core.queue import jobs
 from core.runs import registry
 from core.ui import session_keys
 from tests.app import open_page
@@ -14,11 +14,7 @@ from tests.app import open_page
 SECRET_PATH = "/srv/secret/runs/.creating-x"
 
 
-@pytest.fixture(autouse=True)
-def runs_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("MNIST_RUNS_DIR", str(tmp_path))
-    yield tmp_path
-    scheduler.stop_scheduler()
+pytestmark = pytest.mark.usefixtures("runs_dir")
 
 
 def full_disk(*args, **kwargs):

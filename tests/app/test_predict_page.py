@@ -25,27 +25,25 @@ SEVEN = 0  # MNIST test digit #0: a clear 7.
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
+def runs(module_runs_root):
     """A run whose model file is corrupt, a model that has not been converted to LiteRT yet, and
     newer runs with LiteRT copies, as the worker leaves them."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MNIST_RUNS_DIR", str(tmp_path_factory.mktemp("predict-runs")))
-        corrupt = registry.create_run(PRESETS["fast-cnn"].config, "corrupt run")
-        (corrupt.path / layout.MODEL_FILE).write_bytes(b"PK\x03\x04 this zip archive is cut short")
-        registry.update_status(corrupt, {"state": "finished"})
-        unconverted = registry.create_run(PRESETS["seed-mlp"].config, "not converted yet")
-        torn_model = save_torn_model(unconverted.path / layout.MODEL_FILE)
-        registry.update_status(unconverted, {"state": "stopped"})
-        torn = registry.create_run(PRESETS["seed-mlp"].config, "torn between 4 and 9")
-        save_torn_model(torn.path / layout.MODEL_FILE)
-        write_lite_files(torn_model, torn.path, source_name=layout.MODEL_FILE)
-        registry.update_status(torn, {"state": "stopped"})
-        good = registry.create_run(PRESETS["seed-mlp"].config, "small mlp")
-        write_lite_files(
-            train_small_model(good.path / layout.MODEL_FILE), good.path, source_name=layout.MODEL_FILE
-        )
-        registry.update_status(good, {"state": "finished", "test_accuracy": 0.95})
-        yield {"good": good.id, "corrupt": corrupt.id, "torn": torn.id, "unconverted": unconverted.id}
+    corrupt = registry.create_run(PRESETS["fast-cnn"].config, "corrupt run")
+    (corrupt.path / layout.MODEL_FILE).write_bytes(b"PK\x03\x04 this zip archive is cut short")
+    registry.update_status(corrupt, {"state": "finished"})
+    unconverted = registry.create_run(PRESETS["seed-mlp"].config, "not converted yet")
+    torn_model = save_torn_model(unconverted.path / layout.MODEL_FILE)
+    registry.update_status(unconverted, {"state": "stopped"})
+    torn = registry.create_run(PRESETS["seed-mlp"].config, "torn between 4 and 9")
+    save_torn_model(torn.path / layout.MODEL_FILE)
+    write_lite_files(torn_model, torn.path, source_name=layout.MODEL_FILE)
+    registry.update_status(torn, {"state": "stopped"})
+    good = registry.create_run(PRESETS["seed-mlp"].config, "small mlp")
+    write_lite_files(
+        train_small_model(good.path / layout.MODEL_FILE), good.path, source_name=layout.MODEL_FILE
+    )
+    registry.update_status(good, {"state": "finished", "test_accuracy": 0.95})
+    return {"good": good.id, "corrupt": corrupt.id, "torn": torn.id, "unconverted": unconverted.id}
 
 
 def save_torn_model(path):

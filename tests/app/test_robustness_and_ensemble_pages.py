@@ -6,17 +6,13 @@ from __future__ import annotations
 import pytest
 
 from core.data import robustness
-from core.queue import jobs, model_states, scheduler
+from core.queue import jobs, model_states
 from core.runs import registry
 from core.ui import session_keys
 from tests import tiny_models
 from tests.app import open_page
 
-
-@pytest.fixture(autouse=True)
-def runs_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("MNIST_RUNS_DIR", str(tmp_path / "runs"))
-    monkeypatch.setattr(scheduler, "tick", lambda: None)  # Queue jobs; start none.
+pytestmark = pytest.mark.usefixtures("runs_dir", "jobs_stay_queued")
 
 
 def shipped() -> registry.RunRecord:

@@ -5,18 +5,14 @@ import optuna
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.queue import jobs, scheduler, searches
+from core.queue import jobs, searches
 from core.runs import access, limits
 from core.search import studies
 from core.search.figures import figures
 from tests import as_read
 from tests.app import APP, open_page, page_file
 
-
-@pytest.fixture(autouse=True)
-def runs_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("MNIST_RUNS_DIR", str(tmp_path / "runs"))
-    monkeypatch.setattr(scheduler, "tick", lambda: None)  # Queue jobs; start none.
+pytestmark = pytest.mark.usefixtures("runs_dir", "jobs_stay_queued")
 
 
 def test_the_owner_starts_a_study_as_a_queued_search_job():

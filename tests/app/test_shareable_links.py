@@ -3,7 +3,6 @@ that the user's changes win and go in the URL; nothing but settings goes there."
 
 import pytest
 
-from core.queue import scheduler
 from tests.app import open_page
 
 CNN_LINK = {
@@ -16,11 +15,7 @@ CNN_LINK = {
 }
 
 
-@pytest.fixture(autouse=True)
-def runs_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("MNIST_RUNS_DIR", str(tmp_path))
-    yield tmp_path
-    scheduler.stop_scheduler()
+pytestmark = pytest.mark.usefixtures("runs_dir")
 
 
 def test_a_design_link_sets_the_designer():

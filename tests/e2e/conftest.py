@@ -49,7 +49,8 @@ def _wait_until_healthy(url: str, server: subprocess.Popen) -> None:
 
 
 @pytest.fixture(scope="session")
-def runs_dir(tmp_path_factory) -> Path:
+def server_runs_dir(tmp_path_factory) -> Path:
+    """The runs folder of the session's Streamlit server (its own process, its own environment)."""
     return tmp_path_factory.mktemp("e2e-runs")
 
 
@@ -105,8 +106,8 @@ def streamlit_server(runs_dir: Path, log_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def app_url(runs_dir, tmp_path_factory) -> Iterator[str]:
-    with streamlit_server(runs_dir, tmp_path_factory.mktemp("streamlit") / "server.log") as url:
+def app_url(server_runs_dir, tmp_path_factory) -> Iterator[str]:
+    with streamlit_server(server_runs_dir, tmp_path_factory.mktemp("streamlit") / "server.log") as url:
         yield url
 
 

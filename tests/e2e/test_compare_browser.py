@@ -12,9 +12,9 @@ from tests import tiny_models
 
 
 @pytest.fixture(scope="module")
-def two_runs(runs_dir):
+def two_runs(server_runs_dir):
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MNIST_RUNS_DIR", str(runs_dir))
+        patch.setenv("MNIST_RUNS_DIR", str(server_runs_dir))
         return (
             tiny_models.tiny_run("fast-cnn", "browser cnn", epochs=1),
             tiny_models.tiny_run("seed-mlp", "browser mlp", epochs=2),

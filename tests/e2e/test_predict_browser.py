@@ -17,12 +17,12 @@ ANSWER_TIMEOUT_MS = 30_000
 
 
 @pytest.fixture(scope="module")
-def default_model(runs_dir):
+def default_model(server_runs_dir):
     """The page's default model is the shipped one; without it, train a quick stand-in."""
     shipped = [run for run in registry.list_runs(include_shipped=True) if run.shipped]
     if any(run_results.usable_model_path(run) for run in shipped):
         return "shipped"
-    command = train_command("fast-cnn", runs_dir, "--epochs", "2", "--name", "e2e stand-in")
+    command = train_command("fast-cnn", server_runs_dir, "--epochs", "2", "--name", "e2e stand-in")
     subprocess.run(command, cwd=PROJECT_ROOT, check=True, capture_output=True, timeout=600)
     return "trained"
 

@@ -116,10 +116,10 @@ def shipped_model():
 
 
 @pytest.fixture(scope="module")
-def second_model(runs_dir):
+def second_model(server_runs_dir):
     """A model to set beside the shipped CNN: a small MLP trained by the worker's loop."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MNIST_RUNS_DIR", str(runs_dir))
+        patch.setenv("MNIST_RUNS_DIR", str(server_runs_dir))
         return tiny_models.tiny_run("seed-mlp", "stage mlp", epochs=1)
 
 

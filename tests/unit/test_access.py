@@ -8,10 +8,9 @@ from core.runs import access, layout, registry
 
 
 @pytest.fixture(autouse=True)
-def no_password(monkeypatch, tmp_path):
+def no_password(monkeypatch, runs_dir):
     monkeypatch.delenv(access.PASSWORD_ENV, raising=False)
     monkeypatch.setattr(access, "secret", lambda key, default=None: default)  # No secrets.toml.
-    monkeypatch.setenv("MNIST_RUNS_DIR", str(tmp_path))
 
 
 @pytest.mark.parametrize(

@@ -17,12 +17,7 @@ from core.serving.inference import load_classifier
 from tests import tiny_models
 from tests.lite_models import lite_classifier, shipped_model_folder
 
-
-@pytest.fixture(autouse=True)
-def runs_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("MNIST_RUNS_DIR", str(tmp_path / "runs"))
-    yield
-    scheduler.reap_children()
+pytestmark = pytest.mark.usefixtures("runs_dir")
 
 
 @pytest.fixture(scope="module")

@@ -24,10 +24,7 @@ from core.networks.families.mlp import MLP
 from core.runs import export, registry
 from tests import run_script_here, tiny_models
 
-
-@pytest.fixture(autouse=True)
-def runs_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("MNIST_RUNS_DIR", str(tmp_path / "runs"))
+pytestmark = pytest.mark.usefixtures("runs_dir")
 
 
 def test_model_download_loads_and_predicts_the_same(tmp_path):

@@ -23,10 +23,7 @@ from tests.forged_archives import deflated, forged_keras, zip_of
 SHIPPED_MODEL = layout.PROJECT_ROOT / "models" / "fast-cnn" / "model.keras"
 
 
-@pytest.fixture(autouse=True)
-def runs_dir(tmp_path, monkeypatch, job_processes):
-    monkeypatch.setenv("MNIST_RUNS_DIR", str(tmp_path / "runs"))
-    return tmp_path / "runs"
+pytestmark = pytest.mark.usefixtures("runs_dir", "job_processes")
 
 
 def declared_sizes(data: bytes) -> dict[str, int]:

@@ -12,7 +12,7 @@ import pytest
 from core.jobs import model_bodies
 from core.networks.config import ModelConfig
 from core.queue import imports as importer
-from core.queue import jobs, scheduler
+from core.queue import jobs
 from core.runs import atomic_files, layout, registry
 
 SHIPPED_MODEL = layout.PROJECT_ROOT / "models" / "fast-cnn" / "model.keras"
@@ -20,10 +20,7 @@ SHIPPED_MODEL = layout.PROJECT_ROOT / "models" / "fast-cnn" / "model.keras"
 INTERNAL_NAME = re.compile(r"--|[0-9a-f]{8,}|\.(json|keras|npz|tflite)\b")
 
 
-@pytest.fixture(autouse=True)
-def runs_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("MNIST_RUNS_DIR", str(tmp_path / "runs"))
-    monkeypatch.setattr(scheduler, "tick", lambda: None)
+pytestmark = pytest.mark.usefixtures("runs_dir", "jobs_stay_queued")
 
 
 def disk_is_full(*args, **kwargs):

@@ -12,13 +12,13 @@ A = access.Who(owner=False, session="visitor-a")
 B = access.Who(owner=False, session="visitor-b")
 
 
+pytestmark = pytest.mark.usefixtures("runs_dir", "jobs_stay_queued")
+
+
 @pytest.fixture(autouse=True)
-def runs_root(tmp_path, monkeypatch):
-    monkeypatch.setenv("MNIST_RUNS_DIR", str(tmp_path))
+def limits_table(monkeypatch):
     table = {"visitor_runs_kept": 20, "waiting_runs": 3}
     monkeypatch.setattr(access, "secret", lambda key, default=None: table if key == "limits" else default)
-    monkeypatch.setattr(scheduler, "tick", lambda: None)  # Queue, never start a worker.
-    return tmp_path
 
 
 def trained_run(who: access.Who, name: str) -> registry.RunRecord:

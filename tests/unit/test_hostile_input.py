@@ -30,11 +30,7 @@ MB = 1_000_000
 SHIPPED_MODEL = layout.SHIPPED_MODELS_DIR / "fast-cnn" / layout.MODEL_FILE
 
 
-@pytest.fixture(autouse=True)
-def runs_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("MNIST_RUNS_DIR", str(tmp_path / "runs"))
-    monkeypatch.setattr(scheduler, "tick", lambda: None)
-    return layout.runs_dir()
+pytestmark = pytest.mark.usefixtures("runs_dir", "jobs_stay_queued")
 
 
 def snapshot(root: Path) -> dict[str, bytes]:

@@ -14,16 +14,12 @@ from core.data.mnist import load_mnist
 from core.jobs import import_body
 from core.jobs import runner as job_main
 from core.queue import imports as importer
-from core.queue import jobs, scheduler
+from core.queue import jobs
 from core.runs import compare, layout, registry, run_results
 from core.serving.inference import load_classifier
 from tests import tiny_models
 
-
-@pytest.fixture(autouse=True)
-def runs_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("MNIST_RUNS_DIR", str(tmp_path / "runs"))
-    return tmp_path / "runs"
+pytestmark = pytest.mark.usefixtures("runs_dir")
 
 
 @pytest.fixture(scope="module")
@@ -155,8 +151,8 @@ def test_bad_files_are_refused_with_a_message(files, runs_dir, make, message):
 
 
 @pytest.mark.slow
-def test_the_server_queues_an_import_that_a_job_carries_out(files, monkeypatch):
-    monkeypatch.setattr(scheduler, "tick", lambda: None)  # The job runs in this process below.
+def test_the_server_queues_an_import_that_a_job_carries_out(files, jobs_stay_queued):
+    # The job runs in this process below.
     target = importer.request_import(files["vector_logits"], "net.keras", "from the page")
     assert jobs.read("import", target)["state"] == jobs.QUEUED
     assert job_main.run_job("import", target) == 0
@@ -168,8 +164,7 @@ def test_the_server_queues_an_import_that_a_job_carries_out(files, monkeypatch):
     assert list((jobs.jobs_dir() / importer.UPLOADS_FOLDER).iterdir()) == []  # The upload is gone.
 
 
-def test_a_refused_import_job_reports_why_and_leaves_nothing(files, monkeypatch):
-    monkeypatch.setattr(scheduler, "tick", lambda: None)
+def test_a_refused_import_job_reports_why_and_leaves_nothing(files, jobs_stay_queued):
     target = importer.request_import(files["wrong_output"], "five.keras")
     assert job_main.run_job("import", target) == 1
     job = jobs.read("import", target)

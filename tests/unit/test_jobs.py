@@ -24,12 +24,14 @@ CONFIG = ModelConfig(
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(120)"]
 
 
+pytestmark = pytest.mark.usefixtures("runs_dir", "job_processes")
+
+
 @pytest.fixture(autouse=True)
-def runs_root(tmp_path, monkeypatch, job_processes):
-    monkeypatch.setenv("MNIST_RUNS_DIR", str(tmp_path))
+def sleeping_jobs(monkeypatch):
+    """Every job is a process that sleeps, on the default number of slots."""
     monkeypatch.delenv("MNIST_MAX_JOBS", raising=False)
     monkeypatch.setattr(jobs, "command", lambda kind, target: SLEEPER)
-    return tmp_path
 
 
 def finished_run(name: str) -> registry.RunRecord:

@@ -12,12 +12,12 @@ ME = access.Who(owner=False, session="me")
 OTHER = access.Who(owner=False, session="other")
 
 
+pytestmark = pytest.mark.usefixtures("runs_dir", "jobs_stay_queued")
+
+
 @pytest.fixture(autouse=True)
-def runs_root(tmp_path, monkeypatch):
-    monkeypatch.setenv("MNIST_RUNS_DIR", str(tmp_path))
+def no_secrets(monkeypatch):
     monkeypatch.setattr(access, "secret", lambda key, default=None: default)  # No secrets.toml.
-    monkeypatch.setattr(scheduler, "tick", lambda: None)  # Queue, never start a worker.
-    return tmp_path
 
 
 def use_limits(monkeypatch, **table):
@@ -54,7 +54,7 @@ def test_the_owner_is_held_to_no_limit(monkeypatch):
     assert run.state == "queued" and access.started_by(run) is None
 
 
-def test_a_visitor_over_a_limit_is_refused_in_core_and_nothing_is_created(monkeypatch, runs_root):
+def test_a_visitor_over_a_limit_is_refused_in_core_and_nothing_is_created(monkeypatch, runs_dir):
     use_limits(monkeypatch, trainable_parameters=100_000)
     assert "669,706" in limits.refusal(SEED, ME)
     with pytest.raises(limits.Refused, match="669,706 trainable parameters"):
@@ -80,11 +80,11 @@ def test_the_queue_takes_a_limited_number_of_waiting_runs(monkeypatch):
         scheduler.submit_run(SEED, "b", who=OTHER)
 
 
-def test_a_full_runs_folder_refuses_visitor_runs_and_imports(monkeypatch, runs_root):
+def test_a_full_runs_folder_refuses_visitor_runs_and_imports(monkeypatch, runs_dir):
     use_limits(monkeypatch, runs_folder_mb=1, visitor_imports=True)
     assert limits.import_refusal(ME) is None
-    (runs_root / "big").mkdir()
-    (runs_root / "big" / "model.keras").write_bytes(b"\0" * 1_500_000)
+    (runs_dir / "big").mkdir()
+    (runs_dir / "big" / "model.keras").write_bytes(b"\0" * 1_500_000)
     with pytest.raises(
         limits.Refused, match="The runs folder holds 2 MB; visitors may add runs while it is under 1 MB"
     ):
@@ -98,7 +98,7 @@ def test_visitors_import_only_when_the_owner_allows_it(monkeypatch):
     assert limits.import_refusal(ME) is None
 
 
-def test_import_requests_are_refused_in_core_and_a_visitors_import_is_marked_theirs(monkeypatch, runs_root):
+def test_import_requests_are_refused_in_core_and_a_visitors_import_is_marked_theirs(monkeypatch, runs_dir):
     from core.queue import imports as importer
     from core.queue import jobs
 

@@ -40,8 +40,7 @@ print(run.id)
 
 
 @pytest.mark.slow
-def test_a_run_mirrored_on_two_devices_trains_and_saves_a_model_that_predicts(tmp_path, monkeypatch):
-    monkeypatch.setenv("MNIST_RUNS_DIR", str(tmp_path))
+def test_a_run_mirrored_on_two_devices_trains_and_saves_a_model_that_predicts(runs_dir):
     result = subprocess.run(
         [sys.executable, "-c", MIRRORED_RUN],
         cwd=layout.PROJECT_ROOT,
@@ -50,7 +49,7 @@ def test_a_run_mirrored_on_two_devices_trains_and_saves_a_model_that_predicts(tm
         timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    run = registry.open_run(tmp_path / result.stdout.split()[-1])
+    run = registry.open_run(runs_dir / result.stdout.split()[-1])
     assert run.state == "finished", run.status.get("error")
     assert run.status["replicas"] == 2
     epochs = [json.loads(line) for line in (run.path / layout.METRICS_FILE).read_text().splitlines()]

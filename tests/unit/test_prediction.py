@@ -14,12 +14,6 @@ from core.runs import atomic_files, layout, registry, run_results
 from core.serving import prediction
 
 
-@pytest.fixture
-def runs_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("MNIST_RUNS_DIR", str(tmp_path / "runs"))
-    return tmp_path / "runs"
-
-
 def make_run(name, state, files=(), accuracy=None):
     run = registry.create_run(PRESETS["fast-cnn"].config, name)
     registry.update_status(run, {"state": state, "test_accuracy": accuracy})

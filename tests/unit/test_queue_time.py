@@ -26,8 +26,7 @@ def test_a_200_epoch_cnn_is_refused_for_its_hours_not_its_epoch():
     assert limits.time_refusal(FAST_CNN, [], limits.Limits()) is None
 
 
-def test_visitor_runs_already_queued_count_together(tmp_path, monkeypatch):
-    monkeypatch.setenv("MNIST_RUNS_DIR", str(tmp_path))
+def test_visitor_runs_already_queued_count_together(runs_dir):
     twenty_minutes = replace(FAST_CNN, epochs=62)
     for _ in range(2):
         registry.create_run(twenty_minutes, meta_changes=VISITOR.run_meta())

@@ -20,11 +20,13 @@ CONFIG = ModelConfig(
 )
 
 
+pytestmark = pytest.mark.usefixtures("runs_dir")
+
+
 @pytest.fixture(autouse=True)
-def runs_root(tmp_path, monkeypatch):
-    monkeypatch.setenv("MNIST_RUNS_DIR", str(tmp_path / "runs"))
+def shipped_models(tmp_path, monkeypatch):
+    """The shipped models' folder, empty unless a test puts one there: not the project's own."""
     monkeypatch.setattr(registry, "SHIPPED_MODELS_DIR", tmp_path / "models")
-    return tmp_path / "runs"
 
 
 def dead_pid() -> int:
@@ -33,9 +35,9 @@ def dead_pid() -> int:
     return child.pid
 
 
-def test_create_run_writes_a_complete_queued_folder(runs_root):
+def test_create_run_writes_a_complete_queued_folder(runs_dir):
     run = registry.create_run(CONFIG, "first try")
-    assert run.path.parent == runs_root
+    assert run.path.parent == runs_dir
     assert run.state == "queued" and run.name == "first try" and not run.broken
     assert run.config == CONFIG
     files = {p.name for p in run.path.iterdir()}
@@ -63,7 +65,9 @@ def test_run_ids_are_unique_and_time_sortable_under_concurrency():
 
 
 def test_json_write_is_atomic(tmp_path, monkeypatch):
-    path = tmp_path / "status.json"
+    folder = tmp_path / "records"
+    folder.mkdir()
+    path = folder / "status.json"
     atomic_files.write_json(path, {"state": "queued"})
 
     def fail(*args, **kwargs):
@@ -73,7 +77,7 @@ def test_json_write_is_atomic(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         atomic_files.write_json(path, {"state": "running"})
     assert json.loads(path.read_text()) == {"state": "queued"}
-    assert [p.name for p in tmp_path.iterdir()] == ["status.json"]
+    assert [p.name for p in folder.iterdir()] == ["status.json"]
 
 
 def test_non_finite_numbers_are_written_as_null(tmp_path):
@@ -90,14 +94,14 @@ def test_torn_last_metrics_line_is_ignored():
     assert run_results.read_metrics(run) == records
 
 
-def test_damaged_folders_are_listed_as_broken_without_raising(runs_root):
+def test_damaged_folders_are_listed_as_broken_without_raising(runs_dir):
     good = registry.create_run(CONFIG)
-    (runs_root / "20200101-000000-aaaaaa").mkdir()
-    bad_json = runs_root / "20200101-000000-bbbbbb"
+    (runs_dir / "20200101-000000-aaaaaa").mkdir()
+    bad_json = runs_dir / "20200101-000000-bbbbbb"
     bad_json.mkdir()
     (bad_json / "config.json").write_text(json.dumps(CONFIG.to_dict()))
     (bad_json / "status.json").write_text('{"state": "runn')
-    (runs_root / ".creating-half-made").mkdir()  # In creation: not a run yet.
+    (runs_dir / ".creating-half-made").mkdir()  # In creation: not a run yet.
 
     runs = {run.id: run for run in registry.list_runs()}
     assert set(runs) == {good.id, "20200101-000000-aaaaaa", "20200101-000000-bbbbbb"}

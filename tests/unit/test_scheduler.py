@@ -22,10 +22,7 @@ CONFIG = ModelConfig(
 )
 
 
-@pytest.fixture(autouse=True)
-def runs_root(tmp_path, monkeypatch, job_processes):
-    monkeypatch.setenv("MNIST_RUNS_DIR", str(tmp_path))
-    return tmp_path
+pytestmark = pytest.mark.usefixtures("runs_dir", "job_processes")
 
 
 def states(runs):

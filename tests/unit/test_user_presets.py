@@ -12,9 +12,7 @@ from core.runs import access, layout, limits, user_presets
 CONFIG = PRESETS["fast-cnn"].config.with_changes(epochs=12)
 
 
-@pytest.fixture(autouse=True)
-def runs_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("MNIST_RUNS_DIR", str(tmp_path / "runs"))
+pytestmark = pytest.mark.usefixtures("runs_dir")
 
 
 def test_the_owner_saves_a_preset_and_the_designer_offers_it_after_the_built_in_ones():

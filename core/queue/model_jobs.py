@@ -21,4 +21,3 @@ def request(kind: str, run: RunRecord) -> str:
     elif model_states.state(kind, run) == model_states.NEEDED:
         scheduler.request(kind, run.id, model_states.job_stamp(kind, run))
     return model_states.state(kind, run)
-

@@ -13,21 +13,11 @@ from core.networks.config import FAMILIES, ConfigError, ModelConfig, family_name
 from core.networks.families.base import Family, Group, check_range
 from core.networks.training import TRAINING_FIELDS, TRAINING_SET_SIZE
 
-# What the form shows for each choice of a training setting.
+# What the form shows for each choice of a training setting, as declared with it.
 CHOICE_LABELS = {
-    "rmsprop": "RMSprop",
-    "adam": "Adam",
-    "sgd": "SGD with momentum",
-    "constant": "constant",
-    "cosine": "cosine decay",
-    "warmup_cosine": "warm-up + cosine",
-    "unit": "scale to [0, 1]",
-    "standardize": "standardise",
-    "holdout": "hold-out digits",
-    "test": "test set (optimistic)",
-    "all": "all GPUs",
-    "one": "one GPU",
-    "cpu": "the CPU",
+    choice: label
+    for declared in TRAINING_FIELDS.values()
+    for choice, label in zip(declared.choices, declared.choice_labels, strict=True)
 }
 
 

@@ -26,6 +26,7 @@ class TrainingField(Field):
     """A family's `Field` plus what the designer and a search need to know about a training setting."""
 
     default: Any = None  # What a new configuration starts with.
+    choice_labels: tuple = ()  # What the form shows for each of `choices`, in their order.
     help: str = ""
     format: str = ""  # A float typed in with this format (a learning rate spans 5 orders) rather than slid.
     column: int = LEFT
@@ -45,6 +46,7 @@ TRAINING_FIELDS: dict[str, TrainingField] = {
             choices=tuple(OPTIMIZER_CLASSES),
             search="default",
             default="rmsprop",
+            choice_labels=("RMSprop", "Adam", "SGD with momentum"),
         ),
         TrainingField(
             "learning_rate",
@@ -73,6 +75,7 @@ TRAINING_FIELDS: dict[str, TrainingField] = {
             "choice",
             choices=("constant", "cosine", "warmup_cosine"),
             default="constant",
+            choice_labels=("constant", "cosine decay", "warm-up + cosine"),
         ),
         TrainingField("epochs", "Epochs", "int", (1, MOST_EPOCHS), column=RIGHT, default=20),
         # Below the epochs too, and at least 1 with a warm-up schedule: ModelConfig.validate says so.
@@ -94,6 +97,7 @@ TRAINING_FIELDS: dict[str, TrainingField] = {
             help="Standardise: mean 0 and deviation 1 over the training digits.",
             column=RIGHT,
             default="unit",
+            choice_labels=("scale to [0, 1]", "standardise"),
         ),
         TrainingField(
             "early_stopping_patience",
@@ -161,6 +165,7 @@ TRAINING_FIELDS: dict[str, TrainingField] = {
             help="Hold-out digits are set aside from the training digits. The seed example validates "
             "on the test set, which then no longer measures digits the choices never saw.",
             default="holdout",
+            choice_labels=("hold-out digits", "test set (optimistic)"),
         ),
         TrainingField(
             "validation_size", "Hold-out size", "int", (1000, 20000), step=500, column=RIGHT, default=5000
@@ -186,6 +191,7 @@ TRAINING_FIELDS: dict[str, TrainingField] = {
             help="Several GPUs train one model, each on an equal share of every batch. "
             "Without a GPU every choice trains on the CPU.",
             default="all",
+            choice_labels=("all GPUs", "one GPU", "the CPU"),
         ),
     )
 }

@@ -16,6 +16,7 @@ from core.ui import session_keys
 from tests import as_read, tiny_models
 from tests.app import open_page
 from tests.app.test_predict_page import SEVEN, photo_of_test_digit, rerun_until, upload
+from tests.fewer_suite_digits import score_suites_on
 
 NAME = "shipped + small mlp"
 pytestmark = pytest.mark.slow  # Its ensemble is made by a real job process.
@@ -32,6 +33,9 @@ def made(module_runs_root):
         patch.setattr(
             access, "is_local", lambda address, host, proxied=False: access.owner_password() is None
         )
+        # Its robustness job scores 30 digits a suite: the page must show what the job stored,
+        # whatever the scores are (the full suites: tests/unit/test_robustness.py).
+        score_suites_on(patch, 30)
         member = tiny_models.finished_run(tiny_models.contract_mlp(units=16), "small mlp")
         model_bodies.evaluate_job(member.id)  # Tested, so no page queues an evaluation job for it.
         app = open_page("ensembles")

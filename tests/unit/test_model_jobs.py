@@ -18,6 +18,7 @@ from core.networks.config import ModelConfig
 from core.queue import jobs, model_jobs, model_states, scheduler
 from core.runs import layout, registry, run_results
 from tests import assert_labels_agree_but_for_near_ties, tiny_models
+from tests.fewer_suite_digits import score_suites_on
 
 
 @pytest.fixture(autouse=True)
@@ -61,7 +62,7 @@ def test_every_kind_on_a_run_goes_through_the_one_request_and_state_path(model, 
     kinds = {kind for kind, declared in jobs.KINDS.items() if declared.on_a_run and not declared.trains}
     assert set(model_states.ON_A_RUN) == kinds
     monkeypatch.setattr(scheduler, "tick", lambda: None)  # Queued only: each body runs here, in-process.
-    # The real bodies, on 20 digits a suite (the slow test below scores the full suites).
+    # The real bodies, on 20 digits a suite (tests/unit/test_robustness.py scores the full suites).
     monkeypatch.setattr(robustness, "scores", functools.partial(robustness.scores, count=20))
     for kind, declared in model_states.ON_A_RUN.items():
         run = tiny_models.finished_run(model, kind)
@@ -130,7 +131,11 @@ def test_failures_are_recorded_and_not_retried_until_the_model_changes(model):
 
 
 @pytest.mark.slow
-def test_robustness_scores_come_from_a_job_and_follow_the_lite_model(model):
+def test_robustness_scores_come_from_a_job_and_follow_the_lite_model(model, monkeypatch):
+    # 100 digits a suite, in the job process too (the full 300 only take longer to render): the
+    # model answers about 3 clean digits in 4 (0.76 on 50 of them), so its clean score would fall
+    # to 0.5 only if 50 of its 100 failed, odds about 2e-8 for a fresh draw of digits.
+    score_suites_on(monkeypatch, 100)
     run = tiny_models.finished_run(model, "robust?")
     assert model_states.robustness_scores(run) is None
     model_jobs.request("robustness", run)  # Converts first if needed, then scores.

@@ -1,6 +1,11 @@
 """Search: spaces derived for every family, hostile space files, real tiny searches (2,000 digits,
 1 or 2 epochs, one-layer MLPs), pruning, stop and resume, and several workers on one study in
-SQLite and in a real PostgreSQL server."""
+SQLite and in a real PostgreSQL server.
+
+The command line runs as a process where the process is the point: as a person types it, a worker
+stopped from outside, two workers sharing a study. Where only what the search does is checked (a
+wall-time budget, a resume) its `main` runs in this process, which has TensorFlow loaded already:
+the same arguments and code, without a process start and a TensorFlow import (about 5 s each)."""
 
 import glob
 import json
@@ -58,9 +63,13 @@ def space_file(tmp_path):
     return path
 
 
+def cli_arguments(runs_root, study, *options) -> list[str]:
+    return ["--study", study, "--runs-dir", str(runs_root), *options]
+
+
 def cli_command(runs_root, study, *options):
     """`python -m core.search` as a person types it."""
-    return [sys.executable, "-m", "core.search", "--study", study, "--runs-dir", str(runs_root), *options]
+    return [sys.executable, "-m", "core.search", *cli_arguments(runs_root, study, *options)]
 
 
 def run_search(runs_root, study, *options) -> subprocess.CompletedProcess:
@@ -73,6 +82,13 @@ def run_search(runs_root, study, *options) -> subprocess.CompletedProcess:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return result
+
+
+def search_here(capsys, runs_root, study, *options) -> str:
+    """The command line's `main` with the same arguments, in this process; what it printed."""
+    capsys.readouterr()
+    assert search_command.main(cli_arguments(runs_root, study, *options)) == 0
+    return capsys.readouterr().out
 
 
 def runs_by_trial(study: str) -> dict[int, registry.RunRecord]:
@@ -181,11 +197,11 @@ def test_a_tiny_search_ends_with_three_runs_and_a_best_trial(runs_root, space_fi
 
 
 @pytest.mark.slow
-def test_a_wall_time_budget_starts_no_trial_after_it(runs_root, space_file):
+def test_a_wall_time_budget_starts_no_trial_after_it(runs_root, space_file, capsys):
     options = ("--trials", "10", "--epochs", "1", "--train-limit", "2000", "--space", str(space_file))
-    result = run_search(runs_root, "budget", *options, "--wall-time", "0.5")
+    output = search_here(capsys, runs_root, "budget", *options, "--wall-time", "0.5")
     assert sorted(runs_by_trial("budget")) == [0]  # A trial outlasts half a second: no second one.
-    assert result.stdout.strip().splitlines()[-1].endswith("(trial 0)")
+    assert output.strip().splitlines()[-1].endswith("(trial 0)")
 
 
 @pytest.mark.slow
@@ -220,7 +236,7 @@ def wait_for(condition, timeout: float):
 
 
 @pytest.mark.slow
-def test_stop_and_resume_keep_the_study_trials(runs_root, tmp_path, space_file):
+def test_stop_and_resume_keep_the_study_trials(runs_root, tmp_path, space_file, capsys):
     storage = f"sqlite:///{tmp_path / 'study.db'}"
     options = ("--trials", "20", "--epochs", "1", "--train-limit", "2000", "--space", str(space_file))
     worker = subprocess.Popen(
@@ -241,8 +257,9 @@ def test_stop_and_resume_keep_the_study_trials(runs_root, tmp_path, space_file):
     assert 1 <= len(stopped) < 20 and TrialState.RUNNING not in stopped.values()
     assert output.strip().splitlines()[-1].startswith("best validation accuracy")
 
-    # Resuming needs only the study and its storage: it keeps the settings and every trial.
-    run_search(runs_root, "paused", "--storage", storage, "--trials", "1")
+    # Resuming needs only the study and its storage: it keeps the settings and every trial. (Here,
+    # in this process: the stop above is what crosses processes.)
+    search_here(capsys, runs_root, "paused", "--storage", storage, "--trials", "1")
     resumed = studies.open_study("paused", storage)
     assert {t.number: t.state for t in resumed.get_trials()[: len(stopped)]} == stopped
     assert [t.number for t in resumed.get_trials()] == list(range(len(stopped) + 1))

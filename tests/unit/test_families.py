@@ -107,11 +107,13 @@ def test_model_learns_from_a_few_hundred_digits(trained):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_exported_script_runs_and_prints_test_accuracy(name, tmp_path, monkeypatch, capsys):
-    """Run in this process (runpy); tests/unit/test_export.py runs one script standalone."""
+    """Run in this process (runpy); tests/unit/test_export.py runs one script standalone. Its
+    quick-check option: 2,000 digits, 400 of them held out (a fit a fifth shorter)."""
     config = CONFIGS[name]
     path = tmp_path / "train_generated.py"
     path.write_text(export.training_script(config, name))
-    output = run_script_here(path, monkeypatch=monkeypatch, capsys=capsys)
+    output = run_script_here(path, "--train-limit", "2000", monkeypatch=monkeypatch, capsys=capsys)
+    assert "1600 training digits, 400 held out for validation" in output
     total = re.search(r"Total params: ([\d,]+)", output).group(1)
     assert int(total.replace(",", "")) == architecture.parameter_counts(config)[1]
     assert 0.3 < float(re.search(r"Test accuracy: ([\d.]+)", output).group(1)) <= 1.0

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import sys
 import time
 
 import numpy as np
@@ -21,17 +20,6 @@ from tests import as_read, tiny_models
 from tests.app import open_page
 
 pytestmark = pytest.mark.slow  # Two tiny runs trained by the worker's loop (once per session).
-
-
-@pytest.fixture(autouse=True)
-def keras_cleared_without_a_full_collection(monkeypatch):
-    """Streamlit clears Keras' session after each script run, and Keras then collects all of this
-    process's garbage (tenths of a second a run once TensorFlow is loaded); the pages import no
-    TensorFlow, so a server never pays it. As in tests/app/test_fuzzed_links.py: cleared, not collected."""
-    keras = sys.modules.get("keras")
-    if keras is not None:
-        clear = keras.backend.clear_session
-        monkeypatch.setattr(keras.backend, "clear_session", lambda free_memory=True: clear(free_memory=False))
 
 
 def copy_run(

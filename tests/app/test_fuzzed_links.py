@@ -3,8 +3,6 @@ values, wrong types, out-of-bounds and negative numbers, unknown keys. No page m
 page may echo a 100 KB value. The pages come from the app's navigation, so a page added later is
 fuzzed too; the keys from the settings links carry (core/designer, core/explore, compare)."""
 
-import sys
-
 import pytest
 from streamlit import config
 from streamlit.testing.v1 import AppTest
@@ -47,19 +45,6 @@ def public_server(runs_dir, monkeypatch):
     details = config.get_option("client.showErrorDetails")
     yield
     config.set_option("client.showErrorDetails", details)
-
-
-@pytest.fixture(autouse=True)
-def keras_cleared_without_a_full_collection(monkeypatch):
-    """After every script run Streamlit clears Keras' session if Keras is imported, and Keras
-    then collects all of the process's garbage: after tests that trained in this process, a few
-    tenths of a second a run over TensorFlow's objects, most of this sweep's time. The pages
-    import no TensorFlow (tests/app/test_light_server.py), so a server never pays it; here the
-    session is still cleared each run, without the full collection."""
-    keras = sys.modules.get("keras")
-    if keras is not None:
-        clear = keras.backend.clear_session
-        monkeypatch.setattr(keras.backend, "clear_session", lambda free_memory=True: clear(free_memory=False))
 
 
 def shown_text(app: AppTest) -> str:

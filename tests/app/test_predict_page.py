@@ -7,7 +7,6 @@ covered by tests/e2e/test_predict_browser.py; uploads go through the real file_u
 from __future__ import annotations
 
 import io
-import sys
 import time
 
 import numpy as np
@@ -23,17 +22,6 @@ from tests import as_read
 from tests.app import open_page
 
 SEVEN = 0  # MNIST test digit #0: a clear 7.
-
-
-@pytest.fixture(autouse=True)
-def keras_cleared_without_a_full_collection(monkeypatch):
-    """Streamlit clears Keras' session after each script run, and Keras then collects all of this
-    process's garbage (tenths of a second a run once TensorFlow is loaded); the pages import no
-    TensorFlow, so a server never pays it. As in tests/app/test_fuzzed_links.py: cleared, not collected."""
-    keras = sys.modules.get("keras")
-    if keras is not None:
-        clear = keras.backend.clear_session
-        monkeypatch.setattr(keras.backend, "clear_session", lambda free_memory=True: clear(free_memory=False))
 
 
 @pytest.fixture(scope="module")

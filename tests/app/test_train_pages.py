@@ -1,6 +1,5 @@
 """The design-and-train page and the live runs page, run headless through AppTest."""
 
-import sys
 import time
 from collections import Counter
 
@@ -11,17 +10,6 @@ from core.queue import scheduler
 from core.runs import access, limits, registry
 from tests import as_read
 from tests.app import open_page, page_file
-
-
-@pytest.fixture(autouse=True)
-def keras_cleared_without_a_full_collection(monkeypatch):
-    """Streamlit clears Keras' session after each script run, and Keras then collects all of this
-    process's garbage (tenths of a second a run once TensorFlow is loaded); the pages import no
-    TensorFlow, so a server never pays it. As in tests/app/test_fuzzed_links.py: cleared, not collected."""
-    keras = sys.modules.get("keras")
-    if keras is not None:
-        clear = keras.backend.clear_session
-        monkeypatch.setattr(keras.backend, "clear_session", lambda free_memory=True: clear(free_memory=False))
 
 
 @pytest.fixture
